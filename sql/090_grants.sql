@@ -1,0 +1,29 @@
+-- =============================================================================================
+-- Grants
+--
+-- Table privileges are the outer fence, policies the inner one. app_runtime gets only the
+-- commands and columns the service uses: e.g. it may not UPDATE users.email_verified_at (only
+-- app.consume_email_token may) nor write workspaces at all (only the privileged functions may).
+-- Re-runnable: privileges are revoked and granted again from this list.
+-- =============================================================================================
+
+revoke all on all tables in schema public from app_runtime, app_privileged;
+
+grant select, insert on public.users to app_runtime;
+grant update (name, password_hash, updated_at) on public.users to app_runtime;
+grant select, insert on public.sessions to app_runtime;
+grant update (revoked_at) on public.sessions to app_runtime;
+grant select, insert on public.email_tokens to app_runtime;
+grant select on public.workspaces to app_runtime;
+grant select, insert, update, delete on public.memberships to app_runtime;
+grant select, insert, update, delete on public.contacts to app_runtime;
+grant insert on public.email_outbox to app_runtime;
+
+grant select on public.users to app_privileged;
+grant update (email_verified_at, updated_at) on public.users to app_privileged;
+grant select on public.sessions to app_privileged;
+grant update (last_seen_at) on public.sessions to app_privileged;
+grant select on public.email_tokens to app_privileged;
+grant update (used_at) on public.email_tokens to app_privileged;
+grant select, insert, update on public.workspaces to app_privileged;
+grant select, insert on public.memberships to app_privileged;

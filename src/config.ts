@@ -1,0 +1,156 @@
+// Environment → typed configuration. The one place where variable names, defaults and the
+// production rules live. It reads the object it is given (server.ts passes process.env), so
+// tests build configurations without touching the process.
+import { parseKeyRing, type KeyRing } from './crypto/envelope.js'
+
+export type NodeEnv = 'development' | 'test' | 'production'
+
+export interface Config {
+  nodeEnv: NodeEnv
+  host: string
+  port: number
+  /** Public base URL used in email links; defaults to http://HOST:PORT. */
+  publicUrl: string
+  databaseUrl?: string
+  appDatabaseUrl?: string
+  pgDataDir: string
+  closedBetaInviteCode: string
+  platformAdminEmails: Set<string>
+  resendApiKey?: string
+  resendBaseUrl?: string
+  emailFrom: string
+  encryptionKeys: KeyRing
+  sessionSecret: string
+  corsOrigins: string[]
+  trustProxy: boolean | string | number
+  trialDays: number
+  billingWebhookSecret?: string
+  logLevel: string
+  /** Sessions end this long after sign-in, whatever the activity. */
+  sessionAbsoluteSeconds: number
+  /** Sessions end after this long without a request. */
+  sessionIdleSeconds: number
+  /** Largest accepted request body, bytes. */
+  bodyLimit: number
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+type Env = Record<string, string | undefined>
+
+/** Secrets a development or test run may generate (server.ts keeps them in the data folder). */
+export interface GeneratedSecrets {
+  encryptionKeys: string
+  sessionSecret: string
+  closedBetaInviteCode: string
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
+  const problems: string[] = []
+  const str = (name: string): string | undefined => {
+    const value = env[name]?.trim()
+    return value ? value : undefined
+  }
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name)
+    if (raw === undefined) return fallback
+    const value = Number(raw)
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`)
+      return fallback
+    }
+    return value
+  }
+  const list = (name: string): string[] =>
+    (str(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+
+  const nodeEnvRaw = str('NODE_ENV') ?? 'development'
+  if (!['development', 'test', 'production'].includes(nodeEnvRaw)) {
+    problems.push(`NODE_ENV must be development, test or production (got "${nodeEnvRaw}")`)
+  }
+  const nodeEnv = (['development', 'test', 'production'].includes(nodeEnvRaw) ? nodeEnvRaw : 'development') as NodeEnv
+  const production = nodeEnv === 'production'
+
+  // A secret: required in production, generated otherwise. Never a silent default.
+  const secret = (name: string, fromGenerated: string | undefined): string => {
+    const value = str(name)
+    if (value) return value
+    if (!production && fromGenerated) return fromGenerated
+    problems.push(`${name} is required${production ? ' when NODE_ENV=production' : ''}`)
+    return ''
+  }
+
+  const host = str('HOST') ?? '127.0.0.1'
+  const port = int('PORT', 3000, 0, 65535)
+
+  const logLevel = str('LOG_LEVEL') ?? 'info'
+  if (!LOG_LEVELS.has(logLevel)) problems.push(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`)
+
+  const databaseUrl = str('DATABASE_URL')
+  const appDatabaseUrl = str('APP_DATABASE_URL')
+  if (databaseUrl && !appDatabaseUrl) {
+    problems.push('APP_DATABASE_URL is required with DATABASE_URL: the runtime login must not be the schema owner')
+  }
+  for (const [name, url] of [['DATABASE_URL', databaseUrl], ['APP_DATABASE_URL', appDatabaseUrl]] as const) {
+    if (url && !/^postgres(ql)?:\/\//.test(url)) problems.push(`${name} must be a postgres:// URL`)
+  }
+
+  let encryptionKeys: KeyRing = { active: { id: '', key: Buffer.alloc(0) }, byId: new Map() }
+  const keysRaw = secret('ENCRYPTION_KEYS', generated?.encryptionKeys)
+  if (keysRaw) {
+    try {
+      encryptionKeys = parseKeyRing(keysRaw)
+    } catch (err) {
+      problems.push(`ENCRYPTION_KEYS: ${(err as Error).message}`)
+    }
+  }
+  const sessionSecret = secret('SESSION_SECRET', generated?.sessionSecret)
+  if (sessionSecret && sessionSecret.length < 32) problems.push('SESSION_SECRET must be at least 32 characters')
+  const closedBetaInviteCode = secret('CLOSED_BETA_INVITE_CODE', generated?.closedBetaInviteCode)
+
+  const trustProxyRaw = str('TRUST_PROXY')
+  let trustProxy: boolean | string | number = false
+  if (trustProxyRaw === 'true') trustProxy = true
+  else if (trustProxyRaw === 'false' || trustProxyRaw === undefined) trustProxy = false
+  else if (/^\d+$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw)
+  else trustProxy = trustProxyRaw
+
+  const corsOrigins = list('CORS_ORIGINS')
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`CORS_ORIGINS entry "${origin}" must be an origin like https://app.example.com`)
+  }
+
+  const config: Config = {
+    nodeEnv,
+    host,
+    port,
+    publicUrl: (str('PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, ''),
+    databaseUrl,
+    appDatabaseUrl,
+    pgDataDir: str('PG_DATA_DIR') ?? '.data/postgres',
+    closedBetaInviteCode,
+    platformAdminEmails: new Set(list('PLATFORM_ADMIN_EMAILS').map((e) => e.toLowerCase())),
+    resendApiKey: str('RESEND_API_KEY'),
+    resendBaseUrl: str('RESEND_BASE_URL'),
+    emailFrom: str('EMAIL_FROM') ?? 'Gatehouse <no-reply@gatehouse.localhost>',
+    encryptionKeys,
+    sessionSecret,
+    corsOrigins,
+    trustProxy,
+    trialDays: int('TRIAL_DAYS', 14, 1, 365),
+    billingWebhookSecret: str('BILLING_WEBHOOK_SECRET'),
+    logLevel,
+    sessionAbsoluteSeconds: int('SESSION_ABSOLUTE_HOURS', 24 * 30, 1, 24 * 365) * 3600,
+    sessionIdleSeconds: int('SESSION_IDLE_HOURS', 24 * 7, 1, 24 * 365) * 3600,
+    bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+  }
+  if (production && !config.resendApiKey) problems.push('RESEND_API_KEY is required when NODE_ENV=production')
+  if (problems.length) {
+    throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+  }
+  return config
+}
