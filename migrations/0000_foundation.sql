@@ -74,9 +74,9 @@ CREATE TABLE "contacts" (
 	"department_id" uuid,
 	"owner_id" uuid,
 	"created_by" uuid,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"deleted_at" timestamp with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"deleted_at" timestamp (3) with time zone,
 	CONSTRAINT "contacts_pkey" PRIMARY KEY("workspace_id","id"),
 	CONSTRAINT "contacts_name_is_not_blank" CHECK (length(btrim("contacts"."name")) between 1 and 200)
 );

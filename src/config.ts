@@ -92,6 +92,7 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
 
   const databaseUrl = str('DATABASE_URL')
   const appDatabaseUrl = str('APP_DATABASE_URL')
+  if (production && !databaseUrl) problems.push('DATABASE_URL is required when NODE_ENV=production (the embedded PostgreSQL is for development)')
   if (databaseUrl && !appDatabaseUrl) {
     problems.push('APP_DATABASE_URL is required with DATABASE_URL: the runtime login must not be the schema owner')
   }

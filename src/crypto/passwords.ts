@@ -1,14 +1,14 @@
 // Password hashing with argon2id at the OWASP Password Storage Cheat Sheet's first
 // recommendation (m = 19 MiB, t = 2, p = 1). @node-rs/argon2 hashes on the libuv thread pool, so
 // a burst of logins does not block the event loop.
-import { Algorithm, hash, verify } from '@node-rs/argon2'
+import { hash, verify, type Options } from '@node-rs/argon2'
 
-export const ARGON2_OPTIONS = {
-  algorithm: Algorithm.Argon2id,
+export const ARGON2_OPTIONS: Options = {
+  algorithm: 2, // Algorithm.Argon2id (a const enum, which isolated modules cannot import)
   memoryCost: 19456,
   timeCost: 2,
   parallelism: 1,
-} as const
+}
 
 export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_OPTIONS)

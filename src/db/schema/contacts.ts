@@ -15,9 +15,11 @@ export const contacts = pgTable(
     departmentId: uuid('department_id'),
     ownerId: uuid('owner_id'),
     createdBy: uuid('created_by'),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    // Millisecond precision: the list cursor carries created_at through a JS Date, which has no
+    // microseconds, and a truncated cursor would skip rows.
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true, precision: 3 }),
   },
   (t) => [
     primaryKey({ name: 'contacts_pkey', columns: [t.workspaceId, t.id] }),

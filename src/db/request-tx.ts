@@ -1,0 +1,153 @@
+// The request transaction (invariants 3 and 4) and its context: the only place in the service
+// that sets the RLS context.
+//
+// One round trip opens it: `BEGIN; SELECT * FROM app.begin_request(...)` goes as a single
+// simple-protocol string (its two literals are validated and built here, never taken from the
+// client), and app.begin_request sets the transaction-local context and returns the row the
+// gates decide on. Handlers then run their queries on the same connection, the response is sent
+// only after COMMIT succeeds, any error rolls back, and a connection whose transaction is not
+// idle afterwards is destroyed rather than returned to the pool.
+import type pg from 'pg'
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
+import * as schema from './schema/index.js'
+import { AppError } from '../errors.js'
+
+export type Db = NodePgDatabase<typeof schema>
+
+/** The row app.begin_request returns (absent: no valid session). */
+export interface ContextRow {
+  session_id: string
+  user_id: string
+  email: string
+  name: string
+  email_verified: boolean
+  workspace_id: string | null
+  role: string | null
+  workspace_name: string | null
+  workspace_status: string | null
+  status_reason: string | null
+  trial_ends_at: Date | null
+  billing_status: string | null
+  db_now: Date
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// One drizzle instance per pooled connection, made once: pooled clients are long-lived.
+const drizzles = new WeakMap<pg.PoolClient, Db>()
+function drizzleFor(client: pg.PoolClient): Db {
+  let db = drizzles.get(client)
+  if (!db) {
+    db = drizzle(client, { schema })
+    drizzles.set(client, db)
+  }
+  return db
+}
+
+/** Errors that mean the database is unreachable or went away: the request did nothing. */
+export function isUnavailableError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined
+  if (!e) return false
+  const code = e.code ?? ''
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code) ||
+    code.startsWith('08') || // connection exceptions
+    code === '57P01' || code === '57P02' || code === '57P03' || // admin/crash shutdown, cannot connect now
+    code === '53300' || // too many connections
+    code === '40001' || code === '40P01' || // serialization failure, deadlock: retryable
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e.message ?? '')
+  )
+}
+
+export class RequestTx {
+  readonly db: Db
+  private done = false
+
+  constructor(readonly client: pg.PoolClient) {
+    this.db = drizzleFor(client)
+  }
+
+  get finished(): boolean {
+    return this.done
+  }
+
+  /**
+   * Sets the user context after the service itself authenticated someone (sign-in, or a new
+   * account's id before its INSERT), for the rest of this transaction only.
+   */
+  async setUser(userId: string, sessionId?: string): Promise<void> {
+    if (!UUID.test(userId) || (sessionId && !UUID.test(sessionId))) throw new Error('setUser needs UUIDs')
+    await this.client.query(
+      `select set_config('app.user_id', $1, true), set_config('app.session_id', $2, true)`,
+      [userId, sessionId ?? ''],
+    )
+  }
+
+  /** Commits; a COMMIT that did not commit (failed, or an aborted transaction) throws 503. */
+  async commit(): Promise<void> {
+    if (this.done) return
+    this.done = true
+    try {
+      const result = await this.client.query('COMMIT')
+      // COMMIT in an aborted transaction "succeeds" as ROLLBACK: nothing was saved.
+      if (result.command !== 'COMMIT') throw new Error(`COMMIT answered ${result.command}`)
+    } catch (err) {
+      this.client.release(err as Error)
+      throw new AppError('unavailable', 'The change could not be saved; nothing was changed. Please retry.', { cause: err })
+    }
+    this.release()
+  }
+
+  /** Rolls back and releases; never throws (a failure destroys the connection). */
+  async rollback(): Promise<void> {
+    if (this.done) return
+    this.done = true
+    try {
+      await this.client.query('ROLLBACK')
+    } catch (err) {
+      this.client.release(err as Error)
+      return
+    }
+    this.release()
+  }
+
+  // Back to the pool only when the connection is idle with no transaction; destroyed otherwise.
+  private release(): void {
+    const status = this.client.getTransactionStatus()
+    this.client.release(status === 'I' ? undefined : new Error(`connection not idle (${status}) after the request`))
+  }
+}
+
+export interface BeginOptions {
+  /** SHA-256 of the session token, if the request carried one. */
+  tokenHash?: Buffer
+  /** The workspace the request names (already validated as a UUID by the caller). */
+  workspaceId?: string
+}
+
+/** Opens the request transaction and resolves its context in one round trip. */
+export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx; context: ContextRow | null }> {
+  if (opts.tokenHash && opts.tokenHash.length !== 32) throw new Error('token hash must be 32 bytes')
+  if (opts.workspaceId && !UUID.test(opts.workspaceId)) throw new Error('workspace id must be a UUID')
+  // Both literals are built from validated values (hex digits, a UUID): nothing from the
+  // client reaches this string unchecked.
+  const token = opts.tokenHash ? `'\\x${opts.tokenHash.toString('hex')}'::bytea` : 'NULL::bytea'
+  const workspace = opts.workspaceId ? `'${opts.workspaceId.toLowerCase()}'::uuid` : 'NULL::uuid'
+  let client: pg.PoolClient
+  try {
+    client = await pool.connect()
+  } catch (err) {
+    throw new AppError('unavailable', 'The database is unavailable; please retry.', { cause: err })
+  }
+  try {
+    const results = (await client.query(
+      `BEGIN; SELECT * FROM app.begin_request(${token}, ${workspace})`,
+    )) as unknown as pg.QueryResult[]
+    const row = (results[1]?.rows[0] as ContextRow | undefined) ?? null
+    return { tx: new RequestTx(client), context: row }
+  } catch (err) {
+    client.release(err as Error)
+    if (isUnavailableError(err)) throw new AppError('unavailable', 'The database is unavailable; please retry.', { cause: err })
+    throw err
+  }
+}

@@ -1,0 +1,90 @@
+// The outbox worker: claims due emails with FOR UPDATE SKIP LOCKED (several instances never
+// send the same row at once), sends each, and records the outcome. A failure is retried with
+// exponential backoff up to MAX_ATTEMPTS; after delivery the secret-bearing body is purged.
+// It runs as the owner pool: the runtime role may only queue emails, never read them back.
+import type pg from 'pg'
+import type { FastifyBaseLogger } from 'fastify'
+import { decrypt, type KeyRing } from '../crypto/envelope.js'
+import { outboxAad } from './outbox.js'
+import type { EmailTransport } from './transport.js'
+
+export const MAX_ATTEMPTS = 8
+const BATCH = 20
+
+export interface OutboxWorkerOptions {
+  pool: pg.Pool
+  transport: EmailTransport
+  keys: KeyRing
+  from: string
+  log: FastifyBaseLogger
+}
+
+/** Backoff after `attempts` failures: 30 s, 1 min, 2 min … capped at 1 h. */
+export function backoffSeconds(attempts: number): number {
+  return Math.min(3600, 30 * 2 ** Math.max(0, attempts - 1))
+}
+
+/** Sends every due email once; returns how many were sent. */
+export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
+  const client = await opts.pool.connect()
+  let sent = 0
+  try {
+    await client.query('BEGIN')
+    const { rows } = await client.query<{ id: string; to_address: string; body_encrypted: string | null; attempts: number }>(
+      `select id, to_address, body_encrypted, attempts from email_outbox
+        where status = 'pending' and next_attempt_at <= now()
+        order by next_attempt_at limit $1 for update skip locked`,
+      [BATCH],
+    )
+    for (const row of rows) {
+      try {
+        if (!row.body_encrypted) throw new Error('no body')
+        const body = JSON.parse(decrypt(opts.keys, row.body_encrypted, outboxAad(row.id))) as { subject: string; text: string; html: string }
+        const { providerId } = await opts.transport.send({ id: row.id, from: opts.from, to: row.to_address, ...body })
+        await client.query(
+          `update email_outbox set status = 'sent', sent_at = now(), body_encrypted = null,
+                  provider_message_id = $2, attempts = attempts + 1, last_error = null where id = $1`,
+          [row.id, providerId],
+        )
+        sent++
+      } catch (err) {
+        const attempts = row.attempts + 1
+        const failed = attempts >= MAX_ATTEMPTS
+        opts.log.warn({ err, emailId: row.id, attempts }, failed ? 'email failed for good' : 'email send failed; will retry')
+        await client.query(
+          `update email_outbox set attempts = $2, last_error = left($3, 500),
+                  status = case when $4 then 'failed' else 'pending' end,
+                  body_encrypted = case when $4 then null else body_encrypted end,
+                  next_attempt_at = now() + make_interval(secs => $5) where id = $1`,
+          [row.id, attempts, (err as Error).message, failed, backoffSeconds(attempts)],
+        )
+      }
+    }
+    await client.query('COMMIT')
+    client.release()
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    client.release(err as Error)
+    throw err
+  }
+  return sent
+}
+
+/** Polls the outbox every `intervalMs` until stopped. */
+export function startOutboxWorker(opts: OutboxWorkerOptions & { intervalMs: number }): { stop(): Promise<void>; kick(): void } {
+  let running: Promise<unknown> = Promise.resolve()
+  let stopped = false
+  const tick = () => {
+    running = running.then(() => (stopped ? 0 : drainOutbox(opts))).catch((err) => opts.log.warn({ err }, 'outbox drain failed'))
+  }
+  const timer = setInterval(tick, opts.intervalMs)
+  timer.unref()
+  return {
+    kick: tick,
+    async stop() {
+      stopped = true
+      clearInterval(timer)
+      await running
+    },
+  }
+}

@@ -1,0 +1,65 @@
+// /api/admin: platform administration of workspaces (verified PLATFORM_ADMIN_EMAILS only).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { AppError } from '../../errors.js'
+import { toWorkspaceView } from '../workspaces/service.js'
+import { schemas } from './schemas.js'
+import { TRANSITIONS, type AdminAction } from './service.js'
+import * as q from './queries.js'
+
+function toAdminView(row: q.AdminWorkspaceRow, now: Date) {
+  return {
+    ...toWorkspaceView(
+      { id: row.id, name: row.name, status: row.status, statusReason: row.status_reason, trialEndsAt: row.trial_ends_at, billingStatus: row.billing_status },
+      now,
+    ),
+    ownerId: row.owner_id,
+    ownerEmail: row.owner_email,
+    approvedAt: row.approved_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+  }
+}
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const config = { access: 'admin' } as const
+  const trialDays = app.config.trialDays
+
+  async function transition(request: FastifyRequest, id: string, action: AdminAction, input: { reason?: string; endsAt?: string }) {
+    const { from, to } = TRANSITIONS[action]
+    const now = request.dbNow
+    const trialEndsAt =
+      action === 'approve' ? new Date(now.getTime() + trialDays * 24 * 3600 * 1000)
+      : action === 'trial' ? new Date(input.endsAt!)
+      : null
+    const row = await q.transitionWorkspace(request.tx!.db, {
+      id,
+      from,
+      to,
+      reason: input.reason?.trim() ?? null,
+      // reject/suspend record their reason; approve/reinstate clear it; trial keeps it.
+      setReason: action !== 'trial',
+      trialEndsAt,
+    })
+    if (row.outcome === 'not_found') throw new AppError('not_found', 'No such workspace')
+    if (row.outcome === 'conflict') throw new AppError('conflict', `Cannot ${action} a workspace that is ${row.status}`)
+    request.log.info({ workspaceId: id, action, by: request.principal!.userId }, 'workspace state changed')
+    return { workspace: toAdminView(row, now) }
+  }
+
+  app.get('/workspaces', { schema: schemas.list, config }, async (request) => {
+    const rows = await q.listWorkspaces(request.tx!.db, request.query.status)
+    return { workspaces: rows.map((r) => toAdminView(r, request.dbNow)) }
+  })
+  app.post('/workspaces/:id/approve', { schema: schemas.approve, config }, async (request) =>
+    transition(request, request.params.id, 'approve', {}))
+  app.post('/workspaces/:id/reject', { schema: schemas.reject, config }, async (request) =>
+    transition(request, request.params.id, 'reject', request.body))
+  app.post('/workspaces/:id/suspend', { schema: schemas.suspend, config }, async (request) =>
+    transition(request, request.params.id, 'suspend', request.body))
+  app.post('/workspaces/:id/reinstate', { schema: schemas.reinstate, config }, async (request) =>
+    transition(request, request.params.id, 'reinstate', {}))
+  app.post('/workspaces/:id/trial', { schema: schemas.trial, config }, async (request) =>
+    transition(request, request.params.id, 'trial', request.body))
+}
+
+export default routes

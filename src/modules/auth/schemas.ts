@@ -1,0 +1,45 @@
+import { Type, type Static } from 'typebox'
+import { Email, Name, Uuid, DateTime, errorResponses } from '../../schemas/common.js'
+
+export const User = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    name: Type.String(),
+    emailVerified: Type.Boolean(),
+    mfaEnabled: Type.Boolean(),
+    isPlatformAdmin: Type.Boolean(),
+  },
+  { $id: 'User' },
+)
+export type UserT = Static<typeof User>
+
+// Length rules are checked by the service (422 weak_password, API.md), not the schema (400).
+const Password = Type.String({ maxLength: 4096 })
+
+export const RegisterBody = Type.Object({ email: Email, password: Password, name: Name }, { additionalProperties: false })
+export const LoginBody = Type.Object(
+  { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+)
+export const TokenBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
+
+export const UserReply = Type.Object({ user: User })
+export const Membership = Type.Object({
+  workspaceId: Uuid,
+  name: Type.String(),
+  role: Type.String(),
+  status: Type.String(),
+})
+export const MeReply = Type.Object({ user: User, memberships: Type.Array(Membership) })
+
+export const schemas = {
+  register: { tags: ['auth'], body: RegisterBody, response: { 201: UserReply, ...errorResponses(400, 409, 415, 422) } },
+  login: { tags: ['auth'], body: LoginBody, response: { 200: UserReply, ...errorResponses(400, 401, 415) } },
+  logout: { tags: ['auth'], response: { 204: Type.Null(), ...errorResponses(403) } },
+  me: { tags: ['auth'], response: { 200: MeReply, ...errorResponses(401) } },
+  verifyEmail: { tags: ['auth'], body: TokenBody, response: { 200: UserReply, ...errorResponses(400) } },
+  resendVerification: { tags: ['auth'], response: { 202: Type.Object({ sent: Type.Boolean() }), ...errorResponses(401) } },
+}
+
+export const SessionTimes = Type.Object({ createdAt: DateTime })

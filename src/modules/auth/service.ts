@@ -1,0 +1,128 @@
+// Account logic: registration, sign-in, sessions and email verification.
+import { randomUUID } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { AppError } from '../../errors.js'
+import { hashPassword, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from '../../crypto/passwords.js'
+import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
+import { enqueueEmail } from '../../email/outbox.js'
+import { verificationEmail } from '../../email/templates.js'
+import type { RequestTx } from '../../db/request-tx.js'
+import type { UserT } from './schemas.js'
+import * as q from './queries.js'
+
+export const VERIFICATION_TTL_SECONDS = 24 * 3600
+
+/** Emails are compared case-insensitively and without surrounding space. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
+
+export function assertPasswordStrength(password: string): void {
+  // NIST SP 800-63B: length, not composition rules. Counted in code points, not UTF-16 units.
+  const length = [...password].length
+  if (length < PASSWORD_MIN) throw new AppError('weak_password', `The password must have at least ${PASSWORD_MIN} characters`)
+  if (length > PASSWORD_MAX) throw new AppError('weak_password', `The password must have at most ${PASSWORD_MAX} characters`)
+}
+
+type UserRow = NonNullable<Awaited<ReturnType<typeof q.findUser>>>
+
+export function toUser(row: UserRow, admins: Set<string>): UserT {
+  const emailVerified = row.emailVerifiedAt !== null
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    emailVerified,
+    mfaEnabled: false,
+    isPlatformAdmin: emailVerified && admins.has(row.email),
+  }
+}
+
+function tx(request: FastifyRequest): RequestTx {
+  if (!request.tx) throw new Error('route has no request transaction')
+  return request.tx
+}
+
+/** Opens a session for `userId` and sets its cookie; only the token's hash is stored. */
+export async function startSession(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {
+  const { config } = request.server
+  const token = newToken()
+  const now = Date.now()
+  const sessionId = await q.insertSession(tx(request).db, {
+    userId,
+    tokenHash: hashToken(token),
+    expiresAt: new Date(now + config.sessionAbsoluteSeconds * 1000),
+    idleTimeoutSeconds: config.sessionIdleSeconds,
+    ip: request.ip,
+    userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+  })
+  await tx(request).setUser(userId, sessionId)
+  reply.setCookie(request.server.sessionCookieName, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: config.nodeEnv === 'production',
+    signed: true,
+    maxAge: config.sessionAbsoluteSeconds,
+  })
+}
+
+export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
+  const { config } = request.server
+  reply.clearCookie(request.server.sessionCookieName, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: config.nodeEnv === 'production',
+  })
+}
+
+export async function sendVerification(request: FastifyRequest, user: { id: string; email: string; name: string }): Promise<void> {
+  const { config } = request.server
+  const token = newToken()
+  const db = tx(request).db
+  await q.insertEmailToken(db, {
+    userId: user.id,
+    purpose: 'verify_email',
+    tokenHash: hashToken(token),
+    expiresAt: new Date(Date.now() + VERIFICATION_TTL_SECONDS * 1000),
+  })
+  await enqueueEmail(db, config.encryptionKeys, verificationEmail({ to: user.email, name: user.name, publicUrl: config.publicUrl, token }))
+}
+
+export async function register(request: FastifyRequest, body: { email: string; password: string; name: string }): Promise<UserRow> {
+  const email = normaliseEmail(body.email)
+  assertPasswordStrength(body.password)
+  const id = randomUUID()
+  const passwordHash = await hashPassword(body.password)
+  // The new row is visible to its own user only (RLS): set that user before inserting it.
+  await tx(request).setUser(id)
+  try {
+    return await q.insertUser(tx(request).db, { id, email, name: body.name.trim(), passwordHash })
+  } catch (err) {
+    if ((err as { code?: string; constraint?: string }).constraint === 'users_email_is_unique') throw new AppError('email_taken')
+    throw err
+  }
+}
+
+export async function authenticate(request: FastifyRequest, body: { email: string; password: string }): Promise<UserRow> {
+  const login = await q.findLogin(tx(request).db, normaliseEmail(body.email))
+  // verifyPassword spends one argon2 verification even for an unknown email, so the answer and
+  // its timing are the same either way (no account enumeration).
+  const ok = await verifyPassword(login?.passwordHash, body.password)
+  if (!login || !ok) throw new AppError('invalid_credentials')
+  await tx(request).setUser(login.userId)
+  const user = await q.findUser(tx(request).db, login.userId)
+  if (!user) throw new AppError('invalid_credentials')
+  return user
+}
+
+export async function verifyEmail(request: FastifyRequest, token: string): Promise<UserRow> {
+  if (!isWellFormedToken(token)) throw new AppError('invalid_token')
+  const userId = await q.consumeEmailToken(tx(request).db, hashToken(token), 'verify_email')
+  if (!userId) throw new AppError('invalid_token')
+  await tx(request).setUser(userId, request.principal?.userId === userId ? request.principal.sessionId : undefined)
+  const user = await q.findUser(tx(request).db, userId)
+  if (!user) throw new AppError('invalid_token')
+  return user
+}

@@ -1,0 +1,11 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from '../../db/request-tx.js'
+import { myWorkspaces } from '../auth/queries.js'
+
+/** Creates a pending workspace owned by the current user (app.create_workspace, sql/040). */
+export async function createWorkspace(db: Db, name: string): Promise<string> {
+  const { rows } = await db.execute<{ id: string }>(sql`select app.create_workspace(${name}) as id`)
+  return rows[0]!.id
+}
+
+export { myWorkspaces }

@@ -1,0 +1,45 @@
+// /api/workspaces (the caller's workspaces) and /api/workspace (the one named by the request).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { AppError } from '../../errors.js'
+import { safeEqual } from '../../crypto/tokens.js'
+import { schemas } from './schemas.js'
+import { toWorkspaceView } from './service.js'
+import * as q from './queries.js'
+
+export const workspacesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/', { schema: schemas.create, config: { access: 'user' } }, async (request, reply) => {
+    const principal = request.principal!
+    if (!principal.emailVerified) throw new AppError('email_unverified')
+    if (!safeEqual(request.body.inviteCode.trim(), app.config.closedBetaInviteCode)) throw new AppError('invalid_invite_code')
+    const db = request.tx!.db
+    let id: string
+    try {
+      id = await q.createWorkspace(db, request.body.name.trim())
+    } catch (err) {
+      // One owned workspace per user: the workspaces_one_per_owner constraint decides, so two
+      // concurrent requests cannot both pass.
+      if ((err as { constraint?: string }).constraint === 'workspaces_one_per_owner') throw new AppError('workspace_limit_reached')
+      throw err
+    }
+    reply.code(201)
+    return {
+      workspace: toWorkspaceView(
+        { id, name: request.body.name.trim(), status: 'pending_approval', statusReason: null, trialEndsAt: null, billingStatus: 'none' },
+        request.dbNow,
+      ),
+    }
+  })
+
+  app.get('/', { schema: schemas.list, config: { access: 'user' } }, async (request) => {
+    const rows = await q.myWorkspaces(request.tx!.db)
+    return { workspaces: rows.map((r) => ({ id: r.workspaceId, name: r.name, role: r.role, status: r.status })) }
+  })
+}
+
+export const workspaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Answers in every approval state so the client can show why the workspace is blocked; the
+  // gate chain has already resolved everything it shows, so this costs no query.
+  app.get('/', { schema: schemas.current, config: { access: 'workspace', permission: 'workspace:read', anyState: true } }, async (request) => {
+    return { workspace: toWorkspaceView(request.workspace!, request.dbNow) }
+  })
+}

@@ -1,0 +1,38 @@
+import { Type, type Static } from 'typebox'
+import { DateTime, Name, NullableDateTime, Uuid, errorResponses } from '../../schemas/common.js'
+
+export const WorkspaceStatus = Type.Union(
+  ['pending_approval', 'active', 'rejected', 'suspended'].map((s) => Type.Literal(s)),
+)
+
+export const Workspace = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    status: Type.String(),
+    statusReason: Type.Union([Type.String(), Type.Null()]),
+    trial: Type.Object({
+      endsAt: NullableDateTime,
+      daysLeft: Type.Union([Type.Integer(), Type.Null()]),
+      expired: Type.Boolean(),
+    }),
+    billing: Type.Object({ status: Type.String() }),
+  },
+  { $id: 'Workspace' },
+)
+export type WorkspaceT = Static<typeof Workspace>
+
+export const WorkspaceListItem = Type.Object({ id: Uuid, name: Type.String(), role: Type.String(), status: Type.String() })
+
+export const CreateWorkspaceBody = Type.Object(
+  { name: Name, inviteCode: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+)
+
+export const schemas = {
+  create: { tags: ['workspaces'], body: CreateWorkspaceBody, response: { 201: Type.Object({ workspace: Workspace }), ...errorResponses(400, 401, 403, 409) } },
+  list: { tags: ['workspaces'], response: { 200: Type.Object({ workspaces: Type.Array(WorkspaceListItem) }), ...errorResponses(401) } },
+  current: { tags: ['workspaces'], response: { 200: Type.Object({ workspace: Workspace }), ...errorResponses(400, 401, 403) } },
+}
+
+export { DateTime }

@@ -1,0 +1,32 @@
+// The client's view of a workspace: state, trial banner data and billing.
+import type { WorkspaceT } from './schemas.js'
+import type { BillingStatus, WorkspaceStatus } from '../../db/schema/index.js'
+
+const DAY = 24 * 3600 * 1000
+
+export interface WorkspaceState {
+  id: string
+  name: string
+  status: WorkspaceStatus | string
+  statusReason: string | null
+  trialEndsAt: Date | null
+  billingStatus: BillingStatus | string
+}
+
+/** `now` is the database's time, the clock its write gate uses, so banner and gate agree. */
+export function toWorkspaceView(ws: WorkspaceState, now: Date): WorkspaceT {
+  const endsAt = ws.trialEndsAt
+  const expired = endsAt !== null && endsAt <= now && ws.billingStatus !== 'active'
+  return {
+    id: ws.id,
+    name: ws.name,
+    status: ws.status,
+    statusReason: ws.statusReason,
+    trial: {
+      endsAt: endsAt?.toISOString() ?? null,
+      daysLeft: endsAt ? Math.max(0, Math.ceil((endsAt.getTime() - now.getTime()) / DAY)) : null,
+      expired,
+    },
+    billing: { status: ws.billingStatus },
+  }
+}

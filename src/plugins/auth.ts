@@ -1,0 +1,149 @@
+// Who is calling: opens the request transaction for every route that declares `access`, with
+// the session cookie's token hash and the X-Workspace-Id header, and exposes what
+// app.begin_request resolved as request.principal and request.workspace. The gate chain
+// (plugins/gates.ts) decides from these; this plugin only identifies.
+//
+// It also commits: every route with `access` has its handler wrapped so that COMMIT happens after
+// the handler returns and before the reply is sent (invariant 4). Handlers return their payload;
+// they never send it themselves.
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { beginRequest, type ContextRow, type RequestTx } from '../db/request-tx.js'
+import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
+import type { Permission } from '../rbac/permissions.js'
+import type { WorkspaceStatus, BillingStatus } from '../db/schema/index.js'
+
+export type Access =
+  | 'public' // anyone; a valid session is still resolved when present
+  | 'user' // a signed-in user
+  | 'admin' // a signed-in, verified platform admin
+  | 'workspace' // the whole gate chain, in the workspace named by the request
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access
+    /** workspace routes: the permission the gate chain checks last. */
+    permission?: Permission
+    /** workspace routes: reads answer in every approval state (GET /api/workspace). */
+    anyState?: boolean
+  }
+  interface FastifyRequest {
+    tx?: RequestTx
+    principal: Principal | null
+    workspace: WorkspaceContext | null
+    /** Set when the request named a workspace that is not a well-formed UUID. */
+    workspaceHeaderInvalid: boolean
+    /** Database time of the request transaction: what the database's own gates compare with. */
+    dbNow: Date
+  }
+}
+
+export interface Principal {
+  userId: string
+  sessionId: string
+  email: string
+  name: string
+  emailVerified: boolean
+  isPlatformAdmin: boolean
+}
+
+export interface WorkspaceContext {
+  id: string
+  name: string
+  role: string
+  status: WorkspaceStatus
+  statusReason: string | null
+  trialEndsAt: Date | null
+  billingStatus: BillingStatus
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export function sessionCookieName(production: boolean): string {
+  // Browsers accept a __Host- cookie only with Secure, which plain-HTTP development cannot set.
+  return production ? '__Host-sid' : 'sid'
+}
+
+export default fp(
+  async (app) => {
+    const production = app.config.nodeEnv === 'production'
+    const cookieName = sessionCookieName(production)
+    app.decorate('sessionCookieName', cookieName)
+    app.decorateRequest('tx', undefined)
+    app.decorateRequest('principal', null)
+    app.decorateRequest('workspace', null)
+    app.decorateRequest('workspaceHeaderInvalid', false)
+    app.decorateRequest('dbNow', null as unknown as Date)
+
+    // Every /api route must say who may call it: a forgotten `access` would otherwise be a
+    // route with no transaction and no gate.
+    app.addHook('onRoute', (route: RouteOptions) => {
+      const access = route.config?.access
+      if (!access) {
+        if (route.url.startsWith('/api/')) throw new Error(`${String(route.method)} ${route.url} declares no config.access`)
+        return
+      }
+      const handler = route.handler
+      route.handler = async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+        const payload = await (handler as (this: unknown, req: FastifyRequest, rep: FastifyReply) => unknown).call(this, request, reply)
+        await request.tx?.commit()
+        return payload
+      } as RouteOptions['handler']
+    })
+
+    app.addHook('preValidation', async (request) => {
+      const access = request.routeOptions.config.access
+      if (!access) return
+      const tokenHash = readSessionToken(request, cookieName)
+      let workspaceId: string | undefined
+      if (access === 'workspace') {
+        const header = request.headers['x-workspace-id']
+        if (typeof header === 'string' && UUID.test(header.trim())) workspaceId = header.trim()
+        else request.workspaceHeaderInvalid = true
+      }
+      const { tx, context } = await beginRequest(app.pools.runtime, { tokenHash, workspaceId })
+      request.tx = tx
+      applyContext(request, context, app.config.platformAdminEmails)
+    })
+
+    // Whatever happened (an aborted request, a reply sent by a hook), the transaction ends.
+    const finish = async (request: FastifyRequest) => {
+      await request.tx?.rollback()
+    }
+    app.addHook('onResponse', finish)
+    app.addHook('onRequestAbort', finish)
+  },
+  { name: 'auth', dependencies: ['errors'] },
+)
+
+function readSessionToken(request: FastifyRequest, cookieName: string): Buffer | undefined {
+  const raw = request.cookies[cookieName]
+  if (!raw) return undefined
+  const unsigned = request.unsignCookie(raw)
+  if (!unsigned.valid || !unsigned.value || !isWellFormedToken(unsigned.value)) return undefined
+  return hashToken(unsigned.value)
+}
+
+function applyContext(request: FastifyRequest, row: ContextRow | null, admins: Set<string>): void {
+  request.dbNow = row?.db_now ?? new Date()
+  if (!row) return
+  request.principal = {
+    userId: row.user_id,
+    sessionId: row.session_id,
+    email: row.email,
+    name: row.name,
+    emailVerified: row.email_verified,
+    isPlatformAdmin: row.email_verified && admins.has(row.email),
+  }
+  if (row.workspace_id && row.role && row.workspace_status) {
+    request.workspace = {
+      id: row.workspace_id,
+      name: row.workspace_name ?? '',
+      role: row.role,
+      status: row.workspace_status as WorkspaceStatus,
+      statusReason: row.status_reason,
+      trialEndsAt: row.trial_ends_at,
+      billingStatus: (row.billing_status ?? 'none') as BillingStatus,
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// Error handler: every failure becomes {statusCode, error, code, message} with an API.md code.
+// Typed AppErrors render as they are; Fastify's own errors (body, content type, validation) and
+// PostgreSQL errors are mapped; anything else is a bug: logged in full, answered as a bare 500
+// with no stack, SQL or internal message. The request transaction is rolled back first.
+import fp from 'fastify-plugin'
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, ERRORS, type ErrorCode } from '../errors.js'
+import { isUnavailableError } from '../db/request-tx.js'
+
+function fromFastify(err: FastifyError): AppError | undefined {
+  if (err.validation) {
+    const first = err.validation[0]
+    const where = err.validationContext ?? 'request'
+    const field = first?.instancePath ? `${where}${first.instancePath.replaceAll('/', '.')}` : where
+    const detail = first?.params && 'missingProperty' in first.params ? ` must have property '${String(first.params.missingProperty)}'`
+      : first?.params && 'additionalProperty' in first.params ? ` must not have property '${String(first.params.additionalProperty)}'`
+      : ` ${first?.message ?? 'is invalid'}`
+    return new AppError('validation_failed', `${field}${detail}`)
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('invalid_json', err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+        ? 'The body is empty but the content type is application/json'
+        : 'The body is not valid JSON')
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('payload_too_large')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('unsupported_media_type')
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new AppError('unsupported_media_type')
+  }
+  if (err instanceof SyntaxError && err.statusCode === 400) return new AppError('invalid_json')
+  if (err.statusCode === 429) return new AppError('rate_limited')
+  if (err.statusCode === 404) return new AppError('not_found')
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500 && err.code?.startsWith('FST_')) {
+    return new AppError('validation_failed', err.message)
+  }
+  return undefined
+}
+
+// PostgreSQL errors that reach here without a handler mapping them.
+function fromPostgres(err: { code?: string; constraint?: string }): AppError | undefined {
+  if (isUnavailableError(err)) return new AppError('unavailable')
+  switch (err.code) {
+    case '23505':
+      return new AppError('conflict', 'A record with these values already exists')
+    case '23503':
+      return new AppError('validation_failed', 'A referenced record does not exist')
+    case '23514':
+    case '22001':
+    case '22P02':
+    case '22007':
+    case '22008':
+    case '22003':
+      return new AppError('validation_failed', 'A value is out of range or malformed')
+    case '42501': // insufficient privilege or a row-level security check: a gate the HTTP layer missed
+      return new AppError('forbidden')
+  }
+  return undefined
+}
+
+export function toAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err
+  const e = err as FastifyError & { code?: string }
+  return fromFastify(e) ?? (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) || isUnavailableError(e) ? fromPostgres(e) : undefined)
+}
+
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, headers?: Record<string, string>) {
+  const status = ERRORS[code][0]
+  if (headers) reply.headers(headers)
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message })
+}
+
+export default fp(
+  async (app) => {
+    app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      await request.tx?.rollback()
+      const appError = toAppError(err)
+      if (!appError || appError.code === 'internal') {
+        request.log.error({ err }, 'unhandled error')
+        return sendError(reply, 'internal', ERRORS.internal[1])
+      }
+      if (appError.statusCode >= 500) request.log.warn({ err: appError.cause ?? err }, appError.message)
+      return sendError(reply, appError.code, appError.message, appError.headers)
+    })
+
+    app.setNotFoundHandler(async (request, reply) =>
+      sendError(reply, 'not_found', `Route ${request.method} ${request.url.split('?')[0]} not found`),
+    )
+  },
+  { name: 'errors' },
+)

@@ -1,0 +1,61 @@
+// Browser-facing defences: helmet's headers, the CORS allow-list, and two CSRF rules (API.md):
+//  1. A body, or any Content-Type, must be application/json (else 415), so no "simple"
+//     cross-site form or text/plain request can reach a handler.
+//  2. A cookie-authenticated unsafe request must come from an allowed origin: Origin, when
+//     present, must be CORS_ORIGINS or our own; Sec-Fetch-Site, when present, must not be
+//     cross-site unless the origin is allowed. Else 403 csrf_rejected. Bearer requests carry no
+//     ambient credential and are exempt.
+import fp from 'fastify-plugin'
+import helmet from '@fastify/helmet'
+import cors from '@fastify/cors'
+import type { FastifyRequest } from 'fastify'
+import { AppError } from '../errors.js'
+import { isWrite } from './gates.js'
+
+function mediaType(header: string): string {
+  return header.split(';')[0]!.trim().toLowerCase()
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
+}
+
+export default fp(
+  async (app) => {
+    const allowed = new Set(app.config.corsOrigins)
+    const ownOrigin = new URL(app.config.publicUrl).origin
+
+    await app.register(helmet, {
+      // The API serves JSON; the only HTML is the /docs UI, which brings its own CSP.
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      hsts: app.config.nodeEnv === 'production',
+    })
+    await app.register(cors, {
+      origin: [...allowed],
+      credentials: true,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Content-Type', 'Authorization', 'X-Workspace-Id'],
+      maxAge: 600,
+    })
+
+    const originAllowed = (origin: string, request: FastifyRequest) =>
+      allowed.has(origin) || origin === ownOrigin || origin === `${request.protocol}://${request.host}`
+
+    app.addHook('onRequest', async (request) => {
+      const contentType = request.headers['content-type']
+      if (contentType !== undefined ? mediaType(contentType) !== 'application/json' : hasBody(request)) {
+        throw new AppError('unsupported_media_type', 'Requests with a body must be application/json')
+      }
+      if (!isWrite(request.method) || request.headers.authorization) return
+      if (!request.headers.cookie?.includes(app.sessionCookieName)) return
+      const origin = request.headers.origin
+      const okOrigin = origin !== undefined && originAllowed(origin, request)
+      if (origin !== undefined && !okOrigin) throw new AppError('csrf_rejected', 'Cross-origin request refused')
+      if (request.headers['sec-fetch-site'] === 'cross-site' && !okOrigin) {
+        throw new AppError('csrf_rejected', 'Cross-site request refused')
+      }
+    })
+  },
+  { name: 'security', dependencies: ['errors', 'auth'] },
+)

@@ -1,0 +1,35 @@
+// Shared schema primitives: one definition each, used by every module's schemas.ts and so by
+// validation, TypeScript types and the OpenAPI document alike.
+import { Type, type Static } from 'typebox'
+
+export const Uuid = Type.String({ format: 'uuid', description: 'UUID' })
+export const DateTime = Type.String({ format: 'date-time', description: 'ISO-8601 UTC time' })
+export const NullableDateTime = Type.Union([DateTime, Type.Null()])
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
+export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
+
+export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false })
+
+export const WorkspaceHeaders = Type.Object({
+  'x-workspace-id': Type.Optional(Type.String({ description: 'The workspace to act in (cookie sessions)' })),
+})
+
+export const ErrorBody = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    error: Type.String(),
+    code: Type.String(),
+    message: Type.String(),
+  },
+  { $id: 'Error', description: 'Every error response (see API.md)' },
+)
+
+export const Cursor = Type.String({ maxLength: 200, description: 'Opaque cursor from a previous page' })
+export const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50 })
+
+export type ErrorBodyT = Static<typeof ErrorBody>
+
+/** Error responses a route may answer, for the OpenAPI document. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorBody]))
+}

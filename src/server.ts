@@ -1,0 +1,79 @@
+// The process: reads the environment, starts (or connects to) PostgreSQL, migrates, checks the
+// runtime role, builds the app, listens, and shuts everything down gracefully on SIGINT/SIGTERM.
+// The only file that touches process.*.
+import path from 'node:path'
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import { loadConfig, ConfigError } from './config.js'
+import { loggerOptions } from './logger.js'
+import { loadOrCreateDevSecrets, type DevSecrets } from './dev-secrets.js'
+import { startCluster, provisionDatabase, type Cluster } from './db/embedded.js'
+import { migrate, roleFromUrl } from './db/migrate.js'
+import { assertRuntimeRoleIsSafe, closePools, createPools } from './db/pool.js'
+import { buildApp } from './app.js'
+
+async function main(): Promise<void> {
+  const env = process.env
+  const production = env.NODE_ENV === 'production'
+  const pgDataDir = path.resolve(env.PG_DATA_DIR?.trim() || '.data/postgres')
+  const devSecrets: DevSecrets | undefined = production
+    ? undefined
+    : await loadOrCreateDevSecrets(path.join(path.dirname(pgDataDir), 'gatehouse-secrets.json'))
+
+  let config
+  try {
+    config = loadConfig(env, devSecrets)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message)
+      process.exit(1)
+    }
+    throw err
+  }
+  const logger = pino(loggerOptions(config.logLevel, !production && process.stdout.isTTY === true))
+
+  let cluster: Cluster | undefined
+  let databaseUrl = config.databaseUrl
+  let appDatabaseUrl = config.appDatabaseUrl
+  if (!databaseUrl) {
+    const secrets = devSecrets!
+    logger.info({ dataDir: pgDataDir }, 'starting embedded PostgreSQL')
+    cluster = await startCluster({
+      dataDir: pgDataDir,
+      persistent: true,
+      superPassword: secrets.pgSuperPassword,
+      log: (line) => logger.debug({ postgres: line }),
+    })
+    ;({ databaseUrl, appDatabaseUrl } = await provisionDatabase(cluster, 'gatehouse', {
+      ownerUser: 'gatehouse_owner',
+      ownerPassword: secrets.ownerPassword,
+      appUser: 'gatehouse_app',
+      appPassword: secrets.appPassword,
+    }))
+  }
+
+  await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
+  const pools = createPools({ ownerUrl: databaseUrl, runtimeUrl: appDatabaseUrl! })
+  await assertRuntimeRoleIsSafe(pools.runtime)
+
+  const app = await buildApp(config, { pools, logger })
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error')
+    else logger.info({ signal }, 'shutting down')
+    await app.close()
+    await closePools(pools)
+    await cluster?.stop()
+  })
+
+  await app.listen({ host: config.host, port: config.port })
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port}`
+  logger.info(`Gatehouse listening on ${url} (API docs: ${url}/docs)`)
+  if (!production && !env.CLOSED_BETA_INVITE_CODE) {
+    logger.info(`development closed-beta invite code: ${config.closedBetaInviteCode}`)
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err)
+  process.exit(1)
+})
