@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { Config } from './config.js'
 import type { Pools } from './db/pool.js'
 import type { EmailTransport } from './email/transport.js'
+import { validatorCompiler } from './schemas/validator.js'
 import errors from './plugins/errors.js'
 import auth from './plugins/auth.js'
 import gates from './plugins/gates.js'
@@ -48,17 +49,9 @@ export async function buildApp(config: Config, deps: AppDeps) {
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ajv: {
-      customOptions: {
-        // Reject unknown properties instead of silently dropping them, and never coerce a
-        // body's types (query strings are still coerced: they are all text).
-        removeAdditional: false,
-        coerceTypes: false,
-        allErrors: false,
-      },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.setValidatorCompiler(validatorCompiler)
   app.decorate('config', config)
   app.decorate('pools', deps.pools)
   // text/plain is parsed by default; only JSON bodies are accepted (CSRF rule 1, API.md).

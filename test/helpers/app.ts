@@ -1,0 +1,64 @@
+// Builds the real app on a fresh test database, with email through the real Resend SDK to a
+// fake Resend API on loopback. Everything is closed when the test ends.
+import pg from 'pg'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { createPools, type Pools } from '../../src/db/pool.js'
+import { generateDevSecrets } from '../../src/dev-secrets.js'
+import { createTestDatabase, type TestDatabase } from './db.js'
+import { startFakeResend, type FakeResend } from './fake-resend.js'
+
+export const ADMIN_EMAIL = 'admin@gatehouse.test'
+export const INVITE_CODE = 'test-invite-code'
+
+export interface TestContext {
+  app: Awaited<ReturnType<typeof buildApp>>
+  config: Config
+  pools: Pools
+  db: TestDatabase
+  mail: FakeResend
+  /** Runs SQL as superuser on the test database (fixtures that must bypass RLS). */
+  sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>
+}
+
+interface TapLike {
+  teardown(fn: () => unknown): void
+}
+
+export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<TestContext> {
+  const db = await createTestDatabase(t)
+  const mail = await startFakeResend()
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      DATABASE_URL: db.ownerUrl,
+      APP_DATABASE_URL: db.appUrl,
+      CLOSED_BETA_INVITE_CODE: INVITE_CODE,
+      PLATFORM_ADMIN_EMAILS: ADMIN_EMAIL,
+      RESEND_API_KEY: 're_test_key',
+      RESEND_BASE_URL: mail.url,
+      PUBLIC_URL: 'http://gatehouse.test',
+      ...env,
+    },
+    generateDevSecrets(),
+  )
+  const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
+  const app = await buildApp(config, { pools, outboxIntervalMs: 0 })
+  await app.ready()
+  const superPool = new pg.Pool({ connectionString: db.superUrl, max: 2 })
+  t.teardown(async () => {
+    await app.close()
+    await pools.runtime.end()
+    await pools.owner.end()
+    await superPool.end()
+    await mail.close()
+  })
+  return {
+    app,
+    config,
+    pools,
+    db,
+    mail,
+    sql: async (text, values) => (await superPool.query(text, values)).rows,
+  }
+}

@@ -1,0 +1,60 @@
+// A fake Resend API on loopback: the real Resend SDK is pointed at it with RESEND_BASE_URL,
+// so tests exercise the SDK's request exactly as production sends it.
+import { createServer, type Server } from 'node:http'
+
+export interface SentEmail {
+  from: string
+  to: string[]
+  subject: string
+  text: string
+  html: string
+  idempotencyKey?: string
+  authorization?: string
+}
+
+export interface FakeResend {
+  url: string
+  sent: SentEmail[]
+  /** Answer the next `n` requests with HTTP 500. */
+  failNext(n: number): void
+  close(): Promise<void>
+}
+
+export async function startFakeResend(): Promise<FakeResend> {
+  const sent: SentEmail[] = []
+  let failures = 0
+  const server: Server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk) => (body += chunk))
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json')
+      if (req.method !== 'POST' || req.url !== '/emails') {
+        res.statusCode = 404
+        res.end(JSON.stringify({ name: 'not_found', message: 'not found', statusCode: 404 }))
+        return
+      }
+      if (failures > 0) {
+        failures--
+        res.statusCode = 500
+        res.end(JSON.stringify({ name: 'internal_server_error', message: 'fake outage', statusCode: 500 }))
+        return
+      }
+      const email = JSON.parse(body) as { from: string; to: string | string[]; subject: string; text: string; html: string }
+      sent.push({
+        ...email,
+        to: Array.isArray(email.to) ? email.to : [email.to],
+        idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+        authorization: req.headers.authorization,
+      })
+      res.end(JSON.stringify({ id: `fake-${sent.length}` }))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address() as { port: number }
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    sent,
+    failNext: (n) => (failures = n),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}
