@@ -7,7 +7,7 @@ import pino from 'pino'
 import { loadConfig, ConfigError } from './config.js'
 import { loggerOptions } from './logger.js'
 import { loadOrCreateDevSecrets, type DevSecrets } from './dev-secrets.js'
-import { startCluster, provisionDatabase, type Cluster } from './db/embedded.js'
+import { startLocalDatabase, type Cluster } from './db/embedded.js'
 import { migrate, roleFromUrl } from './db/migrate.js'
 import { assertRuntimeRoleIsSafe, closePools, createPools } from './db/pool.js'
 import { buildApp } from './app.js'
@@ -38,34 +38,43 @@ async function main(): Promise<void> {
   if (!databaseUrl) {
     const secrets = devSecrets!
     logger.info({ dataDir: pgDataDir }, 'starting embedded PostgreSQL')
-    cluster = await startCluster({
+    ;({ cluster, databaseUrl, appDatabaseUrl } = await startLocalDatabase({
       dataDir: pgDataDir,
-      persistent: true,
-      superPassword: secrets.pgSuperPassword,
+      passwords: { superuser: secrets.pgSuperPassword, owner: secrets.ownerPassword, app: secrets.appPassword },
       log: (line) => logger.debug({ postgres: line }),
-    })
-    ;({ databaseUrl, appDatabaseUrl } = await provisionDatabase(cluster, 'gatehouse', {
-      ownerUser: 'gatehouse_owner',
-      ownerPassword: secrets.ownerPassword,
-      appUser: 'gatehouse_app',
-      appPassword: secrets.appPassword,
     }))
   }
 
-  await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
-  const pools = createPools({ ownerUrl: databaseUrl, runtimeUrl: appDatabaseUrl! })
-  await assertRuntimeRoleIsSafe(pools.runtime)
+  let pools: ReturnType<typeof createPools> | undefined
+  try {
+    await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
+    pools = createPools({ ownerUrl: databaseUrl, runtimeUrl: appDatabaseUrl! })
+    await assertRuntimeRoleIsSafe(pools.runtime)
+  } catch (err) {
+    // Leave nothing running behind a failed start.
+    if (pools) await closePools(pools)
+    await cluster?.stop()
+    throw err
+  }
 
   const app = await buildApp(config, { pools, logger })
+  const shutdown = async () => {
+    await app.close()
+    await closePools(pools!)
+    await cluster?.stop()
+  }
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error')
     else logger.info({ signal }, 'shutting down')
-    await app.close()
-    await closePools(pools)
-    await cluster?.stop()
+    await shutdown()
   })
 
-  await app.listen({ host: config.host, port: config.port })
+  try {
+    await app.listen({ host: config.host, port: config.port })
+  } catch (err) {
+    await shutdown()
+    throw err
+  }
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port}`
   logger.info(`Gatehouse listening on ${url} (API docs: ${url}/docs)`)
   if (!production && !env.CLOSED_BETA_INVITE_CODE) {

@@ -90,7 +90,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     onError: (m: unknown) => log(String(m).trim()),
   })
   if (!existsSync(path.join(opts.dataDir, 'PG_VERSION'))) await server.initialise()
-  await server.start()
+  try {
+    await server.start()
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err ?? '')
+    throw new Error(
+      `embedded PostgreSQL did not start in ${opts.dataDir}${detail ? `: ${detail}` : ''} (is another instance using this PG_DATA_DIR?)`,
+      { cause: err },
+    )
+  }
   await waitForServer(superUrl(), 15_000)
   return { port, superUrl, stop: () => server.stop() }
 }
@@ -191,4 +199,28 @@ export function withDatabase(connectionString: string, database: string): string
   const u = new URL(connectionString)
   u.pathname = `/${encodeURIComponent(database)}`
   return u.toString()
+}
+
+/**
+ * The embedded default of `npm start` and `npm run migrate`: the persistent cluster in
+ * `dataDir`, provisioned with the gatehouse_owner and gatehouse_app logins.
+ */
+export async function startLocalDatabase(opts: {
+  dataDir: string
+  passwords: { superuser: string; owner: string; app: string }
+  log?: (line: string) => void
+}): Promise<{ cluster: Cluster; databaseUrl: string; appDatabaseUrl: string }> {
+  const cluster = await startCluster({ dataDir: opts.dataDir, persistent: true, superPassword: opts.passwords.superuser, log: opts.log })
+  try {
+    const urls = await provisionDatabase(cluster, 'gatehouse', {
+      ownerUser: 'gatehouse_owner',
+      ownerPassword: opts.passwords.owner,
+      appUser: 'gatehouse_app',
+      appPassword: opts.passwords.app,
+    })
+    return { cluster, ...urls }
+  } catch (err) {
+    await cluster.stop()
+    throw err
+  }
 }
