@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { sessionCookieName } from './auth.js'
 
 export default fp(
   async (app) => {
@@ -16,7 +17,7 @@ export default fp(
         },
         components: {
           securitySchemes: {
-            session: { type: 'apiKey', in: 'cookie', name: 'sid' },
+            session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(app.config.nodeEnv === 'production') },
             workspace: { type: 'apiKey', in: 'header', name: 'X-Workspace-Id' },
           },
         },

@@ -17,11 +17,14 @@ export interface FakeResend {
   sent: SentEmail[]
   /** Answer the next `n` requests with HTTP 500. */
   failNext(n: number): void
+  /** Resolves with the first email (already sent or yet to come) to `to`. */
+  waitFor(to: string): Promise<SentEmail>
   close(): Promise<void>
 }
 
 export async function startFakeResend(): Promise<FakeResend> {
   const sent: SentEmail[] = []
+  const waiters: { to: string; resolve: (email: SentEmail) => void }[] = []
   let failures = 0
   const server: Server = createServer((req, res) => {
     let body = ''
@@ -47,6 +50,11 @@ export async function startFakeResend(): Promise<FakeResend> {
         authorization: req.headers.authorization,
       })
       res.end(JSON.stringify({ id: `fake-${sent.length}` }))
+      const delivered = sent[sent.length - 1]!
+      for (const waiter of waiters.splice(0)) {
+        if (delivered.to.includes(waiter.to)) waiter.resolve(delivered)
+        else waiters.push(waiter)
+      }
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -55,6 +63,12 @@ export async function startFakeResend(): Promise<FakeResend> {
     url: `http://127.0.0.1:${address.port}`,
     sent,
     failNext: (n) => (failures = n),
+    waitFor: (to) =>
+      new Promise((resolve) => {
+        const found = sent.find((m) => m.to.includes(to))
+        if (found) resolve(found)
+        else waiters.push({ to, resolve })
+      }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
 }

@@ -1,0 +1,105 @@
+// End to end, as a new user would meet the service: a real server on loopback, real cookies
+// over HTTP, the outbox worker sending through the real Resend SDK to a fake Resend API.
+import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { createPools } from '../../src/db/pool.js'
+import { ADMIN_EMAIL, INVITE_CODE, testConfig } from '../helpers/app.js'
+import { createTestDatabase } from '../helpers/db.js'
+import { startFakeResend } from '../helpers/fake-resend.js'
+
+/** A tiny cookie-keeping HTTP client: what a browser does with Set-Cookie and Cookie. */
+function client(base: string) {
+  const jar = new Map<string, string>()
+  return {
+    jar,
+    async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const res = await fetch(base + path, {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+          ...headers,
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      })
+      for (const line of res.headers.getSetCookie()) {
+        const [pair] = line.split(';')
+        const [name, value] = pair!.split('=') as [string, string]
+        if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name)
+        else jar.set(name, value)
+      }
+      const text = await res.text()
+      return { status: res.status, body: text ? JSON.parse(text) : null, setCookie: res.headers.getSetCookie() }
+    },
+  }
+}
+
+t.test('register, verify, create a workspace, get it approved, add contacts, stay inside the tenant', async (t) => {
+  const db = await createTestDatabase(t)
+  const mail = await startFakeResend()
+  const config = testConfig(db, mail.url)
+  const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
+  const app = await buildApp(config, { pools, outboxIntervalMs: 20 })
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => {
+    await app.close()
+    await pools.runtime.end()
+    await pools.owner.end()
+    await mail.close()
+  })
+
+  const signUp = async (email: string, name: string) => {
+    const c = client(address)
+    const reg = await c.call('POST', '/api/auth/register', { email, password: 'a long passphrase here', name })
+    t.equal(reg.status, 201)
+    t.match(reg.setCookie[0], /^sid=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/, 'session cookie as API.md says (no Secure over plain HTTP in test)')
+    t.notMatch(JSON.stringify(reg.body), /sid|token/i, 'the session token never appears in a body')
+    const email_ = await mail.waitFor(email)
+    const token = /[?&]token=([\w-]+)/.exec(email_.text)![1]
+    const verified = await c.call('POST', '/api/auth/verify-email', { token })
+    t.equal(verified.body.user.emailVerified, true)
+    return c
+  }
+
+  const ada = await signUp('ada@example.test', 'Ada')
+  const created = await ada.call('POST', '/api/workspaces', { name: 'Analytical Engines', inviteCode: INVITE_CODE })
+  t.equal(created.status, 201)
+  t.equal(created.body.workspace.status, 'pending_approval')
+  const ws = created.body.workspace.id as string
+  const h = { 'x-workspace-id': ws }
+
+  const early = await ada.call('POST', '/api/crm/contacts', { name: 'Charles' }, h)
+  t.equal(early.body.code, 'workspace_pending_approval', 'no writes before approval')
+
+  const admin = await signUp(ADMIN_EMAIL, 'Admin')
+  const me = await admin.call('GET', '/api/auth/me')
+  t.equal(me.body.user.isPlatformAdmin, true)
+  const approved = await admin.call('POST', `/api/admin/workspaces/${ws}/approve`)
+  t.equal(approved.status, 200)
+  t.equal(approved.body.workspace.trial.daysLeft, 14)
+
+  const contact = await ada.call('POST', '/api/crm/contacts', { name: 'Charles', email: 'charles@example.test' }, h)
+  t.equal(contact.status, 201)
+  const list = await ada.call('GET', '/api/crm/contacts', undefined, h)
+  t.same(list.body.contacts.map((c: { name: string }) => c.name), ['Charles'])
+
+  // Threat: a second tenant guesses the first tenant's workspace and contact ids.
+  const eve = await signUp('eve@example.test', 'Eve')
+  const eveWs = (await eve.call('POST', '/api/workspaces', { name: 'Eve Ltd', inviteCode: INVITE_CODE })).body.workspace.id
+  await admin.call('POST', `/api/admin/workspaces/${eveWs}/approve`)
+  const asAda = await eve.call('GET', '/api/crm/contacts', undefined, h)
+  t.equal(asAda.status, 403)
+  t.equal(asAda.body.code, 'not_a_member')
+  const guess = await eve.call('GET', `/api/crm/contacts/${contact.body.contact.id}`, undefined, { 'x-workspace-id': eveWs })
+  t.equal(guess.status, 404, "another tenant's id is not found, not forbidden")
+
+  // Threat: a cross-site page submits a form with the victim's cookie.
+  const forged = await ada.call('POST', '/api/crm/contacts', { name: 'Mallory' }, { ...h, origin: 'https://evil.example' })
+  t.equal(forged.status, 403)
+  t.equal(forged.body.code, 'csrf_rejected')
+
+  const out = await ada.call('POST', '/api/auth/logout')
+  t.equal(out.status, 204)
+  t.equal(ada.jar.size, 0, 'the cookie is cleared')
+  t.equal((await ada.call('GET', '/api/auth/me')).status, 401)
+})
