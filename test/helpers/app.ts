@@ -25,10 +25,9 @@ interface TapLike {
   teardown(fn: () => unknown): void
 }
 
-export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<TestContext> {
-  const db = await createTestDatabase(t)
-  const mail = await startFakeResend()
-  const config = loadConfig(
+/** The configuration tests run with: a test database, the fake Resend API, known codes. */
+export function testConfig(db: TestDatabase, resendUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig(
     {
       NODE_ENV: 'test',
       DATABASE_URL: db.ownerUrl,
@@ -36,12 +35,18 @@ export async function buildTestApp(t: TapLike, env: Record<string, string> = {})
       CLOSED_BETA_INVITE_CODE: INVITE_CODE,
       PLATFORM_ADMIN_EMAILS: ADMIN_EMAIL,
       RESEND_API_KEY: 're_test_key',
-      RESEND_BASE_URL: mail.url,
+      RESEND_BASE_URL: resendUrl,
       PUBLIC_URL: 'http://gatehouse.test',
       ...env,
     },
     generateDevSecrets(),
   )
+}
+
+export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<TestContext> {
+  const db = await createTestDatabase(t)
+  const mail = await startFakeResend()
+  const config = testConfig(db, mail.url, env)
   const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
   const app = await buildApp(config, { pools, outboxIntervalMs: 0 })
   await app.ready()
