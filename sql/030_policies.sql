@@ -83,7 +83,8 @@ create policy "privileged functions change workspace state" on public.workspaces
 
 -- ---------------------------------------------------------------------------------------------
 -- users: a user reads and edits only themselves. Registration inserts the row after setting
--- app.user_id to the new id, so the same policy covers it.
+-- app.user_id to the new id, so the same policy covers it. A new row is always unverified: only
+-- app.consume_email_token marks an address verified (a verified address can be a platform admin).
 -- ---------------------------------------------------------------------------------------------
 alter table public.users enable row level security;
 alter table public.users force row level security;
@@ -92,7 +93,7 @@ create policy "users read themselves" on public.users
   for select to app_runtime using (id = (select app.current_user_id()));
 drop policy if exists "users register themselves" on public.users;
 create policy "users register themselves" on public.users
-  for insert to app_runtime with check (id = (select app.current_user_id()));
+  for insert to app_runtime with check (id = (select app.current_user_id()) and email_verified_at is null);
 drop policy if exists "users change themselves" on public.users;
 create policy "users change themselves" on public.users
   for update to app_runtime using (id = (select app.current_user_id())) with check (id = (select app.current_user_id()));
@@ -115,8 +116,10 @@ drop policy if exists "users open their own sessions" on public.sessions;
 create policy "users open their own sessions" on public.sessions
   for insert to app_runtime with check (user_id = (select app.current_user_id()));
 drop policy if exists "users revoke their own sessions" on public.sessions;
+-- (The runtime may only UPDATE revoked_at, and only to a time: a revoked session stays revoked.)
 create policy "users revoke their own sessions" on public.sessions
-  for update to app_runtime using (user_id = (select app.current_user_id())) with check (user_id = (select app.current_user_id()));
+  for update to app_runtime using (user_id = (select app.current_user_id()))
+  with check (user_id = (select app.current_user_id()) and revoked_at is not null);
 drop policy if exists "privileged functions look sessions up by token" on public.sessions;
 create policy "privileged functions look sessions up by token" on public.sessions
   for select to app_privileged using (true);

@@ -29,14 +29,18 @@ export class UnsafeRuntimeRoleError extends Error {
 
 /**
  * Refuses a runtime role that could read across tenants: a superuser, a BYPASSRLS role (or a
- * member of one), an owner of anything in this database (or a member of the schema owner), or a
- * member of app_privileged. Also requires membership of app_runtime, or nothing would work.
+ * member of one), a CREATEROLE role (on PostgreSQL 15 it can grant itself the schema owner's
+ * role and switch row-level security off), a REPLICATION role (it can stream every row), an
+ * owner of anything in this database (or a member of the schema owner), or a member of
+ * app_privileged. Also requires membership of app_runtime, or nothing would work.
  */
 export async function assertRuntimeRoleIsSafe(pool: pg.Pool): Promise<void> {
   const { rows } = await pool.query<{
     role: string
     superuser: boolean
     bypassrls: boolean
+    createrole: boolean
+    replication: boolean
     inherits_bypass: boolean
     owns: string | null
     member_of_owner: boolean
@@ -46,6 +50,8 @@ export async function assertRuntimeRoleIsSafe(pool: pg.Pool): Promise<void> {
     select r.rolname as role,
            r.rolsuper as superuser,
            r.rolbypassrls as bypassrls,
+           r.rolcreaterole as createrole,
+           r.rolreplication as replication,
            exists (select 1 from pg_roles o
                     where (o.rolsuper or o.rolbypassrls) and o.oid <> r.oid
                       and pg_has_role(r.oid, o.oid, 'MEMBER')) as inherits_bypass,
@@ -66,6 +72,8 @@ export async function assertRuntimeRoleIsSafe(pool: pg.Pool): Promise<void> {
   const problems: string[] = []
   if (r.superuser) problems.push('is a superuser')
   if (r.bypassrls) problems.push('has BYPASSRLS')
+  if (r.createrole) problems.push('has CREATEROLE')
+  if (r.replication) problems.push('has REPLICATION')
   if (r.inherits_bypass) problems.push('is a member of a superuser or BYPASSRLS role')
   if (r.owns) problems.push(`owns ${r.owns}`)
   if (r.member_of_owner) problems.push('is a member of the schema owner role')

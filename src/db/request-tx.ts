@@ -8,6 +8,7 @@
 // only after COMMIT succeeds, any error rolls back, and a connection whose transaction is not
 // idle afterwards is destroyed rather than returned to the pool.
 import type pg from 'pg'
+import { DrizzleQueryError } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import * as schema from './schema/index.js'
 import { AppError } from '../errors.js'
@@ -44,9 +45,19 @@ function drizzleFor(client: pg.PoolClient): Db {
   return db
 }
 
+/**
+ * The driver's error behind `err`. Drizzle wraps a failed query's node-postgres error (with its
+ * SQLSTATE `code` and `constraint`) as the `cause` of a DrizzleQueryError; anything else is
+ * returned as it is.
+ */
+export function driverError(err: unknown): { code?: string; constraint?: string; message?: string } | undefined {
+  const e = err instanceof DrizzleQueryError && err.cause ? err.cause : err
+  return e as { code?: string; constraint?: string; message?: string } | undefined
+}
+
 /** Errors that mean the database is unreachable or went away: the request did nothing. */
 export function isUnavailableError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined
+  const e = driverError(err)
   if (!e) return false
   const code = e.code ?? ''
   return (
@@ -125,6 +136,8 @@ export interface BeginOptions {
   workspaceId?: string
 }
 
+const guarded = new WeakSet<pg.PoolClient>()
+
 /** Opens the request transaction and resolves its context in one round trip. */
 export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx; context: ContextRow | null }> {
   if (opts.tokenHash && opts.tokenHash.length !== 32) throw new Error('token hash must be 32 bytes')
@@ -138,6 +151,14 @@ export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Prom
     client = await pool.connect()
   } catch (err) {
     throw new AppError('unavailable', 'The database is unavailable; please retry.', { cause: err })
+  }
+  // pg-pool listens for a client's 'error' only while it is idle in the pool. A checked-out
+  // client whose connection drops (server restart, pg_terminate_backend) between two queries
+  // emits 'error' with nobody listening, which would crash the process. The next query on it
+  // fails instead, and finishing the transaction then destroys it.
+  if (!guarded.has(client)) {
+    client.on('error', () => {})
+    guarded.add(client)
   }
   try {
     const results = (await client.query(

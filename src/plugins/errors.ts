@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ERRORS, type ErrorCode } from '../errors.js'
-import { isUnavailableError } from '../db/request-tx.js'
+import { driverError, isUnavailableError } from '../db/request-tx.js'
 
 function fromFastify(err: FastifyError): AppError | undefined {
   if (err.validation) {
@@ -55,6 +55,8 @@ function fromPostgres(err: { code?: string; constraint?: string }): AppError | u
     case '22007':
     case '22008':
     case '22003':
+    case '22009': // a time zone displacement out of range (a timestamp beyond PostgreSQL's years)
+    case '22021': // a byte sequence text cannot hold, e.g. a NUL character in a string
       return new AppError('validation_failed', 'A value is out of range or malformed')
     case '42501': // insufficient privilege or a row-level security check: a gate the HTTP layer missed
       return new AppError('forbidden')
@@ -64,8 +66,10 @@ function fromPostgres(err: { code?: string; constraint?: string }): AppError | u
 
 export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err
-  const e = err as FastifyError & { code?: string }
-  return fromFastify(e) ?? (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) || isUnavailableError(e) ? fromPostgres(e) : undefined)
+  const fastify = fromFastify(err as FastifyError)
+  if (fastify) return fastify
+  const e = driverError(err)
+  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) || isUnavailableError(e) ? fromPostgres(e!) : undefined
 }
 
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, headers?: Record<string, string>) {
@@ -88,6 +92,15 @@ export default fp(
       }
       if (appError.statusCode >= 500) request.log.warn({ err: appError.cause ?? err }, appError.message)
       return sendError(reply, appError.code, appError.message, appError.headers)
+    })
+
+    // A handler may have set a cookie (a new session on register or login) before it, or its
+    // COMMIT, failed. The transaction rolled back, so that cookie names no session, and it would
+    // replace a working one in the browser: an error response carries no Set-Cookie. Runs after
+    // @fastify/cookie's onSend (registered earlier), which writes the header.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (reply.statusCode >= 400) reply.removeHeader('set-cookie')
+      return payload
     })
 
     app.setNotFoundHandler(async (request, reply) =>

@@ -2,7 +2,13 @@
 // validation, TypeScript types and the OpenAPI document alike.
 import { Type, type Static } from 'typebox'
 
-export const Uuid = Type.String({ format: 'uuid', description: 'UUID' })
+// The pattern as well as the format: ajv's "uuid" format also accepts "urn:uuid:…", which
+// PostgreSQL does not.
+export const Uuid = Type.String({
+  format: 'uuid',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  description: 'UUID',
+})
 export const DateTime = Type.String({ format: 'date-time', description: 'ISO-8601 UTC time' })
 export const NullableDateTime = Type.Union([DateTime, Type.Null()])
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })

@@ -1,7 +1,9 @@
 // People and workspaces for tests, created through the real HTTP API (and the outbox, for the
 // verification link), so fixtures exercise the same paths users do.
 import { randomBytes } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import type { LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
 import { ADMIN_EMAIL, INVITE_CODE, type TestContext } from './app.js'
 
 export interface Actor {
@@ -103,4 +105,50 @@ export async function addMember(ctx: TestContext, workspaceId: string, user: Act
 /** Request options for `actor` acting in `workspaceId`. */
 export function as(actor: Actor, workspaceId?: string): { cookie: string; 'x-workspace-id'?: string } {
   return workspaceId ? { cookie: actor.cookie, 'x-workspace-id': workspaceId } : { cookie: actor.cookie }
+}
+
+/** Contact rows as the superuser sees them (RLS bypassed): in one workspace, or in all. */
+export async function countContacts(ctx: TestContext, workspaceId?: string): Promise<number> {
+  const rows = await ctx.sql<{ n: number }>(
+    'select count(*)::int as n from contacts where $1::uuid is null or workspace_id = $1::uuid',
+    [workspaceId ?? null],
+  )
+  return rows[0]!.n
+}
+
+/** Creates a contact through the API as `actor` in `workspaceId`; returns the response's contact. */
+export async function createContact(
+  ctx: TestContext,
+  actor: Actor,
+  workspaceId: string,
+  body: Record<string, unknown> = { name: 'Ada Lovelace' },
+): Promise<{ id: string; name: string; email: string | null; ownerId: string | null; [k: string]: unknown }> {
+  const res = await ctx.app.inject({ method: 'POST', url: '/api/crm/contacts', headers: as(actor, workspaceId), payload: body })
+  if (res.statusCode !== 201) throw new Error(`create contact: ${res.statusCode} ${res.body}`)
+  return res.json().contact
+}
+
+/** Asserts an error response in the API.md shape: {statusCode, error, code, message}, nothing else. */
+export function assertError(t: Test, res: LightMyRequestResponse, status: number, code: string, message?: RegExp): void {
+  t.equal(res.statusCode, status, `status ${status} (${code}): ${res.body}`)
+  const body = res.json() as Record<string, unknown>
+  t.same(Object.keys(body).sort(), ['code', 'error', 'message', 'statusCode'], 'the API.md error shape')
+  t.equal(body.statusCode, status, 'statusCode in the body')
+  t.equal(body.error, STATUS_CODES[status], 'error is the status text')
+  t.equal(body.code, code, `code ${code}`)
+  t.match(body.message, message ?? /\S/, 'a message')
+}
+
+/** The raw session token inside a `sid=…` Cookie header (the signed cookie, unsigned). */
+export function sessionToken(ctx: TestContext, cookie: string): string {
+  const value = cookie.replace(/^sid=/, '')
+  const unsigned = ctx.app.unsignCookie(value)
+  if (!unsigned.valid || !unsigned.value) throw new Error(`not a signed session cookie: ${cookie}`)
+  return unsigned.value
+}
+
+/** Every email the fake Resend API received for `to` (drains the outbox first). */
+export async function emailsTo(ctx: TestContext, to: string): Promise<TestContext['mail']['sent']> {
+  await ctx.app.outbox.drain()
+  return ctx.mail.sent.filter((m) => m.to.includes(to))
 }

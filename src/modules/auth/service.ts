@@ -6,7 +6,7 @@ import { hashPassword, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from '../../
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { verificationEmail } from '../../email/templates.js'
-import type { RequestTx } from '../../db/request-tx.js'
+import { driverError, type RequestTx } from '../../db/request-tx.js'
 import type { UserT } from './schemas.js'
 import * as q from './queries.js'
 
@@ -100,7 +100,7 @@ export async function register(request: FastifyRequest, body: { email: string; p
   try {
     return await q.insertUser(tx(request).db, { id, email, name: body.name.trim(), passwordHash })
   } catch (err) {
-    if ((err as { code?: string; constraint?: string }).constraint === 'users_email_is_unique') throw new AppError('email_taken')
+    if (driverError(err)?.constraint === 'users_email_is_unique') throw new AppError('email_taken')
     throw err
   }
 }

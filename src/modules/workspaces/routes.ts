@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../../errors.js'
 import { safeEqual } from '../../crypto/tokens.js'
+import { driverError } from '../../db/request-tx.js'
 import { schemas } from './schemas.js'
 import { toWorkspaceView } from './service.js'
 import * as q from './queries.js'
@@ -18,7 +19,7 @@ export const workspacesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     } catch (err) {
       // One owned workspace per user: the workspaces_one_per_owner constraint decides, so two
       // concurrent requests cannot both pass.
-      if ((err as { constraint?: string }).constraint === 'workspaces_one_per_owner') throw new AppError('workspace_limit_reached')
+      if (driverError(err)?.constraint === 'workspaces_one_per_owner') throw new AppError('workspace_limit_reached')
       throw err
     }
     reply.code(201)

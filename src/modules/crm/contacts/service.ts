@@ -1,5 +1,6 @@
 // Contact mapping and the opaque list cursor.
 import { AppError } from '../../../errors.js'
+import { driverError } from '../../../db/request-tx.js'
 import type { ContactRow } from './queries.js'
 import type { ContactT } from './schemas.js'
 
@@ -24,12 +25,14 @@ export function encodeCursor(row: ContactRow): string {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const ISO_INSTANT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$/
 
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { t?: unknown; id?: unknown }
     const createdAt = new Date(String(value.t))
-    if (typeof value.t === 'string' && !Number.isNaN(createdAt.getTime()) && typeof value.id === 'string' && UUID.test(value.id)) {
+    // Exactly what encodeCursor writes: a four-digit year, so the instant is one PostgreSQL holds.
+    if (typeof value.t === 'string' && ISO_INSTANT.test(value.t) && !Number.isNaN(createdAt.getTime()) && typeof value.id === 'string' && UUID.test(value.id)) {
       return { createdAt, id: value.id }
     }
   } catch {
@@ -40,5 +43,5 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 
 /** Maps the owner foreign key's violation to a client error (the owner must be a member). */
 export function ownerNotMember(err: unknown): boolean {
-  return (err as { constraint?: string }).constraint === 'contacts_owner_is_a_member'
+  return driverError(err)?.constraint === 'contacts_owner_is_a_member'
 }

@@ -1,0 +1,204 @@
+// Fixtures and context for the RLS suite (test/rls/): tenants seeded as superuser (which bypasses
+// row-level security), then SQL run as the runtime role inside a transaction that carries the
+// context exactly as app.begin_request would set it. One helper serves every file there.
+import { createHash, randomBytes } from 'node:crypto'
+import pg from 'pg'
+
+/** Anything that can run a parameterised query: a pg.Client or a pooled client. */
+export interface Sql {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+function unique(prefix: string): string {
+  return `${prefix}${randomBytes(6).toString('hex')}`
+}
+
+/** A user row; verified unless told otherwise. Returns its id. */
+export async function seedUser(sql: Sql, opts: { verified?: boolean } = {}): Promise<string> {
+  const { rows } = await sql.query<{ id: string }>(
+    `insert into users (email, name, password_hash, email_verified_at)
+     values ($1, 'RLS test user', 'not-a-real-hash', case when $2 then now() end) returning id`,
+    [`${unique('u')}@rls.test`, opts.verified ?? true],
+  )
+  return rows[0]!.id
+}
+
+export type WorkspaceStatus = 'pending_approval' | 'active' | 'rejected' | 'suspended'
+
+export interface TenantState {
+  status?: WorkspaceStatus
+  /** Days from now to the end of the trial (negative: expired); null: no trial. Default 14. */
+  trialDays?: number | null
+  billing?: 'none' | 'trialing' | 'active' | 'past_due' | 'canceled'
+  /** How many contacts to create. Default 2. */
+  contacts?: number
+}
+
+export interface Tenant {
+  workspaceId: string
+  ownerId: string
+  contactIds: string[]
+}
+
+/**
+ * A workspace (default: active, 14 days of trial, no billing) with its owner's membership and
+ * some contacts, inserted as superuser so the state need not be reachable through the API.
+ */
+export async function seedTenant(sql: Sql, state: TenantState = {}): Promise<Tenant> {
+  const ownerId = await seedUser(sql)
+  const trialDays = state.trialDays === undefined ? 14 : state.trialDays
+  const { rows } = await sql.query<{ id: string }>(
+    `insert into workspaces (name, owner_id, status, trial_ends_at, billing_status)
+     values ($1, $2, $3, case when $4::int is not null then now() + make_interval(days => $4::int) end, $5)
+     returning id`,
+    [unique('ws '), ownerId, state.status ?? 'active', trialDays, state.billing ?? 'none'],
+  )
+  const workspaceId = rows[0]!.id
+  await sql.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [workspaceId, ownerId])
+  const contacts = await sql.query<{ id: string }>(
+    `insert into contacts (workspace_id, name, owner_id, created_by)
+     select $1, 'Contact ' || n, $2, $2 from generate_series(1, $3::int) n returning id`,
+    [workspaceId, ownerId, state.contacts ?? 2],
+  )
+  return { workspaceId, ownerId, contactIds: contacts.rows.map((r) => r.id) }
+}
+
+/** A random 32-byte value standing in for SHA-256(token): what the database stores. */
+export function tokenHash(): Buffer {
+  return createHash('sha256').update(randomBytes(32)).digest()
+}
+
+export interface SessionState {
+  /** Seconds until the absolute expiry (negative: expired). Default 3600. */
+  expiresIn?: number
+  idleTimeoutSeconds?: number
+  /** Seconds since the last activity. Default 0. */
+  lastSeenAgo?: number
+  revoked?: boolean
+}
+
+/** A session for `userId`; returns its token hash. */
+export async function seedSession(sql: Sql, userId: string, s: SessionState = {}): Promise<Buffer> {
+  const hash = tokenHash()
+  await sql.query(
+    `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds, last_seen_at, revoked_at)
+     values ($1, $2, now() + make_interval(secs => $3), $4, now() - make_interval(secs => $5), case when $6 then now() end)`,
+    [userId, hash, s.expiresIn ?? 3600, s.idleTimeoutSeconds ?? 1800, s.lastSeenAgo ?? 0, s.revoked ?? false],
+  )
+  return hash
+}
+
+/** An unused emailed token for `userId`; returns its token hash. */
+export async function seedEmailToken(
+  sql: Sql,
+  userId: string,
+  purpose: 'verify_email' | 'reset_password',
+  expiresIn = 3600,
+): Promise<Buffer> {
+  const hash = tokenHash()
+  await sql.query(
+    `insert into email_tokens (user_id, purpose, token_hash, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
+    [userId, purpose, hash, expiresIn],
+  )
+  return hash
+}
+
+export interface Context {
+  workspaceId?: string
+  userId?: string
+}
+
+/**
+ * Runs `fn` in one transaction whose context is `ctx`, set transaction-locally as
+ * app.begin_request sets it (a key that is absent is not set at all). Commits when `fn`
+ * succeeds, so callers can check afterwards, as superuser, that nothing changed; rolls back and
+ * rethrows when it fails.
+ */
+export async function asTenant<T>(client: Sql, ctx: Context, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  await client.query('begin')
+  try {
+    if (ctx.workspaceId !== undefined) await client.query(`select set_config('app.workspace_id', $1, true)`, [ctx.workspaceId])
+    if (ctx.userId !== undefined) await client.query(`select set_config('app.user_id', $1, true)`, [ctx.userId])
+    const result = await fn(client)
+    await client.query('commit')
+    return result
+  } catch (err) {
+    await client.query('rollback')
+    throw err
+  }
+}
+
+/** Rows of `sql` as superuser, for "nothing changed" checks. */
+export async function rows<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: Sql, text: string, values?: unknown[]): Promise<R[]> {
+  return (await sql.query<R>(text, values)).rows
+}
+
+export interface PgError {
+  code: string | undefined
+  message: string
+  /** Only for constraint violations. */
+  constraint?: string
+}
+
+/**
+ * The PostgreSQL error `op` fails with (code, message and, when there is one, the constraint),
+ * or null if it succeeds: compare it whole with t.same so both code and message are exact.
+ */
+export async function pgError(op: Promise<unknown>): Promise<PgError | null> {
+  try {
+    await op
+    return null
+  } catch (err) {
+    const e = err as { code?: string; message: string; constraint?: string }
+    return { code: e.code, message: e.message, ...(e.constraint ? { constraint: e.constraint } : {}) }
+  }
+}
+
+/** The error of a row rejected by the permissive policies (no policy is named). */
+export function rlsViolation(table: string): PgError {
+  return { code: '42501', message: `new row violates row-level security policy for table "${table}"` }
+}
+
+/** The error of a row rejected by one restrictive policy (PostgreSQL names it). */
+export function restrictiveViolation(policy: string, table: string): PgError {
+  return { code: '42501', message: `new row violates row-level security policy "${policy}" for table "${table}"` }
+}
+
+/** The error of a missing privilege, e.g. permissionDenied('table', 'users'). */
+export function permissionDenied(kind: 'table' | 'function' | 'schema', name: string): PgError {
+  return { code: '42501', message: `permission denied for ${kind} ${name}` }
+}
+
+export interface Login {
+  name: string
+  url: string
+}
+
+/**
+ * A throwaway login role with `attributes` (e.g. 'superuser', 'bypassrls', 'in role app_runtime'),
+ * created as superuser under a random name (roles are cluster-wide and test files run in
+ * parallel); it and everything it owns are dropped when the test ends. `url` is `appUrl` with
+ * the user and password swapped.
+ */
+export async function createLogin(t: Teardown, superSql: Sql, appUrl: string, attributes = ''): Promise<Login> {
+  const name = unique('gh_rls_login_')
+  const password = randomBytes(16).toString('hex')
+  await superSql.query(`create role ${name} login password '${password}' ${attributes}`)
+  t.teardown(async () => {
+    await superSql.query(`drop owned by ${name}`)
+    await superSql.query(`drop role ${name}`)
+  })
+  const url = new URL(appUrl)
+  url.username = name
+  url.password = password
+  return { name, url: url.toString() }
+}
+
+/** A random identifier for throwaway schemas and tables. */
+export function randomName(prefix: string): string {
+  return unique(prefix)
+}

@@ -1,0 +1,103 @@
+// assertRuntimeRoleIsSafe (src/db/pool.ts), the start-up check of invariant 2, against real
+// logins: it passes for the runtime login the migrations set up and refuses, with a message that
+// says why, every login that could read across tenants or that could not work at all.
+import t from 'tap'
+import pg from 'pg'
+import { createTestDatabase, connect } from '../helpers/db.js'
+import { assertRuntimeRoleIsSafe, UnsafeRuntimeRoleError } from '../../src/db/pool.js'
+import { createLogin, randomName, type Login } from '../helpers/rls.js'
+
+const db = await createTestDatabase(t)
+const su = await connect(t, db.superUrl)
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+// A pool as the service builds it, closed before the login is dropped (teardowns run last-in first).
+function poolFor(t: Teardown, url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 1 })
+  t.teardown(() => pool.end())
+  return pool
+}
+
+/** What assertRuntimeRoleIsSafe throws for `login`, as its class name and message. */
+async function refusal(t: Teardown, login: Login): Promise<{ name: string; message: string } | null> {
+  try {
+    await assertRuntimeRoleIsSafe(poolFor(t, login.url))
+    return null
+  } catch (err) {
+    if (!(err instanceof UnsafeRuntimeRoleError)) throw err
+    return { name: err.name, message: err.message }
+  }
+}
+
+const refused = (role: string, reasons: string) => ({
+  name: 'UnsafeRuntimeRoleError',
+  message:
+    `Refusing to start: the runtime database role "${role}" could bypass row-level security: it ${reasons}. ` +
+    'Set APP_DATABASE_URL to a plain login role (NOSUPERUSER NOBYPASSRLS, owning nothing); the migrations grant it app_runtime.',
+})
+
+t.test('the runtime login set up by the migrations is accepted', async (t) => {
+  // Threat: a check so strict the service cannot start with the intended role.
+  await t.resolves(assertRuntimeRoleIsSafe(poolFor(t, db.appUrl)))
+})
+
+t.test('a superuser login is refused', async (t) => {
+  // Threat: the service runs as a superuser, to whom no policy applies.
+  const login = await createLogin(t, su, db.appUrl, 'superuser')
+  t.same(
+    await refusal(t, login),
+    refused(login.name, 'is a superuser, is a member of a superuser or BYPASSRLS role, is a member of the schema owner role, is a member of app_privileged'),
+  )
+})
+
+t.test('a BYPASSRLS login is refused', async (t) => {
+  // Threat: the service runs as a role that skips every policy.
+  const login = await createLogin(t, su, db.appUrl, 'bypassrls in role app_runtime')
+  t.same(await refusal(t, login), refused(login.name, 'has BYPASSRLS'))
+})
+
+t.test('a CREATEROLE login is refused', async (t) => {
+  // Threat: on PostgreSQL 15 a CREATEROLE login can grant itself the schema owner's role and turn FORCE RLS off.
+  const login = await createLogin(t, su, db.appUrl, 'createrole in role app_runtime')
+  t.same(await refusal(t, login), refused(login.name, 'has CREATEROLE'))
+})
+
+t.test('a REPLICATION login is refused', async (t) => {
+  // Threat: a replication connection streams every row of every table, policies notwithstanding.
+  const login = await createLogin(t, su, db.appUrl, 'replication in role app_runtime')
+  t.same(await refusal(t, login), refused(login.name, 'has REPLICATION'))
+})
+
+t.test('a member of a BYPASSRLS role is refused', async (t) => {
+  // Threat: the bypass is inherited from a group role rather than held directly.
+  const group = await createLogin(t, su, db.appUrl, 'bypassrls')
+  const login = await createLogin(t, su, db.appUrl, `in role app_runtime, ${group.name}`)
+  t.same(await refusal(t, login), refused(login.name, 'is a member of a superuser or BYPASSRLS role'))
+})
+
+t.test('a login that owns a table is refused', async (t) => {
+  // Threat: a table's owner is exempt from its policies unless FORCEd, and can ALTER them away.
+  const login = await createLogin(t, su, db.appUrl, 'in role app_runtime')
+  const table = randomName('gh_owned_')
+  await su.query(`create table public.${table} (id int)`)
+  await su.query(`alter table public.${table} owner to ${login.name}`)
+  t.same(await refusal(t, login), refused(login.name, `owns table ${table}`))
+})
+
+t.test('a member of app_privileged is refused', async (t) => {
+  // Threat: the runtime acts with the rights of the role that owns the cross-tenant functions.
+  const login = await createLogin(t, su, db.appUrl, 'in role app_runtime, app_privileged')
+  t.same(await refusal(t, login), refused(login.name, 'is a member of app_privileged'))
+})
+
+t.test('a login outside app_runtime is refused', async (t) => {
+  // Threat: a misconfigured login starts the service, which then fails on every request.
+  const login = await createLogin(t, su, db.appUrl)
+  t.same(await refusal(t, login), {
+    name: 'UnsafeRuntimeRoleError',
+    message: `Refusing to start: the runtime database role "${login.name}" is not a member of app_runtime. Run the migrations with APP_DATABASE_URL set to this role.`,
+  })
+})
