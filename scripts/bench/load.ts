@@ -1,0 +1,156 @@
+// The four scenarios and the autocannon runs. Requests go round-robin over the seeded tenants
+// (one counter per scenario, shared by all connections), so the gated routes resolve many
+// different sessions and workspaces, as they would in production, rather than one hot row.
+import autocannon, { type Instance, type RequestSpec, type Result } from 'autocannon'
+import type { Tenant } from './seed.js'
+import { spent, type CpuSnapshot } from './cpu.js'
+
+export type Side = 'bare' | 'gated'
+export type Kind = 'insert' | 'list'
+
+export interface Scenario {
+  name: string
+  side: Side
+  kind: Kind
+  baseUrl: string
+  request: RequestSpec
+}
+
+export interface Measurement {
+  name: string
+  side: Side
+  kind: Kind
+  requestsPerSecond: number
+  latencyMs: { p50: number; p99: number; mean: number; max: number }
+  total: number
+  non2xx: number
+  errors: number
+  timeouts: number
+  statusCodes: Record<string, number>
+  /** The same counters for the warm-up run (not in the figures, but errors there are reported). */
+  warmup: { non2xx: number; errors: number }
+  seconds: number
+  /** CPU ms per completed request during the measured run (null where /proc is unavailable). */
+  cpuMsPerRequest: { server: number; postgres: number; autocannon: number } | null
+  /** Gated scenarios: requests queued for a runtime pool connection (warm-up included). */
+  poolWaiting?: { max: number; mean: number }
+}
+
+/** Samplers for the process serving the scenario and for PostgreSQL (postmaster + backends). */
+export interface CpuProbe {
+  server(): CpuSnapshot
+  postgres(): CpuSnapshot
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' }
+const CONTACT_BODY = JSON.stringify({ name: 'Bench contact', email: 'bench@example.test' })
+
+function roundRobin(tenants: Tenant[], build: (t: Tenant, req: RequestSpec) => RequestSpec): RequestSpec['setupRequest'] {
+  let next = 0
+  return (req) => build(tenants[next++ % tenants.length]!, req)
+}
+
+export function scenarios(tenants: Tenant[], bareUrl: string, gatedUrl: string): Scenario[] {
+  const gatedHeaders = (t: Tenant, req: RequestSpec) => ({ ...req.headers, cookie: t.cookie, 'x-workspace-id': t.workspaceId })
+  return [
+    {
+      name: 'bare insert',
+      side: 'bare',
+      kind: 'insert',
+      baseUrl: bareUrl,
+      request: {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: CONTACT_BODY,
+        setupRequest: roundRobin(tenants, (t, req) => ({ ...req, path: `/bare/contacts?workspace=${t.workspaceId}&owner=${t.userId}` })),
+      },
+    },
+    {
+      name: 'gated insert',
+      side: 'gated',
+      kind: 'insert',
+      baseUrl: gatedUrl,
+      request: {
+        method: 'POST',
+        path: '/api/crm/contacts',
+        headers: JSON_HEADERS,
+        body: CONTACT_BODY,
+        setupRequest: roundRobin(tenants, (t, req) => ({ ...req, headers: gatedHeaders(t, req) })),
+      },
+    },
+    {
+      name: 'bare list-50',
+      side: 'bare',
+      kind: 'list',
+      baseUrl: bareUrl,
+      request: {
+        method: 'GET',
+        setupRequest: roundRobin(tenants, (t, req) => ({ ...req, path: `/bare/contacts?workspace=${t.workspaceId}` })),
+      },
+    },
+    {
+      name: 'gated list-50',
+      side: 'gated',
+      kind: 'list',
+      baseUrl: gatedUrl,
+      request: {
+        method: 'GET',
+        path: '/api/crm/contacts?limit=50',
+        setupRequest: roundRobin(tenants, (t, req) => ({ ...req, headers: gatedHeaders(t, req) })),
+      },
+    },
+  ]
+}
+
+/** The autocannon run in progress, so that Ctrl-C can stop it. */
+let current: Instance | undefined
+
+export function stopCurrentRun(): void {
+  current?.stop()
+}
+
+async function run(s: Scenario, seconds: number, connections: number): Promise<Result> {
+  current = autocannon({ url: s.baseUrl, title: s.name, connections, duration: seconds, timeout: 10, requests: [s.request] })
+  try {
+    return await current
+  } finally {
+    current = undefined
+  }
+}
+
+export async function measure(
+  s: Scenario,
+  opts: { seconds: number; warmupSeconds: number; connections: number },
+  cpu?: CpuProbe,
+): Promise<Measurement> {
+  // The warm-up fills the pools, JIT-compiles the hot path and warms PostgreSQL's caches.
+  const warm = opts.warmupSeconds > 0 ? await run(s, opts.warmupSeconds, opts.connections) : undefined
+  const before = cpu && { server: cpu.server(), postgres: cpu.postgres(), own: process.cpuUsage() }
+  const r = await run(s, opts.seconds, opts.connections)
+  const after = cpu && { server: cpu.server(), postgres: cpu.postgres(), own: process.cpuUsage(before!.own) }
+  const perRequest = (ms: number) => ms / Math.max(r.requests.total, 1)
+  return {
+    name: s.name,
+    side: s.side,
+    kind: s.kind,
+    // Completed requests over the run, not autocannon's mean of per-second samples, so that a
+    // partial last second does not skew short runs.
+    requestsPerSecond: r.requests.total / r.duration,
+    latencyMs: { p50: r.latency.p50, p99: r.latency.p99, mean: r.latency.average, max: r.latency.max },
+    total: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, v]) => [code, v.count])),
+    warmup: { non2xx: warm?.non2xx ?? 0, errors: warm?.errors ?? 0 },
+    seconds: r.duration,
+    cpuMsPerRequest:
+      before && after && after.server.size
+        ? {
+            server: perRequest(spent(before.server, after.server)),
+            postgres: perRequest(spent(before.postgres, after.postgres)),
+            autocannon: perRequest((after.own.user + after.own.system) / 1000),
+          }
+        : null,
+  }
+}

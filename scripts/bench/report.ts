@@ -1,0 +1,190 @@
+// The DESIGN.md performance budget, checked against one run, as a table or as JSON.
+import type { Measurement } from './load.js'
+
+export interface Check {
+  name: string
+  measured: string
+  target: string
+  pass: boolean
+  /** The raw figure, for --json. */
+  value: number
+}
+
+export interface Report {
+  startedAt: string
+  settings: { workspaces: number; seconds: number; warmupSeconds: number; connections: number; postgres: string; cpus: number }
+  scenarios: Measurement[]
+  roundTrips: { gatedWrite: string[]; gatedList: string[] }
+  /** The service child: after start-up and the probes (before load), at the end, and the peak. */
+  memory: { rssIdleMb: number; rssEndMb: number; maxRssMb: number; bareMaxRssMb: number }
+  checks: Check[]
+  /** Informational: bare ÷ gated CPU per request (see cpuRatios). */
+  cpuRatios: ReturnType<typeof cpuRatios>
+  /** Non-2xx answers or socket errors: the figures are not comparable. */
+  problems: string[]
+  allTargetsMet: boolean
+}
+
+const MB = 1024 * 1024
+
+export const TARGETS = {
+  writeThroughput: 0.5,
+  listThroughput: 0.6,
+  p99Factor: 4,
+  rssMb: 250,
+  writeRoundTrips: 3,
+}
+
+function by(ms: Measurement[], name: string): Measurement {
+  const m = ms.find((x) => x.name === name)
+  if (!m) throw new Error(`no measurement for ${name}`)
+  return m
+}
+
+export function buildChecks(ms: Measurement[], roundTrips: Report['roundTrips'], memory: Report['memory']): Check[] {
+  const bareInsert = by(ms, 'bare insert')
+  const gatedInsert = by(ms, 'gated insert')
+  const bareList = by(ms, 'bare list-50')
+  const gatedList = by(ms, 'gated list-50')
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`
+  const times = (x: number) => `${x.toFixed(2)}×`
+  // Latencies are whole milliseconds (autocannon's histogram); a 0 ms bare p99 is read as 1 ms.
+  const p99Ratio = (gated: Measurement, bare: Measurement) => gated.latencyMs.p99 / Math.max(bare.latencyMs.p99, 1)
+
+  const writeTp = gatedInsert.requestsPerSecond / bareInsert.requestsPerSecond
+  const listTp = gatedList.requestsPerSecond / bareList.requestsPerSecond
+  const writeP99 = p99Ratio(gatedInsert, bareInsert)
+  const listP99 = p99Ratio(gatedList, bareList)
+  return [
+    { name: 'gated insert req/s ÷ bare insert', value: writeTp, measured: pct(writeTp), target: `≥ ${pct(TARGETS.writeThroughput)}`, pass: writeTp >= TARGETS.writeThroughput },
+    { name: 'gated list-50 req/s ÷ bare select', value: listTp, measured: pct(listTp), target: `≥ ${pct(TARGETS.listThroughput)}`, pass: listTp >= TARGETS.listThroughput },
+    { name: 'gated insert p99 ÷ bare insert p99', value: writeP99, measured: times(writeP99), target: `< ${TARGETS.p99Factor}×`, pass: writeP99 < TARGETS.p99Factor },
+    { name: 'gated list-50 p99 ÷ bare select p99', value: listP99, measured: times(listP99), target: `< ${TARGETS.p99Factor}×`, pass: listP99 < TARGETS.p99Factor },
+    {
+      name: 'service RSS: peak (idle → end)',
+      value: memory.maxRssMb,
+      measured: `${memory.maxRssMb.toFixed(0)} MB (${memory.rssIdleMb.toFixed(0)} → ${memory.rssEndMb.toFixed(0)} MB)`,
+      target: `< ${TARGETS.rssMb} MB`,
+      pass: memory.maxRssMb < TARGETS.rssMb,
+    },
+    {
+      name: 'round trips, one gated write',
+      value: roundTrips.gatedWrite.length,
+      measured: String(roundTrips.gatedWrite.length),
+      target: `≤ ${TARGETS.writeRoundTrips}`,
+      pass: roundTrips.gatedWrite.length <= TARGETS.writeRoundTrips,
+    },
+  ]
+}
+
+export function bytesToMb(bytes: number): number {
+  return bytes / MB
+}
+
+function table(rows: string[][], rightAligned: Set<number>): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  return rows
+    .map((r) => r.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n')
+}
+
+export function formatReport(r: Report): string {
+  const s = r.settings
+  const out: string[] = []
+  out.push(
+    `Gatehouse bench — ${s.workspaces} workspaces, ${s.connections} connections, ${s.seconds} s per scenario ` +
+      `(+ ${s.warmupSeconds} s warm-up), ${s.postgres}, ${s.cpus} CPUs`,
+    '',
+  )
+  out.push(
+    table(
+      [
+        ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'CPU ms/req: server', 'postgres', 'autocannon'],
+        ...r.scenarios.map((m) => [
+          m.name,
+          m.requestsPerSecond.toFixed(0),
+          String(m.latencyMs.p50),
+          String(m.latencyMs.p99),
+          String(m.total),
+          String(m.non2xx),
+          String(m.errors),
+          m.cpuMsPerRequest?.server.toFixed(2) ?? '-',
+          m.cpuMsPerRequest?.postgres.toFixed(2) ?? '-',
+          m.cpuMsPerRequest?.autocannon.toFixed(2) ?? '-',
+        ]),
+      ],
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    ),
+    '',
+  )
+  const cpu = cpuRatios(r.scenarios)
+  if (cpu.length) {
+    out.push(
+      'CPU per request, all processes (server + postgres + autocannon) — less noisy than req/s when other work shares the machine:',
+      ...cpu.map((c) => `  ${c.kind}: gated ${c.gatedMs.toFixed(2)} ms, bare ${c.bareMs.toFixed(2)} ms → bare/gated ${(c.ratio * 100).toFixed(0)} %`),
+      '',
+    )
+  }
+  out.push(
+    table(
+      [['DESIGN.md target', 'measured', 'target', 'result'], ...r.checks.map((c) => [c.name, c.measured, c.target, c.pass ? 'PASS' : 'FAIL'])],
+      new Set([1]),
+    ),
+    '',
+  )
+  out.push(
+    `Memory: the service peaked at ${r.memory.maxRssMb.toFixed(0)} MB RSS (${r.memory.rssIdleMb.toFixed(0)} MB idle after start-up, ` +
+      `${r.memory.rssEndMb.toFixed(0)} MB at the end); the bare baseline, under the same tsx runtime, at ${r.memory.bareMaxRssMb.toFixed(0)} MB.`,
+    '',
+  )
+  const queued = r.scenarios.filter((m) => m.poolWaiting)
+  if (queued.length) {
+    out.push(
+      'Runtime pool (20 connections) queue under load, sampled every 50 ms: ' +
+        queued.map((m) => `${m.name} mean ${m.poolWaiting!.mean.toFixed(1)}, max ${m.poolWaiting!.max}`).join('; '),
+      '',
+    )
+  }
+  out.push('Round trips (one client.query each on the runtime pool, replayed through app.inject):')
+  out.push(`  gated write (${r.roundTrips.gatedWrite.length}):`, ...r.roundTrips.gatedWrite.map((q, i) => `    ${i + 1}. ${q}`))
+  out.push(`  gated list-50 (${r.roundTrips.gatedList.length}):`, ...r.roundTrips.gatedList.map((q, i) => `    ${i + 1}. ${q}`))
+  out.push('  bare insert and bare select: 1 each (one autocommit statement)', '')
+  if (r.problems.length) {
+    const bar = '!'.repeat(78)
+    out.push(bar, '!! THE RUN HAD ERRORS — these figures are not comparable:', ...r.problems.map((p) => `!!   ${p}`), bar)
+  } else {
+    out.push(r.allTargetsMet ? 'All targets met.' : 'Some targets FAILED (a measurement, not a test: exit code 0).')
+  }
+  return out.join('\n')
+}
+
+/**
+ * bare CPU ÷ gated CPU per request: on a CPU-bound machine the throughput ratio tends to this,
+ * and it moves much less than req/s when something else runs at the same time.
+ */
+export function cpuRatios(ms: Measurement[]): { kind: string; gatedMs: number; bareMs: number; ratio: number }[] {
+  const total = (m: Measurement | undefined) =>
+    m?.cpuMsPerRequest ? m.cpuMsPerRequest.server + m.cpuMsPerRequest.postgres + m.cpuMsPerRequest.autocannon : undefined
+  return (['insert', 'list'] as const).flatMap((kind) => {
+    const gatedMs = total(ms.find((m) => m.kind === kind && m.side === 'gated'))
+    const bareMs = total(ms.find((m) => m.kind === kind && m.side === 'bare'))
+    return gatedMs && bareMs ? [{ kind, gatedMs, bareMs, ratio: bareMs / gatedMs }] : []
+  })
+}
+
+/** Every non-2xx answer and socket error, warm-up included, in words. */
+export function findProblems(ms: Measurement[]): string[] {
+  const problems: string[] = []
+  for (const m of ms) {
+    const codes = Object.entries(m.statusCodes)
+      .filter(([code]) => !code.startsWith('2'))
+      .map(([code, n]) => `${n}× ${code}`)
+    if (m.non2xx || m.errors) {
+      problems.push(`${m.name}: ${m.non2xx} non-2xx (${codes.join(', ') || 'no status'}), ${m.errors} socket errors (${m.timeouts} timeouts)`)
+    }
+    if (m.warmup.non2xx || m.warmup.errors) {
+      problems.push(`${m.name} warm-up: ${m.warmup.non2xx} non-2xx, ${m.warmup.errors} socket errors`)
+    }
+  }
+  return problems
+}

@@ -1,0 +1,76 @@
+// Bench fixtures, written directly as the superuser for speed (registering 200 owners through
+// the API would spend minutes in argon2 and the outbox). The rows are what the API would have
+// produced: a verified owner with one precomputed argon2id hash, an approved workspace with an
+// active trial, the owner's membership, a session whose token_hash is SHA-256 of a random token
+// (invariant 7), and 60 contacts per workspace so that a list of 50 is a full page with a next
+// cursor. The cookie is signed exactly as @fastify/cookie signs it with SESSION_SECRET.
+import { randomUUID } from 'node:crypto'
+import { sign } from '@fastify/cookie'
+import pg from 'pg'
+import { hashPassword } from '../../src/crypto/passwords.js'
+import { hashToken, newToken } from '../../src/crypto/tokens.js'
+import type { Config } from '../../src/config.js'
+
+export interface Tenant {
+  userId: string
+  workspaceId: string
+  /** The whole `Cookie` header value for this owner's session. */
+  cookie: string
+}
+
+export const CONTACTS_PER_WORKSPACE = 60
+
+export async function seed(superUrl: string, config: Config, cookieName: string, count: number): Promise<Tenant[]> {
+  const passwordHash = await hashPassword(`bench-${randomUUID()}`)
+  const tenants = Array.from({ length: count }, () => ({ userId: randomUUID(), workspaceId: randomUUID(), token: newToken() }))
+  const users = tenants.map((t) => t.userId)
+  const workspaces = tenants.map((t) => t.workspaceId)
+
+  const client = new pg.Client({ connectionString: superUrl })
+  await client.connect()
+  try {
+    await client.query('begin')
+    await client.query(
+      `insert into users (id, email, name, password_hash, email_verified_at)
+       select u, 'bench-owner-' || i || '@bench.test', 'Bench Owner ' || i, $2, now()
+         from unnest($1::uuid[]) with ordinality as t(u, i)`,
+      [users, passwordHash],
+    )
+    await client.query(
+      `insert into workspaces (id, name, owner_id, status, trial_ends_at, billing_status, approved_at)
+       select w, 'Bench ' || i, u, 'active', now() + interval '14 days', 'trialing', now()
+         from unnest($1::uuid[], $2::uuid[]) with ordinality as t(w, u, i)`,
+      [workspaces, users],
+    )
+    await client.query(
+      `insert into memberships (workspace_id, user_id, role) select w, u, 'owner' from unnest($1::uuid[], $2::uuid[]) as t(w, u)`,
+      [workspaces, users],
+    )
+    await client.query(
+      `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds)
+       select u, decode(h, 'hex'), now() + make_interval(secs => $3), $4
+         from unnest($1::uuid[], $2::text[]) as t(u, h)`,
+      [users, tenants.map((t) => hashToken(t.token).toString('hex')), config.sessionAbsoluteSeconds, config.sessionIdleSeconds],
+    )
+    // Distinct created_at values (one second apart) give the list a stable, index-ordered page.
+    await client.query(
+      `insert into contacts (workspace_id, name, email, owner_id, created_by, created_at, updated_at)
+       select w, 'Seed contact ' || g, 'seed-' || g || '@example.test', u, u,
+              now() - g * interval '1 second', now() - g * interval '1 second'
+         from unnest($1::uuid[], $2::uuid[]) as t(w, u), generate_series(1, ${CONTACTS_PER_WORKSPACE}) as g`,
+      [workspaces, users],
+    )
+    await client.query('commit')
+    // Fresh statistics, so the planner sees the real table sizes from the first request.
+    await client.query('analyze')
+  } finally {
+    await client.end()
+  }
+
+  return tenants.map((t) => ({
+    userId: t.userId,
+    workspaceId: t.workspaceId,
+    // Browsers send the value as Set-Cookie encoded it (@fastify/cookie encodes by default).
+    cookie: `${cookieName}=${encodeURIComponent(sign(t.token, config.sessionSecret))}`,
+  }))
+}

@@ -1,0 +1,138 @@
+// loadConfig: defaults, the production rules (a missing secret is a startup error, never a
+// silent default) and clear messages for malformed values.
+import t from 'tap'
+import { ConfigError, loadConfig, type GeneratedSecrets } from '../../src/config.js'
+import { generateDevSecrets } from '../../src/dev-secrets.js'
+
+const generated = generateDevSecrets()
+const PG = 'postgres://owner:pw@db.internal:5432/gatehouse'
+const APP_PG = 'postgres://app:pw@db.internal:5432/gatehouse'
+
+interface Asserts {
+  ok(value: unknown, message: string): boolean
+  equal(found: unknown, wanted: unknown, message: string): boolean
+  fail(message: string): boolean
+}
+
+/** The ConfigError message of loadConfig(env), or fails the test if it does not throw one. */
+function problems(t: Asserts, env: Record<string, string | undefined>, secrets: GeneratedSecrets | null = generated): string {
+  try {
+    loadConfig(env, secrets ?? undefined)
+  } catch (err) {
+    t.ok(err instanceof ConfigError, 'a ConfigError')
+    t.equal((err as Error).name, 'ConfigError', 'named ConfigError')
+    return (err as Error).message
+  }
+  t.fail('loadConfig did not throw')
+  return ''
+}
+
+const production = {
+  NODE_ENV: 'production',
+  DATABASE_URL: PG,
+  APP_DATABASE_URL: APP_PG,
+  ENCRYPTION_KEYS: generated.encryptionKeys,
+  SESSION_SECRET: 's'.repeat(40),
+  CLOSED_BETA_INVITE_CODE: 'beta-code',
+  RESEND_API_KEY: 're_live',
+}
+
+t.test('defaults', async (t) => {
+  const c = loadConfig({}, generated)
+  t.equal(c.nodeEnv, 'development')
+  t.equal(c.host, '127.0.0.1')
+  t.equal(c.port, 3000)
+  t.equal(c.publicUrl, 'http://127.0.0.1:3000')
+  t.equal(c.databaseUrl, undefined, 'no DATABASE_URL: the embedded PostgreSQL')
+  t.equal(c.pgDataDir, '.data/postgres')
+  t.equal(c.trialDays, 14)
+  t.equal(c.logLevel, 'info')
+  t.same(c.corsOrigins, [])
+  t.equal(c.trustProxy, false)
+  t.equal(c.bodyLimit, 1024 * 1024, '1 MiB')
+  t.equal(c.sessionAbsoluteSeconds, 30 * 24 * 3600)
+  t.equal(c.sessionIdleSeconds, 7 * 24 * 3600)
+  t.equal(c.platformAdminEmails.size, 0)
+  t.equal(c.resendApiKey, undefined, 'no key: emails are logged in development')
+  t.match(c.emailFrom, /<no-reply@/)
+  t.equal(c.sessionSecret, generated.sessionSecret, 'generated secrets outside production')
+  t.equal(c.closedBetaInviteCode, generated.closedBetaInviteCode)
+  t.equal(c.encryptionKeys.active.id, 'dev1')
+})
+
+t.test('values are read and normalised', async (t) => {
+  const c = loadConfig(
+    {
+      NODE_ENV: 'test',
+      HOST: '::1',
+      PORT: '8080',
+      TRIAL_DAYS: '7',
+      CORS_ORIGINS: ' https://app.example.com , http://localhost:5173,',
+      PLATFORM_ADMIN_EMAILS: 'Root@Example.com, ops@example.com',
+      TRUST_PROXY: '2',
+      LOG_LEVEL: 'warn',
+      PUBLIC_URL: 'https://api.example.com/',
+    },
+    generated,
+  )
+  t.equal(c.nodeEnv, 'test')
+  t.equal(c.port, 8080)
+  t.equal(c.trialDays, 7)
+  t.same(c.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
+  t.same([...c.platformAdminEmails], ['root@example.com', 'ops@example.com'], 'admin emails lower-cased')
+  t.equal(c.trustProxy, 2)
+  t.equal(c.publicUrl, 'https://api.example.com', 'trailing slash removed')
+  t.equal(loadConfig({ HOST: '::1' }, generated).publicUrl, 'http://[::1]:3000', 'an IPv6 host is bracketed')
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }, generated).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }, generated).trustProxy, '10.0.0.0/8')
+})
+
+t.test('production requires every secret, DATABASE_URL and RESEND_API_KEY', async (t) => {
+  // Threat: a production deployment silently runs with generated or default secrets.
+  const message = problems(t, { NODE_ENV: 'production' })
+  for (const name of ['ENCRYPTION_KEYS', 'SESSION_SECRET', 'CLOSED_BETA_INVITE_CODE', 'DATABASE_URL', 'RESEND_API_KEY']) {
+    t.match(message, new RegExp(`${name} is required`), `names ${name}`)
+  }
+  const noGenerated = problems(t, { NODE_ENV: 'production' }, null)
+  t.equal(noGenerated, message, 'the same with or without generated secrets: production never uses them')
+
+  for (const name of ['ENCRYPTION_KEYS', 'SESSION_SECRET', 'CLOSED_BETA_INVITE_CODE', 'RESEND_API_KEY'] as const) {
+    const env = { ...production, [name]: undefined }
+    t.match(problems(t, env), new RegExp(`^Invalid configuration:\\n  - ${name} is required`), `only ${name} missing`)
+    t.match(problems(t, { ...production, [name]: '   ' }), new RegExp(`${name} is required`), `${name} blank`)
+  }
+  const dev = problems(t, {}, null)
+  t.match(dev, /ENCRYPTION_KEYS is required\n/, 'outside production, with nothing generated, secrets are still required')
+  t.notMatch(dev, /NODE_ENV=production/)
+  const ok = loadConfig(production, generated)
+  t.equal(ok.nodeEnv, 'production')
+  t.equal(ok.sessionSecret, production.SESSION_SECRET, 'the given secret, not the generated one')
+})
+
+t.test('DATABASE_URL without APP_DATABASE_URL throws', async (t) => {
+  // Threat: the runtime pool logs in as the schema owner, which bypasses row-level security.
+  t.match(problems(t, { DATABASE_URL: PG }), /APP_DATABASE_URL is required with DATABASE_URL/)
+  t.match(problems(t, { ...production, APP_DATABASE_URL: undefined }), /APP_DATABASE_URL is required/)
+  t.match(problems(t, { DATABASE_URL: 'mysql://x@y/z', APP_DATABASE_URL: APP_PG }), /DATABASE_URL must be a postgres:\/\/ URL/)
+  t.match(problems(t, { DATABASE_URL: PG, APP_DATABASE_URL: 'http://x' }), /APP_DATABASE_URL must be a postgres:\/\/ URL/)
+  t.equal(loadConfig({ DATABASE_URL: 'postgresql://a@b/c', APP_DATABASE_URL: APP_PG }, generated).databaseUrl, 'postgresql://a@b/c')
+})
+
+t.test('malformed values get clear messages', async (t) => {
+  t.match(problems(t, { PORT: 'http' }), 'PORT must be an integer from 0 to 65535 (got "http")')
+  t.match(problems(t, { PORT: '70000' }), 'PORT must be an integer from 0 to 65535 (got "70000")')
+  t.match(problems(t, { PORT: '-1' }), /PORT must be an integer/)
+  t.match(problems(t, { TRIAL_DAYS: '0' }), 'TRIAL_DAYS must be an integer from 1 to 365 (got "0")')
+  t.match(problems(t, { TRIAL_DAYS: '1.5' }), /TRIAL_DAYS must be an integer/)
+  t.match(problems(t, { TRIAL_DAYS: 'two weeks' }), /TRIAL_DAYS must be an integer .*got "two weeks"/)
+  t.match(problems(t, { CORS_ORIGINS: 'app.example.com' }), 'CORS_ORIGINS entry "app.example.com" must be an origin like https://app.example.com')
+  t.match(problems(t, { CORS_ORIGINS: 'https://ok.example.com,https://app.example.com/path' }), /CORS_ORIGINS entry "https:\/\/app\.example\.com\/path"/)
+  t.match(problems(t, { CORS_ORIGINS: '*' }), /CORS_ORIGINS entry "\*"/, 'no wildcard with credentials')
+  t.match(problems(t, { NODE_ENV: 'staging' }), /NODE_ENV must be development, test or production \(got "staging"\)/)
+  t.match(problems(t, { LOG_LEVEL: 'verbose' }), /LOG_LEVEL must be one of/)
+  t.match(problems(t, { SESSION_SECRET: 'short' }), /SESSION_SECRET must be at least 32 characters/)
+  t.match(problems(t, { ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }), /ENCRYPTION_KEYS: key "k1" must be 32 bytes/)
+
+  const all = problems(t, { PORT: 'x', TRIAL_DAYS: 'y', CORS_ORIGINS: 'z' })
+  t.equal(all.split('\n  - ').length - 1, 3, 'every problem is reported at once')
+})

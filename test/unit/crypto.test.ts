@@ -1,0 +1,123 @@
+// The crypto primitives behind invariant 7: envelope encryption (AES-256-GCM with a key ring and
+// the row's identity as associated data), opaque tokens stored as SHA-256, argon2id passwords.
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { DecryptError, decrypt, encrypt, generateKeyRingSpec, parseKeyRing } from '../../src/crypto/envelope.js'
+import { hashToken, isWellFormedToken, newToken, safeEqual } from '../../src/crypto/tokens.js'
+import { ARGON2_OPTIONS, hashPassword, verifyPassword } from '../../src/crypto/passwords.js'
+
+const key = () => randomBytes(32).toString('base64')
+
+t.test('envelope encryption', async (t) => {
+  const ring = parseKeyRing(`k1:${key()}`)
+  const aad = 'channels:ws-1:telegram'
+
+  await t.test('round-trip', async (t) => {
+    const envelope = encrypt(ring, 'bot-token-123', aad)
+    t.match(envelope, /^v1\.k1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'v1.<kid>.<iv>.<ciphertext>.<tag>')
+    t.notOk(envelope.includes('bot-token-123'), 'no plaintext in the envelope')
+    t.equal(decrypt(ring, envelope, aad), 'bot-token-123')
+    t.equal(decrypt(ring, encrypt(ring, '', aad), aad), '', 'the empty string')
+    const unicode = 'pässwörd ✓ 🔑'
+    t.equal(decrypt(ring, encrypt(ring, unicode, aad), aad), unicode, 'unicode')
+    t.not(encrypt(ring, 'same', aad), encrypt(ring, 'same', aad), 'a fresh IV each time')
+  })
+
+  await t.test('a ciphertext moved to another row or tenant does not decrypt', async (t) => {
+    // Threat: a database writer copies tenant A's encrypted secret into tenant B's row to use or read it.
+    const envelope = encrypt(ring, 'secret', 'channels:ws-A:telegram')
+    for (const other of ['channels:ws-B:telegram', 'channels:ws-A:whatsapp', '']) {
+      t.throws(() => decrypt(ring, envelope, other), DecryptError, `associated data "${other}"`)
+    }
+    t.throws(() => decrypt(ring, envelope, 'channels:ws-B:telegram'), { message: /does not authenticate/ })
+  })
+
+  await t.test('tampering fails', async (t) => {
+    // Threat: flipped ciphertext bits yield attacker-chosen plaintext (malleability).
+    const envelope = encrypt(ring, 'secret value', aad)
+    const parts = envelope.split('.')
+    const flip = (b64: string) => {
+      const buf = Buffer.from(b64, 'base64url')
+      buf[0] = buf[0]! ^ 1
+      return buf.toString('base64url')
+    }
+    for (const index of [2, 3, 4]) {
+      const tampered = parts.map((p, i) => (i === index ? flip(p) : p)).join('.')
+      t.throws(() => decrypt(ring, tampered, aad), DecryptError, `part ${index} flipped`)
+    }
+    t.throws(() => decrypt(ring, parts.slice(0, 4).join('.'), aad), { message: /malformed/ }, 'truncated')
+    t.throws(() => decrypt(ring, `v2.${parts.slice(1).join('.')}`, aad), { message: /malformed/ }, 'another version')
+    t.throws(() => decrypt(ring, `${envelope}.extra`, aad), { message: /malformed/ }, 'extra part')
+    t.throws(() => decrypt(ring, 'not an envelope', aad), DecryptError)
+  })
+
+  await t.test('key rotation', async (t) => {
+    const old = `k1:${key()}`
+    const before = parseKeyRing(old)
+    const envelope = encrypt(before, 'rotate me', aad)
+    const after = parseKeyRing(`k2:${key()},${old}`)
+    t.equal(after.active.id, 'k2', 'the first key is active')
+    t.equal(decrypt(after, envelope, aad), 'rotate me', 'old envelopes still decrypt')
+    const fresh = encrypt(after, 'new secret', aad)
+    t.match(fresh, /^v1\.k2\./, 'new envelopes use the new key')
+    t.throws(() => decrypt(before, fresh, aad), { name: 'DecryptError', message: 'unknown key id "k2"' }, 'a ring without k2 says so')
+    const retired = parseKeyRing(`k2:${key()}`)
+    t.throws(() => decrypt(retired, envelope, aad), { message: 'unknown key id "k1"' })
+    const impostor = parseKeyRing(`k1:${key()}`)
+    t.throws(() => decrypt(impostor, envelope, aad), { message: /does not authenticate/ }, 'the same id with another key')
+  })
+
+  await t.test('parseKeyRing', async (t) => {
+    const ring2 = parseKeyRing(` a:${key()} , b_2-x:${key()} `)
+    t.same([...ring2.byId.keys()], ['a', 'b_2-x'], 'spaces around entries are ignored')
+    t.equal(ring2.active.key.length, 32)
+    t.match(generateKeyRingSpec('dev'), /^dev:[A-Za-z0-9+/]{43}=$/)
+    t.equal(parseKeyRing(generateKeyRingSpec()).active.id, 'k1')
+
+    t.throws(() => parseKeyRing(''), { message: 'at least one key is required' }, 'empty')
+    t.throws(() => parseKeyRing(' , '), { message: 'at least one key is required' }, 'only separators')
+    t.throws(() => parseKeyRing(key()), { message: /key id ".*" must be 1-32 letters/ }, 'no id')
+    t.throws(() => parseKeyRing(`:${key()}`), { message: 'key id "" must be 1-32 letters, digits, _ or -' }, 'empty id')
+    t.throws(() => parseKeyRing(`bad id:${key()}`), { message: /key id "bad id"/ }, 'a space in the id')
+    t.throws(() => parseKeyRing(`${'x'.repeat(33)}:${key()}`), { message: /must be 1-32/ }, 'a 33-character id')
+    t.throws(() => parseKeyRing(`k1:${randomBytes(16).toString('base64')}`), { message: 'key "k1" must be 32 bytes of base64 (got 16)' }, 'AES-128 length')
+    t.throws(() => parseKeyRing('k1:'), { message: /got 0/ }, 'no key')
+    const k = key()
+    t.throws(() => parseKeyRing(`k1:${k},k1:${key()}`), { message: 'key id "k1" appears twice' }, 'duplicate')
+  })
+})
+
+t.test('tokens', async (t) => {
+  // Threat: a guessable, colliding or reversibly stored token lets an attacker take over a session or link.
+  const tokens = Array.from({ length: 1000 }, newToken)
+  t.ok(tokens.every((x) => /^[A-Za-z0-9_-]{43}$/.test(x)), '43 base64url characters (256 bits)')
+  t.equal(new Set(tokens).size, tokens.length, 'unique')
+  t.ok(tokens.every(isWellFormedToken))
+  t.notOk(isWellFormedToken('a'.repeat(42)))
+  t.notOk(isWellFormedToken('a'.repeat(44)))
+  t.notOk(isWellFormedToken(`${'a'.repeat(42)}=`))
+  t.notOk(isWellFormedToken(`${'a'.repeat(42)}/`))
+
+  const token = tokens[0]!
+  const hashed = hashToken(token)
+  t.equal(hashed.length, 32)
+  t.same(hashed, createHash('sha256').update(token).digest(), 'SHA-256')
+  t.equal(hashToken('abc').toString('hex'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'the FIPS 180-2 test vector')
+
+  t.ok(safeEqual('same', 'same'))
+  t.notOk(safeEqual('same', 'Same'))
+  t.notOk(safeEqual('short', 'longer'), 'different lengths do not throw')
+})
+
+t.test('passwords', async (t) => {
+  // Threat: a stolen users table is cracked offline, or an unknown email is told apart by a crash.
+  const stored = await hashPassword('correct horse battery staple')
+  t.match(stored, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'argon2id at m=19456, t=2, p=1')
+  t.same([ARGON2_OPTIONS.memoryCost, ARGON2_OPTIONS.timeCost, ARGON2_OPTIONS.parallelism], [19456, 2, 1])
+  t.not(await hashPassword('correct horse battery staple'), stored, 'salted')
+  t.equal(await verifyPassword(stored, 'correct horse battery staple'), true)
+  t.equal(await verifyPassword(stored, 'correct horse battery stapler'), false)
+  t.equal(await verifyPassword(undefined, 'anything'), false, 'no stored hash (unknown email)')
+  t.equal(await verifyPassword(null, 'anything'), false)
+  t.equal(await verifyPassword('not a hash', 'anything'), false, 'a corrupt hash is false, not a throw')
+})
