@@ -42,10 +42,13 @@ grant execute on function app.current_session_id() to app_runtime, app_privilege
 
 -- The database's own write gate (invariant 5): may the current workspace be written to now?
 -- Only an active workspace whose trial has not ended, or that has an active subscription.
--- SECURITY DEFINER so the answer does not depend on the caller's view of workspaces.
+-- Deliberately not SECURITY DEFINER and without a SET clause, so PostgreSQL inlines it into the
+-- policy's InitPlan (one index lookup per statement). It runs with the caller's rights, which is
+-- enough: the restrictive policies apply to app_runtime only, which may read its own context's
+-- workspace row (and no other: with no context it reads nothing and answers false). Names are
+-- fully qualified, and app_runtime cannot create objects that could shadow them.
 create or replace function app.current_workspace_writable() returns boolean
-  language sql stable security definer
-  set search_path = pg_catalog, pg_temp
+  language sql stable
   as $$
     select coalesce((
       select w.status = 'active' and (w.billing_status = 'active' or w.trial_ends_at > pg_catalog.now())
@@ -53,8 +56,11 @@ create or replace function app.current_workspace_writable() returns boolean
        where w.id = app.current_workspace_id()
     ), false)
   $$;
-alter function app.current_workspace_writable() owner to app_privileged;
+-- (Earlier versions were SECURITY DEFINER and owned by app_privileged: replacing keeps the
+-- owner, so hand it back to the schema owner; SECURITY INVOKER is the default but is stated.)
+alter function app.current_workspace_writable() security invoker reset all;
+alter function app.current_workspace_writable() owner to current_user;
 revoke all on function app.current_workspace_writable() from public;
 grant execute on function app.current_workspace_writable() to app_runtime;
 comment on function app.current_workspace_writable() is
-  'Write gate for restrictive policies: reads the workspace row whatever the caller may see, so it needs definer rights';
+  'Write gate of the restrictive policies: the context workspace is active and in trial or paid';

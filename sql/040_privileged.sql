@@ -28,51 +28,54 @@ create function app.begin_request(p_token_hash bytea, p_workspace_id uuid)
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  s record;
-  m record;
+  v_session uuid;
+  v_user uuid;
+  v_last_seen timestamptz;
+  v_email text;
+  v_name text;
+  v_verified boolean;
+  v_workspace uuid;
+  v_role text;
+  v_ws_name text;
+  v_status text;
+  v_reason text;
+  v_trial timestamptz;
+  v_billing text;
 begin
-  -- Start from no context, whatever this backend did before (fail closed).
-  perform pg_catalog.set_config('app.user_id', '', true);
-  perform pg_catalog.set_config('app.session_id', '', true);
-  perform pg_catalog.set_config('app.workspace_id', '', true);
-  if p_token_hash is null then
-    return;
+  if p_token_hash is not null then
+    select se.id, se.user_id, se.last_seen_at, u.email, u.name, u.email_verified_at is not null
+      into v_session, v_user, v_last_seen, v_email, v_name, v_verified
+      from public.sessions se
+      join public.users u on u.id = se.user_id
+     where se.token_hash = p_token_hash
+       and se.revoked_at is null
+       and se.expires_at > pg_catalog.now()
+       and se.last_seen_at + pg_catalog.make_interval(secs => se.idle_timeout_seconds) > pg_catalog.now();
   end if;
 
-  select se.id, se.user_id, se.last_seen_at, u.email, u.name, u.email_verified_at is not null as verified
-    into s
-    from public.sessions se
-    join public.users u on u.id = se.user_id
-   where se.token_hash = p_token_hash
-     and se.revoked_at is null
-     and se.expires_at > pg_catalog.now()
-     and se.last_seen_at + pg_catalog.make_interval(secs => se.idle_timeout_seconds) > pg_catalog.now();
-  if not found then
-    return;
-  end if;
-
-  if s.last_seen_at < pg_catalog.now() - interval '60 seconds' then
-    update public.sessions set last_seen_at = pg_catalog.now() where id = s.id;
-  end if;
-  perform pg_catalog.set_config('app.user_id', s.user_id::text, true);
-  perform pg_catalog.set_config('app.session_id', s.id::text, true);
-
-  if p_workspace_id is not null then
-    select ms.role, w.id, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
-      into m
+  if v_user is not null and p_workspace_id is not null then
+    select w.id, ms.role, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
+      into v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing
       from public.memberships ms
       join public.workspaces w on w.id = ms.workspace_id
-     where ms.workspace_id = p_workspace_id and ms.user_id = s.user_id;
-    if found then
-      perform pg_catalog.set_config('app.workspace_id', m.id::text, true);
-      return query select s.id, s.user_id, s.email, s.name, s.verified,
-        m.id, m.role, m.name, m.status, m.status_reason, m.trial_ends_at, m.billing_status, pg_catalog.now();
-      return;
-    end if;
+     where ms.workspace_id = p_workspace_id and ms.user_id = v_user;
   end if;
 
-  return query select s.id, s.user_id, s.email, s.name, s.verified,
-    null::uuid, null::text, null::text, null::text, null::text, null::timestamptz, null::text, pg_catalog.now();
+  -- Every setting is written, to a value or to '' (no context), whatever this backend did
+  -- before: a workspace only for a member, a user only for a valid session (fail closed).
+  perform pg_catalog.set_config('app.user_id', coalesce(v_user::text, ''), true),
+          pg_catalog.set_config('app.session_id', coalesce(v_session::text, ''), true),
+          pg_catalog.set_config('app.workspace_id', coalesce(v_workspace::text, ''), true);
+  if v_user is null then
+    return;
+  end if;
+
+  if v_last_seen < pg_catalog.now() - interval '60 seconds' then
+    update public.sessions set last_seen_at = pg_catalog.now() where id = v_session;
+  end if;
+
+  return query select v_session, v_user, v_email, v_name, v_verified,
+    v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now();
 end
 $$;
 alter function app.begin_request(bytea, uuid) owner to app_privileged;

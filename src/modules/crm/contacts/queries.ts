@@ -12,21 +12,20 @@ export function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 }
 
-export async function listContacts(
-  db: Db,
-  workspaceId: string,
-  opts: { limit: number; q?: string; after?: { createdAt: Date; id: string } },
-): Promise<ContactRow[]> {
-  const where: (SQL | undefined)[] = [eq(contacts.workspaceId, workspaceId), isNull(contacts.deletedAt)]
-  if (opts.q) {
-    const pattern = likePattern(opts.q)
-    where.push(or(ilike(contacts.name, pattern), ilike(contacts.email, pattern)))
+// The two hot queries are built once per pooled connection and sent as named prepared
+// statements: drizzle does not rebuild the SQL on every request, and PostgreSQL parses and plans
+// each shape once per connection. The list has four shapes (with or without a search, with or
+// without a cursor), each its own statement.
+function listStatement(db: Db, withSearch: boolean, withCursor: boolean) {
+  const where: (SQL | undefined)[] = [eq(contacts.workspaceId, sql.placeholder('workspaceId')), isNull(contacts.deletedAt)]
+  if (withSearch) {
+    where.push(or(ilike(contacts.name, sql.placeholder('pattern')), ilike(contacts.email, sql.placeholder('pattern'))))
   }
-  if (opts.after) {
+  if (withCursor) {
     where.push(
       or(
-        lt(contacts.createdAt, opts.after.createdAt),
-        and(eq(contacts.createdAt, opts.after.createdAt), lt(contacts.id, opts.after.id)),
+        lt(contacts.createdAt, sql.placeholder('afterCreatedAt')),
+        and(eq(contacts.createdAt, sql.placeholder('afterCreatedAt')), lt(contacts.id, sql.placeholder('afterId'))),
       ),
     )
   }
@@ -35,11 +34,66 @@ export async function listContacts(
     .from(contacts)
     .where(and(...where))
     .orderBy(desc(contacts.createdAt), desc(contacts.id))
-    .limit(opts.limit)
+    .limit(sql.placeholder('limit'))
+    .prepare(`contacts_list_${withSearch ? 'q' : ''}${withCursor ? 'c' : ''}`)
 }
 
-export async function insertContact(db: Db, values: typeof contacts.$inferInsert): Promise<ContactRow> {
-  const [row] = await db.insert(contacts).values(values).returning()
+function insertStatement(db: Db) {
+  const p = (name: string) => sql.placeholder(name)
+  return db
+    .insert(contacts)
+    .values({
+      workspaceId: p('workspaceId'),
+      name: p('name'),
+      email: p('email'),
+      phone: p('phone'),
+      departmentId: p('departmentId'),
+      ownerId: p('ownerId'),
+      createdBy: p('createdBy'),
+    })
+    .returning()
+    .prepare('contacts_insert')
+}
+
+type Statements = {
+  list: Map<string, ReturnType<typeof listStatement>>
+  insert: ReturnType<typeof insertStatement>
+}
+const statements = new WeakMap<Db, Statements>()
+function statementsFor(db: Db): Statements {
+  let s = statements.get(db)
+  if (!s) {
+    s = { list: new Map(), insert: insertStatement(db) }
+    statements.set(db, s)
+  }
+  return s
+}
+
+export async function listContacts(
+  db: Db,
+  workspaceId: string,
+  opts: { limit: number; q?: string; after?: { createdAt: Date; id: string } },
+): Promise<ContactRow[]> {
+  const lists = statementsFor(db).list
+  const key = `${opts.q ? 'q' : ''}${opts.after ? 'c' : ''}`
+  let statement = lists.get(key)
+  if (!statement) {
+    statement = listStatement(db, !!opts.q, !!opts.after)
+    lists.set(key, statement)
+  }
+  return statement.execute({
+    workspaceId,
+    limit: opts.limit,
+    ...(opts.q ? { pattern: likePattern(opts.q) } : {}),
+    ...(opts.after ? { afterCreatedAt: opts.after.createdAt.toISOString(), afterId: opts.after.id } : {}),
+  })
+}
+
+export async function insertContact(
+  db: Db,
+  values: Required<Pick<typeof contacts.$inferInsert, 'workspaceId' | 'name' | 'email' | 'phone' | 'departmentId' | 'ownerId' | 'createdBy'>>,
+): Promise<ContactRow> {
+  const [row] = await statementsFor(db).insert.execute(values)
   return row!
 }
 
