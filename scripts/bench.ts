@@ -3,9 +3,11 @@
 // verified owner with an active trial, a cookie session and 60 contacts), and the real service
 // runs in a child process next to a bare Fastify + pg baseline in another; autocannon, here in
 // the parent, drives both with the same requests, and the gated/bare ratios are checked against
-// the targets.
+// the targets. Each insert also runs with the contacts audit trigger switched off, and once more
+// with every connection writing into one workspace, to price the audit chain (scripts/bench/audit.ts).
 //
 //   npm run bench                          200 workspaces, 32 connections, 10 s per scenario
+//   BENCH_AUDIT=0 npm run bench            only the four DESIGN.md scenarios (half the time)
 //   BENCH_SECONDS=30 BENCH_WORKSPACES=1000 npm run bench
 //   npm run bench -- --json                results as JSON on stdout (progress stays on stderr)
 //
@@ -32,6 +34,7 @@ import { measure, scenarios, stopCurrentRun, type Measurement } from './bench/lo
 import { countRoundTrips, smokeTest } from './bench/verify.js'
 import { postmasterPid, snapshot } from './bench/cpu.js'
 import { buildChecks, bytesToMb, cpuRatios, findProblems, formatReport, type Report } from './bench/report.js'
+import { auditControl, auditFigures, auditScenarios } from './bench/audit.js'
 
 const json = process.argv.includes('--json')
 const log = (message: string) => process.stderr.write(`# ${message}\n`)
@@ -104,6 +107,7 @@ async function main(): Promise<number> {
     connections: intEnv('BENCH_CONNECTIONS', 32, 1, 1000),
     postgres: '',
     cpus: cpus().length,
+    auditScenarios: intEnv('BENCH_AUDIT', 1, 0, 1) === 1,
   }
   const startedAt = new Date().toISOString()
 
@@ -161,25 +165,35 @@ async function main(): Promise<number> {
   ])
   log(`service (pid ${service.pid}) on 127.0.0.1:${service.port}, bare baseline (pid ${bare.pid}) on 127.0.0.1:${bare.port}`)
 
-  const list = scenarios(tenants, `http://127.0.0.1:${bare.port}`, `http://127.0.0.1:${service.port}`)
+  const [bareUrl, gatedUrl] = [`http://127.0.0.1:${bare.port}`, `http://127.0.0.1:${service.port}`]
+  const list = [...scenarios(tenants, bareUrl, gatedUrl), ...(settings.auditScenarios ? auditScenarios(tenants, bareUrl, gatedUrl) : [])]
   await smokeTest(list)
   const roundTrips = await countRoundTrips(service, tenants[0]!)
   const idle = await service.ask<ChildStats>({ type: 'stats' })
 
   const pgPid = postmasterPid(path.join(root, 'pg'))
   const measurements: Measurement[] = []
-  for (const s of list) {
-    if (interrupted) throw new Error('interrupted')
-    log(`${s.name}: ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`)
-    if (s.side === 'gated') await service.ask<ChildStats>({ type: 'stats' }) // each stats answer restarts the pool-queue sampling
-    const m = await measure(s, settings, {
-      server: () => snapshot(s.side === 'bare' ? bare.pid : service.pid),
-      postgres: () => (pgPid ? snapshot(pgPid, true) : new Map()),
-    })
-    if (interrupted) throw new Error('interrupted')
-    if (s.side === 'gated') m.poolWaiting = (await service.ask<ChildStats>({ type: 'stats' })).poolWaiting
-    measurements.push(m)
-    log(`${s.name}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.latencyMs.p50} ms, p99 ${m.latencyMs.p99} ms, non-2xx ${m.non2xx}, errors ${m.errors}`)
+  const audit = await auditControl(superUrl)
+  try {
+    for (const s of list) {
+      if (interrupted) throw new Error('interrupted')
+      await audit.set(s.audit) // between runs, never under load
+      log(`${s.name}: ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`)
+      if (s.side === 'gated') await service.ask<ChildStats>({ type: 'stats' }) // each stats answer restarts the pool-queue sampling
+      const locks = s.kind === 'insert' ? audit.sampleLockWaits() : undefined
+      const m = await measure(s, settings, {
+        server: () => snapshot(s.side === 'bare' ? bare.pid : service.pid),
+        postgres: () => (pgPid ? snapshot(pgPid, true) : new Map()),
+      })
+      if (locks) m.lockWaiting = await locks.stop()
+      if (interrupted) throw new Error('interrupted')
+      if (s.side === 'gated') m.poolWaiting = (await service.ask<ChildStats>({ type: 'stats' })).poolWaiting
+      measurements.push(m)
+      log(`${s.name}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.latencyMs.p50} ms, p99 ${m.latencyMs.p99} ms, non-2xx ${m.non2xx}, errors ${m.errors}`)
+    }
+    await audit.set(true) // leave the database as deployed
+  } finally {
+    await audit.close().catch(() => {})
   }
   if (interrupted) throw new Error('interrupted')
 
@@ -201,6 +215,7 @@ async function main(): Promise<number> {
     memory,
     checks,
     cpuRatios: cpuRatios(measurements),
+    audit: auditFigures(measurements),
     problems,
     allTargetsMet: checks.every((c) => c.pass),
   }

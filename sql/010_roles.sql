@@ -10,6 +10,9 @@
 --                   tenants (session lookup, login by email, workspace creation, platform
 --                   administration). Nobody logs in as it; the runtime may only EXECUTE those
 --                   functions.
+--   app_auditor     reads every workspace's audit log and chain heads (sql/050), and nothing else,
+--                   for `npm run audit:verify`. Nobody logs in as it: a DBA grants it to the login
+--                   they verify with (GRANT app_auditor TO some_login), never to the runtime login.
 --
 -- This file is re-runnable. The runtime login's name is passed in the session setting
 -- gatehouse.runtime_login by src/db/migrate.ts.
@@ -23,11 +26,15 @@ begin
   if not exists (select 1 from pg_catalog.pg_roles where rolname = 'app_privileged') then
     create role app_privileged nologin;
   end if;
+  if not exists (select 1 from pg_catalog.pg_roles where rolname = 'app_auditor') then
+    create role app_auditor nologin;
+  end if;
 end
 $roles$;
 
 comment on role app_runtime is 'Gatehouse runtime privileges: DML under row-level security, never bypasses it';
 comment on role app_privileged is 'Gatehouse: owns the SECURITY DEFINER functions that cross tenants; no login';
+comment on role app_auditor is 'Gatehouse: reads every workspace''s audit log to verify its hash chains; no login, no writes';
 
 -- The owner must be able to hand functions to app_privileged (ALTER FUNCTION ... OWNER TO needs
 -- membership). Being a member gives the owner nothing it does not already have as owner.

@@ -18,7 +18,9 @@
 -- Crosses tenants because the session and membership must be found before any context exists.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.begin_request(bytea, uuid);
-create function app.begin_request(p_token_hash bytea, p_workspace_id uuid)
+drop function if exists app.begin_request(bytea, uuid, text, text, text);
+create function app.begin_request(
+    p_token_hash bytea, p_workspace_id uuid, p_ip text default null, p_user_agent text default null, p_request_id text default null)
   returns table (
     session_id uuid, user_id uuid, email text, name text, email_verified boolean,
     workspace_id uuid, role text, workspace_name text, workspace_status text, status_reason text,
@@ -63,9 +65,13 @@ begin
 
   -- Every setting is written, to a value or to '' (no context), whatever this backend did
   -- before: a workspace only for a member, a user only for a valid session (fail closed).
+  -- The request's metadata is recorded with every audit row of this transaction.
   perform pg_catalog.set_config('app.user_id', coalesce(v_user::text, ''), true),
           pg_catalog.set_config('app.session_id', coalesce(v_session::text, ''), true),
-          pg_catalog.set_config('app.workspace_id', coalesce(v_workspace::text, ''), true);
+          pg_catalog.set_config('app.workspace_id', coalesce(v_workspace::text, ''), true),
+          pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
+          pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
+          pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true);
   if v_user is null then
     return;
   end if;
@@ -78,10 +84,10 @@ begin
     v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now();
 end
 $$;
-alter function app.begin_request(bytea, uuid) owner to app_privileged;
-revoke all on function app.begin_request(bytea, uuid) from public;
-grant execute on function app.begin_request(bytea, uuid) to app_runtime;
-comment on function app.begin_request(bytea, uuid) is
+alter function app.begin_request(bytea, uuid, text, text, text) owner to app_privileged;
+revoke all on function app.begin_request(bytea, uuid, text, text, text) from public;
+grant execute on function app.begin_request(bytea, uuid, text, text, text) to app_runtime;
+comment on function app.begin_request(bytea, uuid, text, text, text) is
   'Request context: finds the session by token hash and the membership before any context exists';
 
 -- ---------------------------------------------------------------------------------------------
@@ -225,8 +231,9 @@ comment on function app.admin_list_workspaces(text) is
 -- a row lock so two admins cannot race. p_to NULL keeps the status (trial changes);
 -- p_trial_ends_at NULL keeps the trial end. Answers 'not_found', 'conflict' or 'ok' with the row.
 drop function if exists app.admin_transition_workspace(uuid, text[], text, text, timestamptz, boolean);
+drop function if exists app.admin_transition_workspace(text, uuid, text[], text, text, timestamptz, boolean);
 create function app.admin_transition_workspace(
-    p_id uuid, p_from text[], p_to text, p_reason text, p_trial_ends_at timestamptz, p_set_reason boolean)
+    p_action text, p_id uuid, p_from text[], p_to text, p_reason text, p_trial_ends_at timestamptz, p_set_reason boolean)
   returns table (
     outcome text, id uuid, name text, status text, status_reason text, owner_id uuid, owner_email text,
     trial_ends_at timestamptz, billing_status text, approved_at timestamptz, created_at timestamptz
@@ -254,6 +261,11 @@ begin
            updated_at = pg_catalog.now()
      where ws.id = p_id;
     outcome := 'ok';
+    -- Every transition is audited, in the workspace's own chain, in this same transaction.
+    perform app.audit_append(p_id, 'event', 'workspace.' || p_action, 'workspace', p_id::text,
+      pg_catalog.jsonb_build_object('status', w.status, 'statusReason', w.status_reason, 'trialEndsAt', w.trial_ends_at),
+      (select pg_catalog.jsonb_build_object('status', ws.status, 'statusReason', ws.status_reason, 'trialEndsAt', ws.trial_ends_at)
+         from public.workspaces ws where ws.id = p_id));
   end if;
   return query
     select outcome, ws.id, ws.name, ws.status, ws.status_reason, ws.owner_id, u.email,
@@ -262,8 +274,8 @@ begin
      where ws.id = p_id;
 end
 $$;
-alter function app.admin_transition_workspace(uuid, text[], text, text, timestamptz, boolean) owner to app_privileged;
-revoke all on function app.admin_transition_workspace(uuid, text[], text, text, timestamptz, boolean) from public;
-grant execute on function app.admin_transition_workspace(uuid, text[], text, text, timestamptz, boolean) to app_runtime;
-comment on function app.admin_transition_workspace(uuid, text[], text, text, timestamptz, boolean) is
+alter function app.admin_transition_workspace(text, uuid, text[], text, text, timestamptz, boolean) owner to app_privileged;
+revoke all on function app.admin_transition_workspace(text, uuid, text[], text, text, timestamptz, boolean) from public;
+grant execute on function app.admin_transition_workspace(text, uuid, text[], text, text, timestamptz, boolean) to app_runtime;
+comment on function app.admin_transition_workspace(text, uuid, text[], text, text, timestamptz, boolean) is
   'Platform administration: approves, rejects, suspends, reinstates and sets trials of any tenant';

@@ -7,7 +7,7 @@
 -- Re-runnable: privileges are revoked and granted again from this list.
 -- =============================================================================================
 
-revoke all on all tables in schema public from app_runtime, app_privileged;
+revoke all on all tables in schema public from app_runtime, app_privileged, app_auditor;
 
 grant select, insert on public.users to app_runtime;
 grant update (name, password_hash, updated_at) on public.users to app_runtime;
@@ -27,3 +27,10 @@ grant select on public.email_tokens to app_privileged;
 grant update (used_at) on public.email_tokens to app_privileged;
 grant select, insert, update on public.workspaces to app_privileged;
 grant select, insert on public.memberships to app_privileged;
+grant select on public.audit_log to app_runtime;
+
+grant select, insert on public.audit_log to app_privileged;
+grant select, insert, update on public.audit_chain_heads to app_privileged;
+
+-- The verifier's read-only view of every chain (see app_auditor in sql/010_roles.sql).
+grant select on public.audit_log, public.audit_chain_heads to app_auditor;

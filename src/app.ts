@@ -20,6 +20,7 @@ import authRoutes from './modules/auth/routes.js'
 import { workspaceRoutes, workspacesRoutes } from './modules/workspaces/routes.js'
 import adminRoutes from './modules/admin/routes.js'
 import contactsRoutes from './modules/crm/contacts/routes.js'
+import auditRoutes from './modules/audit/routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -73,6 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(authRoutes, { prefix: '/api/auth' })
   await app.register(workspacesRoutes, { prefix: '/api/workspaces' })
   await app.register(workspaceRoutes, { prefix: '/api/workspace' })
+  await app.register(auditRoutes, { prefix: '/api/workspace/audit-log' })
   await app.register(adminRoutes, { prefix: '/api/admin' })
   await app.register(contactsRoutes, { prefix: '/api/crm/contacts' })
 

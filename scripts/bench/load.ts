@@ -1,6 +1,7 @@
-// The four scenarios and the autocannon runs. Requests go round-robin over the seeded tenants
-// (one counter per scenario, shared by all connections), so the gated routes resolve many
-// different sessions and workspaces, as they would in production, rather than one hot row.
+// The four budget scenarios and the autocannon runs. Requests go round-robin over the seeded
+// tenants (one counter per scenario, shared by all connections), so the gated routes resolve
+// many different sessions and workspaces, as they would in production, rather than one hot row.
+// (The audit chain's hot single-workspace case is added by ./audit.ts.)
 import autocannon, { type Instance, type RequestSpec, type Result } from 'autocannon'
 import type { Tenant } from './seed.js'
 import { spent, type CpuSnapshot } from './cpu.js'
@@ -12,6 +13,10 @@ export interface Scenario {
   name: string
   side: Side
   kind: Kind
+  /** Whether the contacts_audit trigger is enabled during the run (./audit.ts switches it). */
+  audit: boolean
+  /** Round-robin over every seeded workspace, or every request into one (the hot chain head). */
+  workspaces: 'many' | 'one'
   baseUrl: string
   request: RequestSpec
 }
@@ -20,6 +25,8 @@ export interface Measurement {
   name: string
   side: Side
   kind: Kind
+  audit: boolean
+  workspaces: 'many' | 'one'
   requestsPerSecond: number
   latencyMs: { p50: number; p99: number; mean: number; max: number }
   total: number
@@ -34,6 +41,8 @@ export interface Measurement {
   cpuMsPerRequest: { server: number; postgres: number; autocannon: number } | null
   /** Gated scenarios: requests queued for a runtime pool connection (warm-up included). */
   poolWaiting?: { max: number; mean: number }
+  /** Insert scenarios: backends waiting for a lock, e.g. a chain head (warm-up included). */
+  lockWaiting?: { max: number; mean: number }
 }
 
 /** Samplers for the process serving the scenario and for PostgreSQL (postmaster + backends). */
@@ -50,38 +59,40 @@ function roundRobin(tenants: Tenant[], build: (t: Tenant, req: RequestSpec) => R
   return (req) => build(tenants[next++ % tenants.length]!, req)
 }
 
+const gatedHeaders = (t: Tenant, req: RequestSpec) => ({ ...req.headers, cookie: t.cookie, 'x-workspace-id': t.workspaceId })
+
+/** The contacts insert through the real service, into these tenants' workspaces in turn. */
+export function gatedInsert(tenants: Tenant[]): RequestSpec {
+  return {
+    method: 'POST',
+    path: '/api/crm/contacts',
+    headers: JSON_HEADERS,
+    body: CONTACT_BODY,
+    setupRequest: roundRobin(tenants, (t, req) => ({ ...req, headers: gatedHeaders(t, req) })),
+  }
+}
+
+/** The same insert on the bare baseline. */
+export function bareInsert(tenants: Tenant[]): RequestSpec {
+  return {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: CONTACT_BODY,
+    setupRequest: roundRobin(tenants, (t, req) => ({ ...req, path: `/bare/contacts?workspace=${t.workspaceId}&owner=${t.userId}` })),
+  }
+}
+
 export function scenarios(tenants: Tenant[], bareUrl: string, gatedUrl: string): Scenario[] {
-  const gatedHeaders = (t: Tenant, req: RequestSpec) => ({ ...req.headers, cookie: t.cookie, 'x-workspace-id': t.workspaceId })
+  // As deployed: the audit trigger is on, also for the bare baseline's superuser inserts.
+  const common = { audit: true, workspaces: 'many' } as const
   return [
-    {
-      name: 'bare insert',
-      side: 'bare',
-      kind: 'insert',
-      baseUrl: bareUrl,
-      request: {
-        method: 'POST',
-        headers: JSON_HEADERS,
-        body: CONTACT_BODY,
-        setupRequest: roundRobin(tenants, (t, req) => ({ ...req, path: `/bare/contacts?workspace=${t.workspaceId}&owner=${t.userId}` })),
-      },
-    },
-    {
-      name: 'gated insert',
-      side: 'gated',
-      kind: 'insert',
-      baseUrl: gatedUrl,
-      request: {
-        method: 'POST',
-        path: '/api/crm/contacts',
-        headers: JSON_HEADERS,
-        body: CONTACT_BODY,
-        setupRequest: roundRobin(tenants, (t, req) => ({ ...req, headers: gatedHeaders(t, req) })),
-      },
-    },
+    { name: 'bare insert', side: 'bare', kind: 'insert', ...common, baseUrl: bareUrl, request: bareInsert(tenants) },
+    { name: 'gated insert', side: 'gated', kind: 'insert', ...common, baseUrl: gatedUrl, request: gatedInsert(tenants) },
     {
       name: 'bare list-50',
       side: 'bare',
       kind: 'list',
+      ...common,
       baseUrl: bareUrl,
       request: {
         method: 'GET',
@@ -92,6 +103,7 @@ export function scenarios(tenants: Tenant[], bareUrl: string, gatedUrl: string):
       name: 'gated list-50',
       side: 'gated',
       kind: 'list',
+      ...common,
       baseUrl: gatedUrl,
       request: {
         method: 'GET',
@@ -133,6 +145,8 @@ export async function measure(
     name: s.name,
     side: s.side,
     kind: s.kind,
+    audit: s.audit,
+    workspaces: s.workspaces,
     // Completed requests over the run, not autocannon's mean of per-second samples, so that a
     // partial last second does not skew short runs.
     requestsPerSecond: r.requests.total / r.duration,

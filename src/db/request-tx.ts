@@ -7,7 +7,7 @@
 // gates decide on. Handlers then run their queries on the same connection, the response is sent
 // only after COMMIT succeeds, any error rolls back, and a connection whose transaction is not
 // idle afterwards is destroyed rather than returned to the pool.
-import type pg from 'pg'
+import pg from 'pg'
 import { DrizzleQueryError } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import * as schema from './schema/index.js'
@@ -134,6 +134,17 @@ export interface BeginOptions {
   tokenHash?: Buffer
   /** The workspace the request names (already validated as a UUID by the caller). */
   workspaceId?: string
+  /** Request metadata, recorded with every audit row the transaction writes. */
+  ip?: string
+  userAgent?: string
+  requestId?: string
+}
+
+// The user agent is the client's own text: control characters are dropped (a NUL byte is not
+// valid PostgreSQL text) and it is capped, then quoted by pg's escapeLiteral.
+function literal(value: string | undefined, max: number): string {
+  if (!value) return 'NULL::text'
+  return pg.escapeLiteral(value.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, max))
 }
 
 const guarded = new WeakSet<pg.PoolClient>()
@@ -142,10 +153,11 @@ const guarded = new WeakSet<pg.PoolClient>()
 export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx; context: ContextRow | null }> {
   if (opts.tokenHash && opts.tokenHash.length !== 32) throw new Error('token hash must be 32 bytes')
   if (opts.workspaceId && !UUID.test(opts.workspaceId)) throw new Error('workspace id must be a UUID')
-  // Both literals are built from validated values (hex digits, a UUID): nothing from the
-  // client reaches this string unchecked.
+  // The token and workspace literals are built from validated values (hex digits, a UUID); the
+  // metadata is quoted by pg's escapeLiteral: nothing from the client reaches this unescaped.
   const token = opts.tokenHash ? `'\\x${opts.tokenHash.toString('hex')}'::bytea` : 'NULL::bytea'
   const workspace = opts.workspaceId ? `'${opts.workspaceId.toLowerCase()}'::uuid` : 'NULL::uuid'
+  const metadata = `${literal(opts.ip, 64)}, ${literal(opts.userAgent, 512)}, ${literal(opts.requestId, 64)}`
   let client: pg.PoolClient
   try {
     client = await pool.connect()
@@ -162,7 +174,7 @@ export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Prom
   }
   try {
     const results = (await client.query(
-      `BEGIN; SELECT * FROM app.begin_request(${token}, ${workspace})`,
+      `BEGIN; SELECT * FROM app.begin_request(${token}, ${workspace}, ${metadata})`,
     )) as unknown as pg.QueryResult[]
     const row = (results[1]?.rows[0] as ContextRow | undefined) ?? null
     return { tx: new RequestTx(client), context: row }

@@ -101,7 +101,13 @@ export default fp(
         if (typeof header === 'string' && UUID.test(header.trim())) workspaceId = header.trim()
         else request.workspaceHeaderInvalid = true
       }
-      const { tx, context } = await beginRequest(app.pools.runtime, { tokenHash, workspaceId })
+      const { tx, context } = await beginRequest(app.pools.runtime, {
+        tokenHash,
+        workspaceId,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
+        requestId: request.id,
+      })
       request.tx = tx
       applyContext(request, context, app.config.platformAdminEmails)
     })

@@ -7,12 +7,15 @@ export const PERMISSIONS = {
   'contacts:update': 'Edit contacts',
   'contacts:delete': 'Delete (soft-delete) contacts',
   'contacts:restore': 'Restore deleted contacts',
+  'audit:read': "Read the workspace's audit log (every change and sensitive action, with who, when and from where)",
 } as const
 
 export type Permission = keyof typeof PERMISSIONS
 
 const ALL = Object.keys(PERMISSIONS) as Permission[]
 
+// The audit log shows every member's actions, IP addresses and user agents: owners and admins
+// only, so member and viewer do not list it.
 export const BUILT_IN_ROLES = {
   owner: ALL,
   admin: ALL,

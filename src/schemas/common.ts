@@ -10,7 +10,8 @@ export const Uuid = Type.String({
   description: 'UUID',
 })
 export const DateTime = Type.String({ format: 'date-time', description: 'ISO-8601 UTC time' })
-export const NullableDateTime = Type.Union([DateTime, Type.Null()])
+export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+export const NullableDateTime = Nullable(DateTime)
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
 export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
 

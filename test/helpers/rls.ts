@@ -110,7 +110,19 @@ export async function seedEmailToken(
 export interface Context {
   workspaceId?: string
   userId?: string
+  /** Request metadata, recorded with every audit row of the transaction. */
+  ip?: string
+  userAgent?: string
+  requestId?: string
 }
+
+const SETTINGS: Array<[keyof Context, string]> = [
+  ['workspaceId', 'app.workspace_id'],
+  ['userId', 'app.user_id'],
+  ['ip', 'app.ip'],
+  ['userAgent', 'app.user_agent'],
+  ['requestId', 'app.request_id'],
+]
 
 /**
  * Runs `fn` in one transaction whose context is `ctx`, set transaction-locally as
@@ -121,8 +133,10 @@ export interface Context {
 export async function asTenant<T>(client: Sql, ctx: Context, fn: (sql: Sql) => Promise<T>): Promise<T> {
   await client.query('begin')
   try {
-    if (ctx.workspaceId !== undefined) await client.query(`select set_config('app.workspace_id', $1, true)`, [ctx.workspaceId])
-    if (ctx.userId !== undefined) await client.query(`select set_config('app.user_id', $1, true)`, [ctx.userId])
+    for (const [key, setting] of SETTINGS) {
+      const value = ctx[key]
+      if (value !== undefined) await client.query('select set_config($1, $2, true)', [setting, value])
+    }
     const result = await fn(client)
     await client.query('commit')
     return result
@@ -201,4 +215,71 @@ export async function createLogin(t: Teardown, superSql: Sql, appUrl: string, at
 /** A random identifier for throwaway schemas and tables. */
 export function randomName(prefix: string): string {
   return unique(prefix)
+}
+
+/**
+ * A SQL condition on `rel` (a pg_class row): the table is append-only, i.e. a BEFORE UPDATE or
+ * DELETE row trigger executes app.audit_reject(). The catalogue lint holds such tables to the
+ * audit rules instead of the tenant-table rules; tgtype bits: 1 row, 2 before, 8 delete, 16 update.
+ */
+export function appendOnly(rel: string): string {
+  return `exists (select 1 from pg_trigger tg
+                   where tg.tgrelid = ${rel}.oid and tg.tgfoid = 'app.audit_reject()'::regprocedure
+                     and tg.tgtype & 3 = 3 and tg.tgtype & 24 <> 0)`
+}
+
+export interface AuditRow {
+  id: string
+  workspace_id: string | null
+  chain_key: string
+  chain_seq: number
+  kind: 'event' | 'change'
+  actor_user_id: string | null
+  action: string
+  entity_type: string | null
+  entity_id: string | null
+  before: Record<string, unknown> | null
+  after: Record<string, unknown> | null
+  ip: string | null
+  user_agent: string | null
+  request_id: string | null
+  db_role: string
+  prev_hash: Buffer | null
+  hash: Buffer
+}
+
+/** One audit chain (a workspace's, or the platform's under the nil UUID) in order, read as superuser. */
+export async function auditChain(superSql: Sql, chainKey: string): Promise<AuditRow[]> {
+  return rows<AuditRow>(
+    superSql,
+    `select id, workspace_id, chain_key, chain_seq::int as chain_seq, kind, actor_user_id, action, entity_type, entity_id,
+            before, after, ip, user_agent, request_id, db_role, prev_hash, hash
+       from audit_log where chain_key = $1 order by chain_seq`,
+    [chainKey],
+  )
+}
+
+/** A chain's head in audit_chain_heads, read as superuser. */
+export async function auditChainHead(superSql: Sql, chainKey: string): Promise<{ seq: number; hash: Buffer } | undefined> {
+  const [head] = await rows<{ seq: number; hash: Buffer }>(
+    superSql, 'select seq::int as seq, hash from audit_chain_heads where chain_key = $1', [chainKey])
+  return head
+}
+
+/**
+ * What a superuser intent on rewriting history does: switches the append-only guard off (ENABLE
+ * ALWAYS triggers survive session_replication_role, but not DISABLE TRIGGER), runs `statements`,
+ * and switches it back on ALWAYS, all in one transaction.
+ */
+export async function tamperAsSuperuser(superSql: Sql, ...statements: string[]): Promise<void> {
+  await superSql.query('begin')
+  try {
+    await superSql.query('alter table audit_log disable trigger audit_log_is_append_only')
+    for (const statement of statements) await superSql.query(statement)
+    await superSql.query('alter table audit_log enable always trigger audit_log_is_append_only')
+    await superSql.query('commit')
+  } catch (err) {
+    await superSql.query('rollback')
+    throw err
+  }
 }

@@ -113,8 +113,23 @@ t.test('without context nothing is visible and nothing can be written', async (t
     ['users', `insert into users (id, email, name, password_hash) values (gen_random_uuid(), 'nobody@rls.test', 'x', 'x')`, []],
     ['sessions', `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds) values ($1, $2, now(), 60)`, [a.ownerId, sessionA]],
   ]
+  // Business tables refuse a write with no actor before RLS is consulted (the audit trail's
+  // actor check); with an actor but no workspace, RLS refuses it.
+  const unattributed = (table: string) => ({ code: '42501', message: `unattributed change to ${table}: no actor in this transaction` })
   for (const [table, text, values] of writes) {
-    t.same(await pgError(asTenant(runtime, {}, (sql) => sql.query(text, values))), rlsViolation(table), `${table}: no context inserts nothing`)
+    const business = table === 'contacts' || table === 'memberships'
+    t.same(
+      await pgError(asTenant(runtime, {}, (sql) => sql.query(text, values))),
+      business ? unattributed(table) : rlsViolation(table),
+      `${table}: no context inserts nothing`,
+    )
+    if (business) {
+      t.same(
+        await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) => sql.query(text, values))),
+        rlsViolation(table),
+        `${table}: a user but no workspace context inserts nothing`,
+      )
+    }
   }
   await asTenant(runtime, {}, async (sql) => {
     t.equal((await sql.query(`update contacts set name = 'x'`)).rowCount, 0, 'no context updates nothing')

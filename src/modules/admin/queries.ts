@@ -1,5 +1,8 @@
 import { sql } from 'drizzle-orm'
+import { auditLog } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
+import { fromDriverRow } from '../../db/rows.js'
+import type { AuditRow } from '../audit/queries.js'
 
 export type AdminWorkspaceRow = {
   outcome?: 'ok' | 'not_found' | 'conflict'
@@ -29,11 +32,27 @@ export async function listWorkspaces(db: Db, status: string | undefined): Promis
 
 export async function transitionWorkspace(
   db: Db,
-  t: { id: string; from: string[]; to: string | null; reason: string | null; setReason: boolean; trialEndsAt: Date | null },
+  t: { action: string; id: string; from: string[]; to: string | null; reason: string | null; setReason: boolean; trialEndsAt: Date | null },
 ): Promise<AdminWorkspaceRow> {
   const { rows } = await db.execute<AdminWorkspaceRow>(sql`
     select * from app.admin_transition_workspace(
-      ${t.id}::uuid, ${`{${t.from.join(',')}}`}::text[], ${t.to}::text, ${t.reason}::text,
+      ${t.action}::text, ${t.id}::uuid, ${`{${t.from.join(',')}}`}::text[], ${t.to}::text, ${t.reason}::text,
       ${t.trialEndsAt?.toISOString() ?? null}::timestamptz, ${t.setReason})`)
   return parse(rows[0]!)
+}
+
+export type AdminAuditRow = AuditRow & { cursorAt: string }
+
+/**
+ * One page of what platform admins see (app.admin_audit_log, which crosses tenants), newest
+ * first, `limit` rows at most (101 at most). Mapped as the workspace log's rows are;
+ * `cursorAt` is created_at with the microseconds a JavaScript Date would drop, for an exact
+ * keyset cursor.
+ */
+export async function listAuditLog(db: Db, before: { at: string; id: string } | undefined, limit: number): Promise<AdminAuditRow[]> {
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    select a.*, to_char(a.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
+      from app.admin_audit_log(${before?.at ?? null}::timestamptz, ${before?.id ?? null}::uuid, ${limit}::integer) a
+     order by a.created_at desc, a.id desc`)
+  return rows.map((raw) => ({ ...fromDriverRow(auditLog, raw), cursorAt: String(raw.cursor_at) }))
 }

@@ -1,10 +1,12 @@
-// /api/admin: platform administration of workspaces (verified PLATFORM_ADMIN_EMAILS only).
+// /api/admin: platform administration of workspaces and the platform's audit trail (verified
+// PLATFORM_ADMIN_EMAILS only).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
 import { toWorkspaceView } from '../workspaces/service.js'
 import { schemas } from './schemas.js'
 import { TRANSITIONS, type AdminAction } from './service.js'
+import { decodeTimeCursor, encodeTimeCursor, page, toAuditEntry } from '../audit/service.js'
 import * as q from './queries.js'
 
 function toAdminView(row: q.AdminWorkspaceRow, now: Date) {
@@ -32,6 +34,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       : action === 'trial' ? new Date(input.endsAt!)
       : null
     const row = await q.transitionWorkspace(request.tx!.db, {
+      action,
       id,
       from,
       to,
@@ -60,6 +63,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     transition(request, request.params.id, 'reinstate', {}))
   app.post('/workspaces/:id/trial', { schema: schemas.trial, config }, async (request) =>
     transition(request, request.params.id, 'trial', request.body))
+
+  app.get('/audit-log', { schema: schemas.auditLog, config }, async (request) => {
+    const limit = request.query.limit ?? 50
+    const before = request.query.cursor ? decodeTimeCursor(request.query.cursor) : undefined
+    const rows = await q.listAuditLog(request.tx!.db, before, limit + 1)
+    return page(rows, limit, (row) => ({ ...toAuditEntry(row), workspaceId: row.workspaceId }), encodeTimeCursor)
+  })
 }
 
 export default routes

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { DateTime, IdParams, NullableDateTime, Uuid, errorResponses } from '../../schemas/common.js'
 import { Workspace, WorkspaceStatus } from '../workspaces/schemas.js'
+import { AdminAuditEntry, AdminAuditLogQuery, AuditPage } from '../audit/schemas.js'
 
 export const AdminWorkspace = Type.Object(
   {
@@ -29,4 +30,10 @@ export const schemas = {
   suspend: { tags: ['admin'], params: IdParams, body: Reason, response: { 200: Reply, ...errors } },
   reinstate: { tags: ['admin'], params: IdParams, response: { 200: Reply, ...errors } },
   trial: { tags: ['admin'], params: IdParams, body: Trial, response: { 200: Reply, ...errors } },
+  auditLog: {
+    tags: ['admin'],
+    description: 'Platform-level audit events and every workspace transition, newest first',
+    querystring: AdminAuditLogQuery,
+    response: { 200: AuditPage(AdminAuditEntry), ...errorResponses(400, 401, 403) },
+  },
 }

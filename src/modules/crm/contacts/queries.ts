@@ -105,6 +105,15 @@ export async function findContact(db: Db, workspaceId: string, id: string): Prom
   return row
 }
 
+/** Whether the contact exists in the workspace, soft-deleted or not. */
+export async function contactExists(db: Db, workspaceId: string, id: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(and(eq(contacts.workspaceId, workspaceId), eq(contacts.id, id)))
+  return rows.length > 0
+}
+
 export async function updateContact(
   db: Db,
   workspaceId: string,

@@ -5,6 +5,8 @@ import { AppError, notFound } from '../../../errors.js'
 import { schemas } from './schemas.js'
 import { decodeCursor, encodeCursor, ownerNotMember, toContact } from './service.js'
 import * as q from './queries.js'
+import { listEntityHistory } from '../../audit/queries.js'
+import { toHistoryEntry } from '../../audit/service.js'
 
 const NOT_FOUND = 'No such contact'
 
@@ -75,6 +77,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (row) return { contact: toContact(row) }
     if (exists) throw new AppError('conflict', 'The contact is not deleted')
     throw notFound(NOT_FOUND)
+  })
+
+  // A soft-deleted contact keeps its history (the delete is part of it). The contact must be
+  // visible to the caller first (404 otherwise, as on every contact route): the log's policy is
+  // workspace-wide, while the contacts policies are what may narrow which records a member sees.
+  app.get('/:id/history', { schema: schemas.history, config: { access, permission: 'contacts:read' } }, async (request) => {
+    const db = request.tx!.db
+    const id = request.params.id.toLowerCase()
+    if (!(await q.contactExists(db, request.workspace!.id, id))) throw notFound(NOT_FOUND)
+    const rows = await listEntityHistory(db, request.workspace!.id, 'contact', id)
+    return { entries: rows.map(toHistoryEntry) }
   })
 }
 

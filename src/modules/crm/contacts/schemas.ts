@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox'
-import { Cursor, DateTime, Email, IdParams, Limit, Name, NullableDateTime, Uuid, errorResponses } from '../../../schemas/common.js'
+import { HistoryEntry } from '../../audit/schemas.js'
+import { Cursor, DateTime, Email, IdParams, Limit, Name, Nullable, NullableDateTime, Uuid, errorResponses } from '../../../schemas/common.js'
 
 const Phone = Type.String({ minLength: 3, maxLength: 40, pattern: '^[+0-9 ().\\/-]+$' })
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 
 export const Contact = Type.Object(
   {
@@ -68,4 +68,10 @@ export const schemas = {
   update: { tags: ['contacts'], params: IdParams, body: UpdateContactBody, response: { 200: One, ...writeErrors } },
   remove: { tags: ['contacts'], params: IdParams, response: { 204: Type.Null(), ...writeErrors } },
   restore: { tags: ['contacts'], params: IdParams, response: { 200: One, ...writeErrors } },
+  history: {
+    tags: ['contacts'],
+    description: "The contact's timeline from the audit log, oldest first: create, updates, delete, restore",
+    params: IdParams,
+    response: { 200: Type.Object({ entries: Type.Array(HistoryEntry) }), ...readErrors },
+  },
 }

@@ -1,0 +1,373 @@
+-- =============================================================================================
+-- Audit trail (invariant 6)
+--
+-- public.audit_log holds two kinds of rows:
+--   event   a sensitive action (workspace approval, suspension, …), written by the privileged
+--           function that performs it, or by app.audit_event for actions the service performs;
+--   change  the before/after of a business row, written by the app.audit_capture trigger, so no
+--           handler can forget it.
+--
+-- Append-only for every role but a superuser: BEFORE UPDATE/DELETE and BEFORE TRUNCATE triggers
+-- raise (they never return NULL, which would skip silently), and are ENABLE ALWAYS so
+-- session_replication_role = replica does not switch them off. app_runtime may only SELECT its
+-- own workspace's rows; every INSERT goes through SECURITY DEFINER code owned by app_privileged.
+--
+-- Tamper evidence: rows are hash-chained per workspace (platform events form one more chain,
+-- keyed by the nil UUID). The BEFORE INSERT trigger app.audit_seal takes the chain's head row
+-- lock (audit_chain_heads), so concurrent writers to one workspace queue rather than fork the
+-- chain, and sets hash = sha256(prev_hash || canonical text of the row). `npm run audit:verify`
+-- recomputes every chain and names the first row that does not match.
+-- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_canonical: the exact text a row's hash covers. A JSON array of every column but the
+-- hash itself, in a fixed order; jsonb's text form is deterministic, and the time is written in
+-- UTC with microseconds whatever the session's TimeZone. src/audit/verify.ts repeats this
+-- expression in its own query, so a superuser who replaced this function would not fool it.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_canonical(r public.audit_log) returns text
+  language sql immutable
+  set search_path = pg_catalog, pg_temp
+as $$
+  select pg_catalog.jsonb_build_array(
+    r.id, r.workspace_id, r.chain_key, r.chain_seq, r.kind,
+    r.actor_user_id, r.actor_token_id, r.acting_as_user_id, r.db_role,
+    r.action, r.entity_type, r.entity_id, r.before, r.after,
+    r.ip, r.user_agent, r.request_id,
+    pg_catalog.to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    pg_catalog.encode(r.prev_hash, 'hex')
+  )::text
+$$;
+revoke all on function app.audit_canonical(public.audit_log) from public;
+grant execute on function app.audit_canonical(public.audit_log) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_seal: BEFORE INSERT on audit_log. Fills what no caller may choose — the chain
+-- position, the previous hash, the hash, the time and the database role — under the chain
+-- head's row lock.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_seal() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_seq bigint;
+  v_prev bytea;
+begin
+  new.chain_key := coalesce(new.workspace_id, '00000000-0000-0000-0000-000000000000'::uuid);
+  new.created_at := pg_catalog.now();
+  new.db_role := session_user;
+  loop
+    -- Lock the chain's head: concurrent writers to one chain queue here until this
+    -- transaction ends, so the chain never forks.
+    select h.seq, h.hash into v_seq, v_prev
+      from public.audit_chain_heads h where h.chain_key = new.chain_key for update;
+    if found then
+      new.chain_seq := v_seq + 1;
+      new.prev_hash := v_prev;
+      new.hash := pg_catalog.sha256(new.prev_hash || pg_catalog.convert_to(app.audit_canonical(new), 'UTF8'));
+      update public.audit_chain_heads set seq = new.chain_seq, hash = new.hash where chain_key = new.chain_key;
+      exit;
+    end if;
+    -- A new chain. Of two transactions starting the same chain, the second inserts nothing
+    -- (ON CONFLICT waits for the first) and goes round again to lock the head it made.
+    new.chain_seq := 1;
+    new.prev_hash := null;
+    new.hash := pg_catalog.sha256(pg_catalog.convert_to(app.audit_canonical(new), 'UTF8'));
+    insert into public.audit_chain_heads (chain_key, seq, hash) values (new.chain_key, 1, new.hash)
+      on conflict (chain_key) do nothing;
+    exit when found;
+  end loop;
+  return new;
+end
+$$;
+alter function app.audit_seal() owner to app_privileged;
+revoke all on function app.audit_seal() from public;
+comment on function app.audit_seal() is
+  'Audit chain: positions and hashes each new row under its chain head''s lock; crosses tenants only to reach that head';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_reject: the append-only guard. Raises for UPDATE, DELETE and TRUNCATE.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_reject() returns trigger
+  language plpgsql
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  raise exception 'the audit log is append-only: % is not allowed', tg_op
+    using errcode = '42501', hint = 'Audit rows are never changed or removed.';
+end
+$$;
+revoke all on function app.audit_reject() from public;
+
+drop trigger if exists audit_log_seal on public.audit_log;
+create trigger audit_log_seal before insert on public.audit_log
+  for each row execute function app.audit_seal();
+drop trigger if exists audit_log_is_append_only on public.audit_log;
+create trigger audit_log_is_append_only before update or delete on public.audit_log
+  for each row execute function app.audit_reject();
+drop trigger if exists audit_log_cannot_be_truncated on public.audit_log;
+create trigger audit_log_cannot_be_truncated before truncate on public.audit_log
+  for each statement execute function app.audit_reject();
+-- ALWAYS: also under session_replication_role = replica (which skips ordinary triggers).
+alter table public.audit_log enable always trigger audit_log_seal;
+alter table public.audit_log enable always trigger audit_log_is_append_only;
+alter table public.audit_log enable always trigger audit_log_cannot_be_truncated;
+
+-- The chain heads may only move forward through app.audit_seal.
+drop trigger if exists audit_chain_heads_cannot_be_truncated on public.audit_chain_heads;
+create trigger audit_chain_heads_cannot_be_truncated before truncate on public.audit_chain_heads
+  for each statement execute function app.audit_reject();
+alter table public.audit_chain_heads enable always trigger audit_chain_heads_cannot_be_truncated;
+
+-- ---------------------------------------------------------------------------------------------
+-- Row-level security: members read their own workspace's log (the HTTP layer limits it to
+-- owners and admins); only the privileged functions write, and read the chain heads.
+-- ---------------------------------------------------------------------------------------------
+alter table public.audit_log enable row level security;
+alter table public.audit_log force row level security;
+drop policy if exists "members read their workspace's audit log" on public.audit_log;
+create policy "members read their workspace's audit log" on public.audit_log
+  for select to app_runtime using (workspace_id = (select app.current_workspace_id()));
+drop policy if exists "privileged functions append audit rows" on public.audit_log;
+create policy "privileged functions append audit rows" on public.audit_log
+  for insert to app_privileged with check (true);
+drop policy if exists "privileged functions read every audit row" on public.audit_log;
+create policy "privileged functions read every audit row" on public.audit_log
+  for select to app_privileged using (true);
+-- `npm run audit:verify` walks every chain: app_auditor (sql/010) reads all of it, writes nothing.
+drop policy if exists "auditors read every audit row" on public.audit_log;
+create policy "auditors read every audit row" on public.audit_log
+  for select to app_auditor using (true);
+
+alter table public.audit_chain_heads enable row level security;
+alter table public.audit_chain_heads force row level security;
+drop policy if exists "privileged functions read chain heads" on public.audit_chain_heads;
+create policy "privileged functions read chain heads" on public.audit_chain_heads
+  for select to app_privileged using (true);
+drop policy if exists "auditors read chain heads" on public.audit_chain_heads;
+create policy "auditors read chain heads" on public.audit_chain_heads
+  for select to app_auditor using (true);
+drop policy if exists "privileged functions start chains" on public.audit_chain_heads;
+create policy "privileged functions start chains" on public.audit_chain_heads
+  for insert to app_privileged with check (seq = 1);
+drop policy if exists "privileged functions advance chains" on public.audit_chain_heads;
+create policy "privileged functions advance chains" on public.audit_chain_heads
+  for update to app_privileged using (true) with check (true);
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_redact: a row as JSON without its secret columns (hashes, ciphertext, passwords,
+-- secrets, tokens), so the log never holds a copy of a secret. STRICT: no row stays NULL (the
+-- before of a create, the after of a delete), not an empty object that reads as a row.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_redact(j jsonb) returns jsonb
+  language sql immutable strict
+  set search_path = pg_catalog, pg_temp
+as $$
+  select coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+    from pg_catalog.jsonb_each(j) as e
+   where e.key !~ '(hash|encrypted|ciphertext|password|secret|token)'
+$$;
+revoke all on function app.audit_redact(jsonb) from public;
+grant execute on function app.audit_redact(jsonb) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_require_actor: the actor of the current transaction, or an error. A change with no
+-- actor in context is rejected, so nothing unattributed gets in — except from a superuser, who
+-- could switch any trigger off anyway, and whose direct edits are recorded with db_role.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_require_actor(what text) returns void
+  language plpgsql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if app.current_user_id() is not null or nullif(pg_catalog.current_setting('app.token_id', true), '') is not null then
+    return;
+  end if;
+  -- Only when there is no actor: is this a superuser's direct edit?
+  if not coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user), false) then
+    raise exception 'unattributed change to %: no actor in this transaction', what
+      using errcode = '42501', hint = 'Changes are made by a signed-in user or an API token.';
+  end if;
+end
+$$;
+revoke all on function app.audit_require_actor(text) from public;
+grant execute on function app.audit_require_actor(text) to app_privileged, app_runtime;
+
+-- The same check as a BEFORE row trigger on business tables: the change capture itself is
+-- deferred to COMMIT (see the triggers at the end), but an unattributed change is refused at
+-- the statement that makes it, as a clear error rather than a failed COMMIT.
+create or replace function app.audit_require_actor_trigger() returns trigger
+  language plpgsql
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform app.audit_require_actor(tg_table_name);
+  if tg_op = 'DELETE' then
+    return old;
+  end if;
+  return new;
+end
+$$;
+revoke all on function app.audit_require_actor_trigger() from public;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_append: the one INSERT into the log, with the request's actor, IP, user agent and
+-- request id from the transaction-local context (app.audit_seal fills the chain fields). Called
+-- only from the SECURITY DEFINER functions below and in sql/040, running as app_privileged.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_append(
+    p_workspace_id uuid, p_kind text, p_action text, p_entity_type text, p_entity_id text, p_before jsonb, p_after jsonb)
+  returns uuid
+  language sql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+  select app.audit_require_actor(coalesce(p_entity_type, 'the audit log'));
+  insert into public.audit_log (
+    workspace_id, kind, actor_user_id, actor_token_id, acting_as_user_id, action, entity_type, entity_id,
+    before, after, ip, user_agent, request_id,
+    -- placeholders, replaced by app.audit_seal:
+    db_role, chain_key, chain_seq, hash)
+  values (
+    p_workspace_id, p_kind, app.current_user_id(),
+    nullif(pg_catalog.current_setting('app.token_id', true), '')::uuid,
+    nullif(pg_catalog.current_setting('app.acting_as', true), '')::uuid,
+    p_action, p_entity_type, p_entity_id, app.audit_redact(p_before), app.audit_redact(p_after),
+    nullif(pg_catalog.current_setting('app.ip', true), ''),
+    nullif(pg_catalog.current_setting('app.user_agent', true), ''),
+    nullif(pg_catalog.current_setting('app.request_id', true), ''),
+    '', '00000000-0000-0000-0000-000000000000', 0, pg_catalog.sha256(''::bytea))
+  returning id
+$$;
+revoke all on function app.audit_append(uuid, text, text, text, text, jsonb, jsonb) from public;
+grant execute on function app.audit_append(uuid, text, text, text, text, jsonb, jsonb) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_capture: AFTER INSERT OR UPDATE OR DELETE on a business table. Records the change
+-- with before/after (secrets redacted) and the request's actor, IP, user agent and request id
+-- from the transaction-local context. Arguments: the entity type, and the id column (default
+-- 'id'). An UPDATE that changes nothing records nothing; setting or clearing deleted_at records
+-- a delete or a restore. SECURITY DEFINER so the runtime never needs INSERT on the log; it
+-- crosses tenants only in the sense that it writes the row's own workspace's chain.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_capture() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_entity text := tg_argv[0];
+  v_id_column text := coalesce(tg_argv[1], 'id');
+  v_before jsonb;
+  v_after jsonb;
+  v_row jsonb;
+  v_action text;
+begin
+  -- Raw rows here; app.audit_append redacts the secret columns once.
+  if tg_op <> 'INSERT' then v_before := pg_catalog.to_jsonb(old); end if;
+  if tg_op <> 'DELETE' then v_after := pg_catalog.to_jsonb(new); end if;
+  v_row := coalesce(v_after, v_before);
+  if tg_op = 'INSERT' then
+    v_action := v_entity || '.create';
+  elsif tg_op = 'DELETE' then
+    v_action := v_entity || '.purge';
+  elsif v_before = v_after then
+    return null;
+  elsif v_before ? 'deleted_at' and (v_before ->> 'deleted_at') is null and (v_after ->> 'deleted_at') is not null then
+    v_action := v_entity || '.delete';
+  elsif v_before ? 'deleted_at' and (v_before ->> 'deleted_at') is not null and (v_after ->> 'deleted_at') is null then
+    v_action := v_entity || '.restore';
+  else
+    v_action := v_entity || '.update';
+  end if;
+  perform app.audit_append((v_row ->> 'workspace_id')::uuid, 'change', v_action, v_entity, v_row ->> v_id_column, v_before, v_after);
+  return null;
+end
+$$;
+alter function app.audit_capture() owner to app_privileged;
+revoke all on function app.audit_capture() from public;
+comment on function app.audit_capture() is
+  'Change capture: appends to the audit log, which the runtime may not write directly';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_event: an event the service records itself (later: sign-in failures, MFA, tokens).
+-- The workspace is the caller's context workspace, or NULL for a platform-level event: nobody
+-- can write into another tenant's chain.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.audit_event(text, text, text, jsonb, jsonb, boolean);
+create function app.audit_event(
+    p_action text, p_entity_type text, p_entity_id text, p_before jsonb, p_after jsonb, p_platform boolean)
+  returns uuid
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_id uuid;
+  v_workspace uuid := case when p_platform then null else app.current_workspace_id() end;
+begin
+  if not p_platform and v_workspace is null then
+    raise exception 'a workspace event needs a workspace context' using errcode = '42501';
+  end if;
+  v_id := app.audit_append(v_workspace, 'event', p_action, p_entity_type, p_entity_id, p_before, p_after);
+  return v_id;
+end
+$$;
+alter function app.audit_event(text, text, text, jsonb, jsonb, boolean) owner to app_privileged;
+revoke all on function app.audit_event(text, text, text, jsonb, jsonb, boolean) from public;
+grant execute on function app.audit_event(text, text, text, jsonb, jsonb, boolean) to app_runtime;
+comment on function app.audit_event(text, text, text, jsonb, jsonb, boolean) is
+  'Audit events recorded by the service: appends to the log, which the runtime may not write directly';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.admin_audit_log: what platform administrators review, newest first: platform-level rows
+-- (workspace_id NULL) and the workspace transitions (approve, reject, suspend, reinstate,
+-- trial), which are recorded in each workspace's own chain. The rows come from many chains, so
+-- no chain position orders them: keyset pagination on (created_at, id), rows strictly after the
+-- cursor's (p_before_at, p_before_id). At most 101 rows, one more than the largest page, so the
+-- caller can tell whether another page follows.
+-- Crosses tenants because reviewing workspaces is the platform's job; of a tenant's chain it
+-- returns only the workspace-state events the platform itself made, never business changes.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.admin_audit_log(bigint, integer);
+drop function if exists app.admin_audit_log(timestamptz, uuid, integer);
+create function app.admin_audit_log(p_before_at timestamptz, p_before_id uuid, p_limit integer)
+  returns setof public.audit_log
+  language sql stable security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+  select * from public.audit_log a
+   where (a.workspace_id is null or (a.kind = 'event' and a.entity_type = 'workspace'))
+     and (p_before_at is null or (a.created_at, a.id) < (p_before_at, p_before_id))
+   order by a.created_at desc, a.id desc
+   limit least(greatest(p_limit, 1), 101)
+$$;
+alter function app.admin_audit_log(timestamptz, uuid, integer) owner to app_privileged;
+revoke all on function app.admin_audit_log(timestamptz, uuid, integer) from public;
+grant execute on function app.admin_audit_log(timestamptz, uuid, integer) to app_runtime;
+comment on function app.admin_audit_log(timestamptz, uuid, integer) is
+  'Platform administration: reads platform-level events and every workspace''s state transitions';
+
+-- ---------------------------------------------------------------------------------------------
+-- Business tables whose changes are captured. A new business table adds its two triggers here
+-- (the catalogue lint in test/rls fails until it does).
+--
+-- The capture is a constraint trigger DEFERRABLE INITIALLY DEFERRED: it runs at COMMIT, with
+-- the row values of each change, so the chain head's lock is held only while the transaction
+-- commits rather than from the write to the end of the request. Writers to one busy workspace
+-- then queue for far less time (measured in `npm run bench`, README). The actor check stays
+-- immediate.
+-- ---------------------------------------------------------------------------------------------
+drop trigger if exists contacts_audit on public.contacts;
+create constraint trigger contacts_audit after insert or update or delete on public.contacts
+  deferrable initially deferred
+  for each row execute function app.audit_capture('contact');
+drop trigger if exists contacts_audit_actor on public.contacts;
+create trigger contacts_audit_actor before insert or update or delete on public.contacts
+  for each row execute function app.audit_require_actor_trigger();
+
+drop trigger if exists memberships_audit on public.memberships;
+create constraint trigger memberships_audit after insert or update or delete on public.memberships
+  deferrable initially deferred
+  for each row execute function app.audit_capture('membership', 'user_id');
+drop trigger if exists memberships_audit_actor on public.memberships;
+create trigger memberships_audit_actor before insert or update or delete on public.memberships
+  for each row execute function app.audit_require_actor_trigger();
