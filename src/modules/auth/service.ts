@@ -44,7 +44,7 @@ function tx(request: FastifyRequest): RequestTx {
 }
 
 /** Opens a session for `userId` and sets its cookie; only the token's hash is stored. */
-export async function startSession(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<void> {
+export async function startSession(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<string> {
   const { config } = request.server
   const token = newToken()
   const now = Date.now()
@@ -65,6 +65,7 @@ export async function startSession(request: FastifyRequest, reply: FastifyReply,
     signed: true,
     maxAge: config.sessionAbsoluteSeconds,
   })
+  return sessionId
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
