@@ -27,6 +27,10 @@ grant select on public.email_tokens to app_privileged;
 grant update (used_at) on public.email_tokens to app_privileged;
 grant select, insert, update on public.workspaces to app_privileged;
 grant select, insert on public.memberships to app_privileged;
+-- The rate limiter's functions (sql/060); app_runtime has no privilege on rate_limits itself.
+-- Only count changes: a counter's key and bucket never do.
+grant select, insert, delete on public.rate_limits to app_privileged;
+grant update (count) on public.rate_limits to app_privileged;
 grant select on public.audit_log to app_runtime;
 
 grant select, insert on public.audit_log to app_privileged;

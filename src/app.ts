@@ -10,6 +10,7 @@ import type { Pools } from './db/pool.js'
 import type { EmailTransport } from './email/transport.js'
 import { validatorCompiler } from './schemas/validator.js'
 import errors from './plugins/errors.js'
+import rateLimit from './plugins/rate-limit.js'
 import auth from './plugins/auth.js'
 import gates from './plugins/gates.js'
 import security from './plugins/security.js'
@@ -21,6 +22,7 @@ import { workspaceRoutes, workspacesRoutes } from './modules/workspaces/routes.j
 import adminRoutes from './modules/admin/routes.js'
 import contactsRoutes from './modules/crm/contacts/routes.js'
 import auditRoutes from './modules/audit/routes.js'
+import securitySettingsRoutes from './modules/security-settings/routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,6 +40,10 @@ export interface AppDeps {
   emailTransport?: EmailTransport
   /** Outbox poll interval; 0 (tests) means drain by hand with app.outbox.drain(). */
   outboxIntervalMs?: number
+  /** The rate limiter's clock (default Date.now): tests move time instead of sleeping. */
+  clock?: () => number
+  /** Rate-limit sweep interval (default 60 s); 0 means sweep by hand with app.rateLimits.sweep(). */
+  rateLimitSweepMs?: number
 }
 
 export async function buildApp(config: Config, deps: AppDeps) {
@@ -62,8 +68,10 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(cookie, { secret: config.sessionSecret, hook: 'onRequest' })
   await app.register(openapi)
 
-  // Ours, in request order: errors, auth (transaction + principal), security, gates, outbox.
+  // Ours, in request order: errors, rate limits (before auth: no connection is held while
+  // counting), auth (transaction + principal), security, gates, outbox.
   await app.register(errors)
+  await app.register(rateLimit, { pool: deps.pools.runtime, clock: deps.clock ?? Date.now, sweepIntervalMs: deps.rateLimitSweepMs ?? 60_000 })
   await app.register(auth)
   await app.register(security)
   await app.register(gates)
@@ -72,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   // Routes.
   await app.register(opsRoutes)
   await app.register(authRoutes, { prefix: '/api/auth' })
+  await app.register(securitySettingsRoutes, { prefix: '/api/settings/security' })
   await app.register(workspacesRoutes, { prefix: '/api/workspaces' })
   await app.register(workspaceRoutes, { prefix: '/api/workspace' })
   await app.register(auditRoutes, { prefix: '/api/workspace/audit-log' })

@@ -2,6 +2,7 @@
 // production rules live. It reads the object it is given (server.ts passes process.env), so
 // tests build configurations without touching the process.
 import { parseKeyRing, type KeyRing } from './crypto/envelope.js'
+import { LIMITS, parseLimit, type LimitName, type RateLimits } from './rate-limit/limits.js'
 
 export type NodeEnv = 'development' | 'test' | 'production'
 
@@ -32,6 +33,8 @@ export interface Config {
   sessionIdleSeconds: number
   /** Largest accepted request body, bytes. */
   bodyLimit: number
+  /** Every named rate limit (src/rate-limit/limits.ts), from RATE_LIMIT_* = "max/window". */
+  rateLimits: RateLimits
 }
 
 export class ConfigError extends Error {
@@ -125,6 +128,16 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
     if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`CORS_ORIGINS entry "${origin}" must be an origin like https://app.example.com`)
   }
 
+  const rateLimits = {} as RateLimits
+  for (const [name, spec] of Object.entries(LIMITS) as [LimitName, (typeof LIMITS)[LimitName]][]) {
+    try {
+      rateLimits[name] = parseLimit(str(spec.env) ?? spec.fallback)
+    } catch (err) {
+      problems.push(`${spec.env} ${(err as Error).message}`)
+      rateLimits[name] = parseLimit(spec.fallback)
+    }
+  }
+
   const config: Config = {
     nodeEnv,
     host,
@@ -148,6 +161,7 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
     sessionAbsoluteSeconds: int('SESSION_ABSOLUTE_HOURS', 24 * 30, 1, 24 * 365) * 3600,
     sessionIdleSeconds: int('SESSION_IDLE_HOURS', 24 * 7, 1, 24 * 365) * 3600,
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    rateLimits,
   }
   if (production && !config.resendApiKey) problems.push('RESEND_API_KEY is required when NODE_ENV=production')
   if (problems.length) {

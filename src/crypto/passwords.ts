@@ -35,5 +35,23 @@ export async function verifyPassword(storedHash: string | null | undefined, pass
   }
 }
 
+/**
+ * True when `storedHash` was not made with ARGON2_OPTIONS (another variant or other m, t, p
+ * parameters), so sign-in should store a fresh hash. Reads the PHC string
+ * `$argon2id$v=19$m=19456,t=2,p=1$salt$hash`; anything unreadable counts as outdated.
+ */
+export function needsRehash(storedHash: string): boolean {
+  const m = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(storedHash)
+  if (!m) return true
+  const variant = ['argon2d', 'argon2i', 'argon2id'][ARGON2_OPTIONS.algorithm ?? 2]
+  return (
+    m[1] !== variant ||
+    m[2] !== '19' || // Argon2 version 1.3, the only one @node-rs/argon2 produces
+    Number(m[3]) !== ARGON2_OPTIONS.memoryCost ||
+    Number(m[4]) !== ARGON2_OPTIONS.timeCost ||
+    Number(m[5]) !== ARGON2_OPTIONS.parallelism
+  )
+}
+
 export const PASSWORD_MIN = 10
 export const PASSWORD_MAX = 256

@@ -14,3 +14,15 @@ export function verificationEmail(opts: { to: string; name: string; publicUrl: s
     html: `<p>Hello ${escapeHtml(opts.name)},</p><p>Confirm your email address for Gatehouse:</p><p><a href="${escapeHtml(link)}">Verify my email</a></p><p>The link works once and expires in 24 hours. If you did not sign up, ignore this email.</p>`,
   }
 }
+
+export function resetPasswordEmail(opts: { to: string; name: string; publicUrl: string; token: string; ttlMinutes: number }): EmailMessage {
+  const link = `${opts.publicUrl}/reset-password?token=${encodeURIComponent(opts.token)}`
+  const note = `The link works once and expires in ${opts.ttlMinutes} minutes. Resetting signs you out everywhere. If you did not ask for this, ignore this email: your password stays as it is.`
+  return {
+    to: opts.to,
+    template: 'reset_password',
+    subject: 'Reset your password',
+    text: `Hello ${opts.name},\n\nSomeone (hopefully you) asked to reset your Gatehouse password:\n${link}\n\n${note}\n`,
+    html: `<p>Hello ${escapeHtml(opts.name)},</p><p>Someone (hopefully you) asked to reset your Gatehouse password:</p><p><a href="${escapeHtml(link)}">Choose a new password</a></p><p>${escapeHtml(note)}</p>`,
+  }
+}

@@ -3,6 +3,7 @@
 import pg from 'pg'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import { LIMITS } from '../../src/rate-limit/limits.js'
 import { createPools, type Pools } from '../../src/db/pool.js'
 import { generateDevSecrets } from '../../src/dev-secrets.js'
 import { createTestDatabase, type TestDatabase } from './db.js'
@@ -37,6 +38,9 @@ export function testConfig(db: TestDatabase, resendUrl: string, env: Record<stri
       RESEND_API_KEY: 're_test_key',
       RESEND_BASE_URL: resendUrl,
       PUBLIC_URL: 'http://gatehouse.test',
+      // Every suite signs in many times from 127.0.0.1: generous limits here, and the rate-limit
+      // tests set low ones explicitly.
+      ...Object.fromEntries(Object.values(LIMITS).map((l) => [l.env, '100000/1h'])),
       ...env,
     },
     generateDevSecrets(),

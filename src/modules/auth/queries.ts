@@ -1,7 +1,7 @@
 // Auth queries. Each takes the request transaction first; user-scoped tables are under RLS by
 // app.user_id, and the lookups that must happen before anyone is identified call the
 // privileged functions of sql/040.
-import { and, eq, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import { emailTokens, sessions, users } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
 
@@ -49,4 +49,53 @@ export async function myWorkspaces(db: Db) {
     sql`select * from app.my_workspaces()`,
   )
   return rows.map((r) => ({ workspaceId: r.workspace_id, name: r.name, role: r.role, status: r.status }))
+}
+
+/** Under RLS this changes only the current user's row. */
+export async function updatePasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, userId))
+}
+
+// A session is live while it is not revoked, not past its absolute expiry and not idle for longer
+// than its idle timeout: the same test app.begin_request applies (sql/040).
+const live = () =>
+  and(
+    isNull(sessions.revokedAt),
+    gt(sessions.expiresAt, sql`now()`),
+    sql`${sessions.lastSeenAt} + make_interval(secs => ${sessions.idleTimeoutSeconds}) > now()`,
+  )
+
+/** The current user's live sessions (RLS: only their own are visible), most recently used first. */
+export async function listLiveSessions(db: Db) {
+  return db
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      lastSeenAt: sessions.lastSeenAt,
+      ip: sessions.ip,
+      userAgent: sessions.userAgent,
+    })
+    .from(sessions)
+    .where(live())
+    .orderBy(desc(sessions.lastSeenAt), desc(sessions.createdAt))
+}
+
+/** Revokes one live session of the current user; false when there is none with that id. */
+export async function revokeOwnSession(db: Db, sessionId: string): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(sessions.id, sessionId), live()))
+    .returning({ id: sessions.id })
+  return rows.length > 0
+}
+
+/** Revokes every unrevoked session of `userId` except `keepSessionId`; returns how many. */
+export async function revokeUserSessions(db: Db, userId: string, keepSessionId?: string): Promise<number> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keepSessionId ? ne(sessions.id, keepSessionId) : undefined))
+    .returning({ id: sessions.id })
+  return rows.length
 }

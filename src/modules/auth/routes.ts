@@ -4,12 +4,16 @@ import { AppError } from '../../errors.js'
 import { schemas } from './schemas.js'
 import * as service from './service.js'
 import * as q from './queries.js'
+import * as recovery from './password-reset.js'
+import * as sessions from './sessions.js'
 import { recordEvent } from '../../audit/events.js'
+import { rateLimit } from '../../rate-limit/route-config.js'
+import * as limits from './limits.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const admins = app.config.platformAdminEmails
 
-  app.post('/register', { schema: schemas.register, config: { access: 'public' } }, async (request, reply) => {
+  app.post('/register', { schema: schemas.register, config: { access: 'public', rateLimit: rateLimit('register_ip') } }, async (request, reply) => {
     const user = await service.register(request, request.body)
     await service.startSession(request, reply, user.id)
     await service.sendVerification(request, user)
@@ -18,7 +22,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return { user: service.toUser(user, admins) }
   })
 
-  app.post('/login', { schema: schemas.login, config: { access: 'public' } }, async (request, reply) => {
+  app.post('/login', { schema: schemas.login, config: { access: 'public', rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (request, reply) => {
     const user = await service.authenticate(request, request.body)
     const sessionId = await service.startSession(request, reply, user.id)
     await recordEvent(request.tx!.db, { action: 'auth.login', entityType: 'session', entityId: sessionId, platform: true })
@@ -48,12 +52,34 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return { user: service.toUser(user, admins) }
   })
 
-  app.post('/verify-email/resend', { schema: schemas.resendVerification, config: { access: 'user' } }, async (request, reply) => {
+  app.post('/verify-email/resend', { schema: schemas.resendVerification, config: { access: 'user', rateLimit: rateLimit('verify_resend') } }, async (request, reply) => {
     const principal = request.principal!
     reply.code(202)
     if (principal.emailVerified) return { sent: false }
     await service.sendVerification(request, { id: principal.userId, email: principal.email, name: principal.name })
     return { sent: true }
+  })
+
+  app.post('/forgot-password', { schema: schemas.forgotPassword, config: { access: 'public', rateLimit: rateLimit('forgot_password_ip'), accountRateLimit: limits.forgotPasswordAccount } }, async (request, reply) => {
+    await recovery.requestPasswordReset(request, request.body.email)
+    reply.code(202)
+    return { accepted: true as const }
+  })
+
+  // No session is opened: the user signs in again with the new password (and MFA, when on).
+  app.post('/reset-password', { schema: schemas.resetPassword, config: { access: 'public', rateLimit: rateLimit('reset_password_ip') } }, async (request) => {
+    await recovery.resetPassword(request, request.body)
+    return { reset: true as const }
+  })
+
+  app.get('/sessions', { schema: schemas.listSessions, config: { access: 'user' } }, async (request) => {
+    return { sessions: await sessions.listSessions(request) }
+  })
+
+  app.delete('/sessions/:id', { schema: schemas.revokeSession, config: { access: 'user' } }, async (request, reply) => {
+    await sessions.revokeSession(request, reply, request.params.id)
+    reply.code(204)
+    return null
   })
 }
 

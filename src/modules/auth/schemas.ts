@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Email, Name, Uuid, DateTime, errorResponses } from '../../schemas/common.js'
+import { Email, Name, Uuid, DateTime, IdParams, Nullable, errorResponses } from '../../schemas/common.js'
 
 export const User = Type.Object(
   {
@@ -15,7 +15,7 @@ export const User = Type.Object(
 export type UserT = Static<typeof User>
 
 // Length rules are checked by the service (422 weak_password, API.md), not the schema (400).
-const Password = Type.String({ maxLength: 4096 })
+export const Password = Type.String({ maxLength: 4096 })
 
 export const RegisterBody = Type.Object({ email: Email, password: Password, name: Name }, { additionalProperties: false })
 export const LoginBody = Type.Object(
@@ -33,6 +33,20 @@ export const Membership = Type.Object({
 })
 export const MeReply = Type.Object({ user: User, memberships: Type.Array(Membership) })
 
+export const ForgotPasswordBody = Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }) }, { additionalProperties: false })
+export const ResetPasswordBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 200 }), password: Password },
+  { additionalProperties: false },
+)
+export const SessionInfo = Type.Object({
+  id: Uuid,
+  createdAt: DateTime,
+  lastSeenAt: DateTime,
+  ip: Nullable(Type.String()),
+  userAgent: Nullable(Type.String()),
+  current: Type.Boolean(),
+})
+
 export const schemas = {
   register: { tags: ['auth'], body: RegisterBody, response: { 201: UserReply, ...errorResponses(400, 409, 415, 422) } },
   login: { tags: ['auth'], body: LoginBody, response: { 200: UserReply, ...errorResponses(400, 401, 415) } },
@@ -40,6 +54,11 @@ export const schemas = {
   me: { tags: ['auth'], response: { 200: MeReply, ...errorResponses(401) } },
   verifyEmail: { tags: ['auth'], body: TokenBody, response: { 200: UserReply, ...errorResponses(400) } },
   resendVerification: { tags: ['auth'], response: { 202: Type.Object({ sent: Type.Boolean() }), ...errorResponses(401) } },
+  // forgot-password answers the same 202 body for every address (no enumeration).
+  forgotPassword: { tags: ['auth'], body: ForgotPasswordBody, response: { 202: Type.Object({ accepted: Type.Literal(true) }), ...errorResponses(400, 415) } },
+  resetPassword: { tags: ['auth'], body: ResetPasswordBody, response: { 200: Type.Object({ reset: Type.Literal(true) }), ...errorResponses(400, 415, 422) } },
+  listSessions: { tags: ['auth'], response: { 200: Type.Object({ sessions: Type.Array(SessionInfo) }), ...errorResponses(401) } },
+  revokeSession: { tags: ['auth'], params: IdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) } },
 }
 
 export const SessionTimes = Type.Object({ createdAt: DateTime })

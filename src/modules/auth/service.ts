@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
-import { hashPassword, verifyPassword, PASSWORD_MAX, PASSWORD_MIN } from '../../crypto/passwords.js'
+import { hashPassword, needsRehash, verifyPassword } from '../../crypto/passwords.js'
+import { assertNotDisposable, assertPasswordStrength, normaliseEmail } from './rules.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { verificationEmail } from '../../email/templates.js'
@@ -12,17 +13,7 @@ import * as q from './queries.js'
 
 export const VERIFICATION_TTL_SECONDS = 24 * 3600
 
-/** Emails are compared case-insensitively and without surrounding space. */
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase()
-}
-
-export function assertPasswordStrength(password: string): void {
-  // NIST SP 800-63B: length, not composition rules. Counted in code points, not UTF-16 units.
-  const length = [...password].length
-  if (length < PASSWORD_MIN) throw new AppError('weak_password', `The password must have at least ${PASSWORD_MIN} characters`)
-  if (length > PASSWORD_MAX) throw new AppError('weak_password', `The password must have at most ${PASSWORD_MAX} characters`)
-}
+export { normaliseEmail, assertPasswordStrength } from './rules.js'
 
 type UserRow = NonNullable<Awaited<ReturnType<typeof q.findUser>>>
 
@@ -38,7 +29,7 @@ export function toUser(row: UserRow, admins: Set<string>): UserT {
   }
 }
 
-function tx(request: FastifyRequest): RequestTx {
+export function tx(request: FastifyRequest): RequestTx {
   if (!request.tx) throw new Error('route has no request transaction')
   return request.tx
 }
@@ -93,6 +84,7 @@ export async function sendVerification(request: FastifyRequest, user: { id: stri
 
 export async function register(request: FastifyRequest, body: { email: string; password: string; name: string }): Promise<UserRow> {
   const email = normaliseEmail(body.email)
+  assertNotDisposable(email)
   assertPasswordStrength(body.password)
   const id = randomUUID()
   const passwordHash = await hashPassword(body.password)
@@ -113,6 +105,10 @@ export async function authenticate(request: FastifyRequest, body: { email: strin
   const ok = await verifyPassword(login?.passwordHash, body.password)
   if (!login || !ok) throw new AppError('invalid_credentials')
   await tx(request).setUser(login.userId)
+  // The password is in hand only now: when ARGON2_OPTIONS have been raised since this hash was
+  // made, store a new one so stored hashes follow the current cost (the user may update their own
+  // password_hash under RLS).
+  if (needsRehash(login.passwordHash)) await q.updatePasswordHash(tx(request).db, login.userId, await hashPassword(body.password))
   const user = await q.findUser(tx(request).db, login.userId)
   if (!user) throw new AppError('invalid_credentials')
   return user

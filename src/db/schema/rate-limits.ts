@@ -1,0 +1,17 @@
+// Rate-limit counters (src/plugins/rate-limit.ts): one row per (key, fixed window). UNLOGGED in
+// the migration: counters are disposable, so they skip the WAL (fast, and lost on a crash, which
+// only forgives a few requests). Shared by every instance on the database.
+import { bigint, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
+
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    key: text('key').notNull(),
+    // The fixed window's index: floor(epoch ms / window ms).
+    bucket: bigint('bucket', { mode: 'number' }).notNull(),
+    count: integer('count').notNull(),
+    // When the row stops mattering (the end of the window after this one): the sweep's TTL.
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ name: 'rate_limits_pkey', columns: [t.key, t.bucket] }), index('rate_limits_expires_idx').on(t.expiresAt)],
+)

@@ -1,0 +1,49 @@
+// The account-keyed limits of /api/auth (the IP limits are rateLimit(name) in routes.ts).
+import type { FastifyRequest } from 'fastify'
+import { accountRateLimit, emailSubject, subjectHash } from '../../rate-limit/route-config.js'
+import { beginRequest } from '../../db/request-tx.js'
+import { recordEvent } from '../../audit/events.js'
+import * as q from './queries.js'
+
+/**
+ * Records 'auth.login_throttled' when an account's failed sign-ins reach the limit, in a short
+ * transaction of its own (the attempt's rolled back with its failure). Audit rows need an actor,
+ * so the event is the targeted user's, with entity 'user'; an email with no account has nobody
+ * to attribute it to and nothing to protect, so it records nothing. The email itself is never
+ * written: `after` carries its SHA-256, the key of the counter.
+ */
+async function recordLoginThrottled(request: FastifyRequest, email: string): Promise<void> {
+  const { tx } = await beginRequest(request.server.pools.runtime, {
+    ip: request.ip,
+    userAgent: request.headers['user-agent'],
+    requestId: request.id,
+  })
+  try {
+    const login = await q.findLogin(tx.db, email)
+    if (!login) return
+    await tx.setUser(login.userId)
+    await recordEvent(tx.db, {
+      action: 'auth.login_throttled',
+      entityType: 'user',
+      entityId: login.userId,
+      after: { emailHash: subjectHash(email), limit: request.server.config.rateLimits.login_account },
+      platform: true,
+    })
+    await tx.commit()
+  } finally {
+    await tx.rollback()
+  }
+}
+
+/**
+ * Failed sign-ins per account, from any IP: a distributed guesser rotating addresses still runs
+ * out. Only failures count (a successful sign-in gives its unit back); using up the budget is an
+ * audit event.
+ */
+export const loginAccount = accountRateLimit('login_account', emailSubject, { failuresOnly: true, onExhausted: recordLoginThrottled })
+
+/**
+ * Reset emails per address, whoever asks: no one can flood a victim's inbox. Known and unknown
+ * emails are counted alike, so a 429 reveals nothing about which exist.
+ */
+export const forgotPasswordAccount = accountRateLimit('forgot_password_account', emailSubject)

@@ -1,0 +1,114 @@
+// Rate limiting: @fastify/rate-limit with the PostgreSQL store (src/rate-limit/store.ts), only on
+// the routes that ask for it (config.rateLimit = rateLimit(name)), plus the account limiter for
+// config.accountRateLimit, which the plugin cannot express: a key taken from the body, and a
+// unit given back when the attempt succeeds. Refusals are 429 `rate_limited` with Retry-After.
+//
+// Registered after errors and before auth: its preValidation hook must run before auth's, which
+// takes the request transaction's connection (a request never holds one pooled connection while
+// waiting for another), and its onSend hook before the reply leaves.
+import fp from 'fastify-plugin'
+import rateLimitPlugin from '@fastify/rate-limit'
+import type pg from 'pg'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { AppError } from '../errors.js'
+import { PgRateLimitStore, type Hit } from '../rate-limit/store.js'
+import { retryAfterMs } from '../rate-limit/window.js'
+import { subjectHash } from '../rate-limit/route-config.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rateLimits: {
+      store: PgRateLimitStore
+      /** Deletes expired counters now (the interval does it too); returns how many. */
+      sweep(): Promise<number>
+    }
+  }
+  interface FastifyRequest {
+    /** This request's account-limit hit, and the subject it counted (in memory only). */
+    accountHit: { hit: Hit; subject: string } | null
+  }
+}
+
+export interface RateLimitPluginOptions {
+  /** The runtime pool; the store runs outside the request transaction. */
+  pool: pg.Pool
+  clock: () => number
+  /** How often expired counters are deleted; 0 disables the interval (tests sweep by hand). */
+  sweepIntervalMs: number
+}
+
+function rateLimited(retryAfterMs: number): AppError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
+  return new AppError('rate_limited', `Too many attempts; try again in ${seconds} s`, { headers: { 'retry-after': String(seconds) } })
+}
+
+export default fp<RateLimitPluginOptions>(
+  async (app, opts) => {
+    const store = new PgRateLimitStore({ pool: opts.pool, clock: opts.clock, log: app.log })
+
+    await app.register(rateLimitPlugin, {
+      global: false,
+      store: store.pluginStore(),
+      // Refused requests go through the error handler like every other error: the API.md shape.
+      errorResponseBuilder: (_request, context) => rateLimited(context.ttl),
+    })
+
+    let sweeping: NodeJS.Timeout | undefined
+    const sweep = () => store.sweep()
+    if (opts.sweepIntervalMs > 0) {
+      sweeping = setInterval(() => {
+        sweep().catch((err: unknown) => app.log.warn({ err }, 'rate-limit sweep failed'))
+      }, opts.sweepIntervalMs)
+      // The sweep alone must not keep the process alive.
+      sweeping.unref()
+    }
+    app.addHook('onClose', async () => clearInterval(sweeping))
+    app.decorate('rateLimits', { store, sweep })
+    app.decorateRequest('accountHit', null)
+
+    // Account limits: one atomic hit per attempt, before the attempt runs. Counting first and
+    // refunding successes (rather than checking, then counting failures afterwards) is what keeps
+    // the budget exact under concurrency: 100 parallel guesses all hit the counter before any
+    // password check, so only `max` of them get through.
+    app.addHook('preValidation', async (request) => {
+      const spec = request.routeOptions.config.accountRateLimit
+      if (!spec) return
+      const subject = spec.subject(request)
+      if (!subject) return
+      const { max, windowMs } = app.config.rateLimits[spec.limit]
+      let hit: Hit
+      try {
+        hit = await store.hit(spec.limit, subjectHash(subject), windowMs, max)
+      } catch (err) {
+        const refusal = store.failure(spec.limit, err)
+        if (refusal) throw refusal
+        return
+      }
+      if (hit.estimate > max) {
+        // A refused attempt checked nothing: it does not count, or a flood would keep the real
+        // owner locked out for ever. Its wait is computed without it.
+        await store.refund(hit).catch((err: unknown) => request.log.warn({ err }, 'rate-limit refund failed'))
+        throw rateLimited(retryAfterMs(hit.current - 1, hit.previous, opts.clock(), windowMs, max))
+      }
+      request.accountHit = { hit, subject }
+    })
+
+    app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
+      const spec = request.routeOptions.config.accountRateLimit
+      if (!request.accountHit || !spec) return payload
+      const { hit, subject } = request.accountHit
+      request.accountHit = null
+      const { max } = app.config.rateLimits[spec.limit]
+      if (spec.failuresOnly && reply.statusCode < 400) {
+        // A successful sign-in does not use up the account's budget.
+        await store.refund(hit).catch((err: unknown) => request.log.warn({ err }, 'rate-limit refund failed'))
+      } else if (spec.onExhausted && hit.estimate + 1 > max) {
+        // This attempt used up the budget: the next one will be refused. Best effort: the
+        // refusal stands even when the hook (an audit row) fails.
+        await spec.onExhausted(request, subject).catch((err: unknown) => request.log.warn({ err, limit: spec.limit }, 'rate-limit exhaustion hook failed'))
+      }
+      return payload
+    })
+  },
+  { name: 'rate-limit', dependencies: ['errors'] },
+)

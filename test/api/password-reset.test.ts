@@ -1,0 +1,150 @@
+// Password recovery over HTTP: forgot-password, the reset email, reset-password (API.md,
+// DESIGN.md invariant 7).
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import type { LightMyRequestResponse } from 'fastify'
+import { buildTestApp } from '../helpers/app.js'
+import { PASSWORD, assertError, emailsTo, register, sessionCookie, tokenFromEmail, uniqueEmail } from '../helpers/actors.js'
+
+const ctx = await buildTestApp(t)
+const NEW_PASSWORD = 'a brand new passphrase 42'
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest()
+
+function post(url: string, payload: object, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  return ctx.app.inject({ method: 'POST', url, payload, headers })
+}
+const forgot = (email: string) => post('/api/auth/forgot-password', { email })
+const reset = (token: string, password = NEW_PASSWORD) => post('/api/auth/reset-password', { token, password })
+const me = (cookie: string) => ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } })
+const login = (email: string, password: string) => post('/api/auth/login', { email, password })
+
+async function resetToken(email: string): Promise<string> {
+  const res = await forgot(email)
+  if (res.statusCode !== 202) throw new Error(`forgot-password: ${res.statusCode} ${res.body}`)
+  return tokenFromEmail(ctx, email)
+}
+
+async function auditCount(action: string, entityId: string): Promise<number> {
+  const rows = await ctx.sql<{ n: number }>('select count(*)::int as n from audit_log where action = $1 and entity_id = $2', [action, entityId])
+  return rows[0]!.n
+}
+
+t.test('forgot-password answers alike for known and unknown emails', async (t) => {
+  // Threat: an attacker learns which addresses have accounts from forgot-password's answers.
+  const user = await register(ctx)
+  const unknown = uniqueEmail('nobody')
+  const before = ctx.mail.sent.length
+  const known = await forgot(user.email.toUpperCase())
+  const missing = await forgot(unknown)
+  for (const res of [known, missing]) {
+    t.equal(res.statusCode, 202)
+    t.same(res.json(), { accepted: true })
+    t.notOk(res.headers['set-cookie'], 'no cookie either way')
+  }
+  t.equal(known.body, missing.body, 'byte-identical bodies')
+  const headerNames = (r: LightMyRequestResponse) => Object.keys(r.headers).filter((h) => h !== 'date').sort()
+  t.same(headerNames(known), headerNames(missing), 'the same headers')
+  t.equal(known.headers['content-length'], missing.headers['content-length'])
+
+  t.equal((await emailsTo(ctx, unknown)).length, 0, 'nothing is sent to an unknown address')
+  const sent = ctx.mail.sent.slice(before)
+  t.equal(sent.length, 1, 'exactly one email, to the known user')
+  t.match(sent[0]!.text, /http:\/\/gatehouse\.test\/reset-password\?token=[A-Za-z0-9_-]{43}/)
+  t.equal(await auditCount('auth.password_reset_requested', user.id), 1, 'audited for the known user')
+  const anyUnknown = await ctx.sql('select 1 from audit_log where action = $1 and after::text like $2', ['auth.password_reset_requested', `%${unknown}%`])
+  t.equal(anyUnknown.length, 0, 'no audit row names the unknown address')
+})
+
+t.test('the reset token is stored hashed and lives at most an hour', async (t) => {
+  // Threat: a database dump or a forgotten inbox yields a usable reset link.
+  const user = await register(ctx)
+  const token = await resetToken(user.email)
+  const rows = await ctx.sql<{ ttl: number; purpose: string; used_at: Date | null }>(
+    `select extract(epoch from expires_at - created_at)::int as ttl, purpose, used_at from email_tokens where token_hash = $1`,
+    [sha256(token)],
+  )
+  t.equal(rows.length, 1, 'found by its SHA-256 only')
+  t.equal(rows[0]!.purpose, 'reset_password')
+  t.ok(rows[0]!.ttl > 0 && rows[0]!.ttl <= 3600, `expires within an hour (${rows[0]!.ttl}s)`)
+  const clear = await ctx.sql(`select 1 from email_tokens where encode(token_hash, 'escape') like $1`, [`%${token}%`])
+  t.equal(clear.length, 0, 'the token itself is nowhere in the table')
+})
+
+t.test('reset-password sets the password and revokes every session', async (t) => {
+  // Threat: after a reset, whoever held the old password or a stolen cookie stays signed in.
+  const user = await register(ctx)
+  const other = sessionCookie(await login(user.email, PASSWORD))
+  const token = await resetToken(user.email)
+
+  const res = await reset(token)
+  t.equal(res.statusCode, 200, res.body)
+  t.same(res.json(), { reset: true })
+  t.notOk(res.headers['set-cookie'], 'no session is opened')
+
+  assertError(t, await me(user.cookie), 401, 'unauthenticated')
+  assertError(t, await me(other), 401, 'unauthenticated')
+  const live = await ctx.sql<{ n: number }>('select count(*)::int as n from sessions where user_id = $1 and revoked_at is null', [user.id])
+  t.equal(live[0]!.n, 0, 'no live session is left')
+
+  assertError(t, await login(user.email, PASSWORD), 401, 'invalid_credentials', undefined)
+  const fresh = await login(user.email, NEW_PASSWORD)
+  t.equal(fresh.statusCode, 200, 'the new password signs in')
+  const stored = await ctx.sql<{ password_hash: string }>('select password_hash from users where id = $1', [user.id])
+  t.match(stored[0]!.password_hash, /^\$argon2id\$/, 'stored as argon2id')
+  t.equal(await auditCount('auth.password_reset', user.id), 1, 'audited')
+})
+
+t.test('a reset token works once', async (t) => {
+  // Threat: a reset link read later (mail archive, proxy log) is replayed to take the account over.
+  const user = await register(ctx)
+  const token = await resetToken(user.email)
+  t.equal((await reset(token)).statusCode, 200)
+  assertError(t, await reset(token, 'yet another passphrase 7'), 400, 'invalid_token')
+  t.equal((await login(user.email, NEW_PASSWORD)).statusCode, 200, 'the replay changed nothing')
+})
+
+t.test('two concurrent uses of one token: exactly one wins', async (t) => {
+  // Threat: racing two requests with one link spends it twice.
+  const user = await register(ctx)
+  const token = await resetToken(user.email)
+  const results = await Promise.all([reset(token, 'first racing passphrase'), reset(token, 'second racing passphrase')])
+  const codes = results.map((r) => r.statusCode).sort()
+  t.same(codes, [200, 400], `one 200 and one 400 (${codes})`)
+  const loser = results.find((r) => r.statusCode === 400)!
+  assertError(t, loser, 400, 'invalid_token')
+  const winner = results.indexOf(results.find((r) => r.statusCode === 200)!) === 0 ? 'first racing passphrase' : 'second racing passphrase'
+  t.equal((await login(user.email, winner)).statusCode, 200, "the winner's password is the one stored")
+})
+
+t.test('invalid tokens: 400 invalid_token', async (t) => {
+  // Threat: guessed, expired or cross-purpose tokens reset someone's password.
+  const user = await register(ctx, { verified: false })
+  const verification = await tokenFromEmail(ctx, user.email)
+  assertError(t, await reset(verification), 400, 'invalid_token', undefined)
+  t.equal((await post('/api/auth/verify-email', { token: verification })).statusCode, 200, 'a verification token is not spent by reset')
+
+  assertError(t, await reset('A'.repeat(43)), 400, 'invalid_token')
+  assertError(t, await reset('not-a-token'), 400, 'invalid_token')
+
+  const token = await resetToken(user.email)
+  await ctx.sql(`update email_tokens set expires_at = now() - interval '1 second' where token_hash = $1`, [sha256(token)])
+  assertError(t, await reset(token), 400, 'invalid_token')
+  t.equal((await login(user.email, PASSWORD)).statusCode, 200, 'the password is unchanged')
+})
+
+t.test('a weak password is refused before the token is spent', async (t) => {
+  // Threat: a reset sets a guessable password, or a typo burns the only link.
+  const user = await register(ctx)
+  const token = await resetToken(user.email)
+  assertError(t, await reset(token, 'short'), 422, 'weak_password')
+  assertError(t, await reset(token, 'qwertyuiop'), 422, 'weak_password')
+  assertError(t, await reset(token, 'x'.repeat(257)), 422, 'weak_password')
+  t.equal((await me(user.cookie)).statusCode, 200, 'sessions untouched')
+  t.equal((await reset(token)).statusCode, 200, 'the link still works afterwards')
+})
+
+t.test('bad input: 400 validation_failed', async (t) => {
+  assertError(t, await post('/api/auth/forgot-password', {}), 400, 'validation_failed')
+  assertError(t, await post('/api/auth/forgot-password', { email: 'a@b.test', extra: 1 }), 400, 'validation_failed')
+  assertError(t, await post('/api/auth/reset-password', { token: 'x' }), 400, 'validation_failed')
+})

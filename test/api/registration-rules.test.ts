@@ -1,0 +1,52 @@
+// Registration rules: disposable-email block-list and the common-password check (API.md 422
+// disposable_email / weak_password, NIST SP 800-63B).
+import t from 'tap'
+import type { LightMyRequestResponse } from 'fastify'
+import { buildTestApp } from '../helpers/app.js'
+import { PASSWORD, assertError, uniqueEmail } from '../helpers/actors.js'
+import { assertPasswordStrength, isDisposableEmail } from '../../src/modules/auth/rules.js'
+
+const ctx = await buildTestApp(t)
+
+const registerWith = (email: string, password = PASSWORD): Promise<LightMyRequestResponse> =>
+  ctx.app.inject({ method: 'POST', url: '/api/auth/register', payload: { email, password, name: 'Rules' } })
+
+async function userCount(email: string): Promise<number> {
+  return (await ctx.sql<{ n: number }>('select count(*)::int as n from users where email = $1', [email.toLowerCase()]))[0]!.n
+}
+
+t.test('disposable domains and their subdomains: 422 disposable_email', async (t) => {
+  // Threat: throwaway inboxes are used to mass-create accounts (trial abuse, spam).
+  for (const email of ['a@mailinator.com', 'b@MAIL.Mailinator.COM', 'c@yopmail.fr', 'd@x.y.guerrillamail.com', 'e@10minutemail.com', 'f@sharklasers.com']) {
+    const res = await registerWith(email)
+    assertError(t, res, 422, 'disposable_email')
+    t.notOk(res.headers['set-cookie'], 'no session')
+    t.equal(await userCount(email), 0, `${email}: no account`)
+  }
+})
+
+t.test('look-alike domains are not blocked', async (t) => {
+  for (const email of [uniqueEmail('x').replace('@example.test', '@notmailinator.com.example.test'), uniqueEmail('mailinator.com')]) {
+    t.equal((await registerWith(email)).statusCode, 201, email)
+  }
+  t.notOk(isDisposableEmail('a@mailinator.com.example.test'), 'a block-listed name as a subdomain of another domain')
+  t.notOk(isDisposableEmail('a@yopmail.community'))
+  t.ok(isDisposableEmail('a@deep.sub.yopmail.com'))
+})
+
+t.test('common passwords: 422 weak_password, in any case', async (t) => {
+  // Threat: accounts with the passwords every credential-stuffing list tries first.
+  for (const password of ['1234567890', 'qwertyuiop', 'QwertyUiop', 'basketball', 'Charlie123', '1q2w3e4r5t']) {
+    const email = uniqueEmail('common')
+    assertError(t, await registerWith(email, password), 422, 'weak_password')
+    t.equal(await userCount(email), 0, 'no account')
+  }
+})
+
+t.test('length rules and no composition rules', async (t) => {
+  assertError(t, await registerWith(uniqueEmail('short'), 'nine char'), 422, 'weak_password')
+  assertError(t, await registerWith(uniqueEmail('long'), 'z'.repeat(257)), 422, 'weak_password')
+  t.equal((await registerWith(uniqueEmail('ok'), 'z'.repeat(256))).statusCode, 201, '256 characters')
+  t.equal((await registerWith(uniqueEmail('lower'), 'all lower case words')).statusCode, 201, 'no digits or symbols required')
+  t.doesNotThrow(() => assertPasswordStrength(PASSWORD), 'the test suite password is not on the common list')
+})
