@@ -18,6 +18,13 @@ grant select on public.workspaces to app_runtime;
 grant select, insert, update, delete on public.memberships to app_runtime;
 grant select, insert, update, delete on public.contacts to app_runtime;
 grant insert on public.email_outbox to app_runtime;
+-- TOTP MFA (sql/070): the secret envelope and the replay guard change; a backup code only gets
+-- used (used_at); challenges are only issued (consumed by app.consume_mfa_challenge).
+grant select, insert, delete on public.user_mfa to app_runtime;
+grant update (secret_encrypted, enabled_at, last_used_step, updated_at) on public.user_mfa to app_runtime;
+grant select, insert, delete on public.mfa_backup_codes to app_runtime;
+grant update (used_at) on public.mfa_backup_codes to app_runtime;
+grant insert on public.mfa_challenges to app_runtime;
 
 grant select on public.users to app_privileged;
 grant update (email_verified_at, updated_at) on public.users to app_privileged;
@@ -27,6 +34,8 @@ grant select on public.email_tokens to app_privileged;
 grant update (used_at) on public.email_tokens to app_privileged;
 grant select, insert, update on public.workspaces to app_privileged;
 grant select, insert on public.memberships to app_privileged;
+grant select on public.mfa_challenges to app_privileged;
+grant update (used_at) on public.mfa_challenges to app_privileged;
 -- The rate limiter's functions (sql/060); app_runtime has no privilege on rate_limits itself.
 -- Only count changes: a counter's key and bucket never do.
 grant select, insert, delete on public.rate_limits to app_privileged;

@@ -73,7 +73,7 @@ export default fp<RateLimitPluginOptions>(
     app.addHook('preValidation', async (request) => {
       const spec = request.routeOptions.config.accountRateLimit
       if (!spec) return
-      const subject = spec.subject(request)
+      const subject = await spec.subject(request)
       if (!subject) return
       const { max, windowMs } = app.config.rateLimits[spec.limit]
       let hit: Hit

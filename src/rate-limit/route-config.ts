@@ -16,8 +16,11 @@ import { normaliseEmail } from '../modules/auth/service.js'
 
 export interface AccountRateLimit {
   limit: LimitName
-  /** The account the attempt is against, or undefined when the body has none (validation answers). */
-  subject: (request: FastifyRequest) => string | undefined
+  /**
+   * The account the attempt is against, or undefined when the body has none (validation answers).
+   * May look it up (e.g. the user behind an mfaToken): it runs before the request transaction.
+   */
+  subject: (request: FastifyRequest) => string | undefined | Promise<string | undefined>
   /** true: a request answered below 400 gives its unit back (only failures count). */
   failuresOnly: boolean
   /**
@@ -34,7 +37,11 @@ declare module 'fastify' {
 }
 
 // Limits keyed by the signed-in user; they run at preHandler, once the session is resolved.
-const PER_USER = new Set<LimitName>(['verify_resend'])
+// mfa_verify_account keys /login/mfa by the user behind its mfaToken (accountRateLimit, failures
+// only); as rateLimit() it guards the settings routes that check a TOTP code (every attempt
+// counts there: enabling, disabling and regenerating are rare), so a stolen session cannot
+// brute-force a code either.
+const PER_USER = new Set<LimitName>(['verify_resend', 'mfa_verify_account'])
 
 /** @fastify/rate-limit options for a route guarded by the named limit. */
 export function rateLimit(name: LimitName): RateLimitOptions {

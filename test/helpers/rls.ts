@@ -283,3 +283,15 @@ export async function tamperAsSuperuser(superSql: Sql, ...statements: string[]):
     throw err
   }
 }
+
+/** A user's MFA row (enabled), one backup code and one live challenge (sql/070 tables); the challenge's hash. */
+export async function seedMfa(sql: Sql, userId: string, opts: { challengeExpiresIn?: number } = {}): Promise<Buffer> {
+  await sql.query(`insert into user_mfa (user_id, secret_encrypted, enabled_at) values ($1, 'v1.k1.x.y.z', now())`, [userId])
+  await sql.query(`insert into mfa_backup_codes (user_id, code_hash) values ($1, $2)`, [userId, tokenHash()])
+  const hash = tokenHash()
+  await sql.query(
+    `insert into mfa_challenges (user_id, token_hash, expires_at) values ($1, $2, now() + make_interval(secs => $3))`,
+    [userId, hash, opts.challengeExpiresIn ?? 300],
+  )
+  return hash
+}

@@ -11,6 +11,7 @@ import {
   rlsViolation,
   rows,
   seedEmailToken,
+  seedMfa,
   seedSession,
   seedTenant,
   type Sql,
@@ -26,6 +27,8 @@ const sessionA = await seedSession(su, a.ownerId)
 await seedSession(su, b.ownerId)
 await seedEmailToken(su, a.ownerId, 'verify_email')
 await seedEmailToken(su, b.ownerId, 'reset_password')
+await seedMfa(su, a.ownerId)
+await seedMfa(su, b.ownerId)
 const inA = { workspaceId: a.workspaceId, userId: a.ownerId }
 
 const ids = async (sql: Sql, text: string, values?: unknown[]) =>
@@ -238,4 +241,35 @@ t.test('a revoked session cannot be brought back', async (t) => {
     [{ n: 1 }],
     'the session is still revoked',
   )
+})
+
+t.test('a user reads and changes only their own MFA settings and backup codes', async (t) => {
+  // Threat: a query keyed by another user's id reads their TOTP envelope or disables their MFA.
+  await asTenant(runtime, { userId: a.ownerId }, async (sql) => {
+    t.same(await rows(sql, 'select user_id from user_mfa'), [{ user_id: a.ownerId }], 'only A\'s MFA row')
+    t.same(await rows(sql, 'select user_id from mfa_backup_codes'), [{ user_id: a.ownerId }], 'only A\'s backup codes')
+    t.equal((await sql.query('update user_mfa set last_used_step = 1 where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s replay guard: untouched')
+    t.equal((await sql.query('update mfa_backup_codes set used_at = now() where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s codes: not used up')
+    t.equal((await sql.query('delete from user_mfa where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s MFA: not removed')
+    t.equal((await sql.query('delete from mfa_backup_codes where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s codes: not removed')
+  })
+  t.same(
+    await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) =>
+      sql.query(`insert into user_mfa (user_id, secret_encrypted) values ($1, 'x')`, [b.ownerId]))),
+    rlsViolation('user_mfa'),
+    'nor set MFA up for B',
+  )
+  t.same(
+    await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) =>
+      sql.query(`insert into mfa_challenges (user_id, token_hash, expires_at) values ($1, $2, now())`, [b.ownerId, Buffer.alloc(32)]))),
+    rlsViolation('mfa_challenges'),
+    'nor issue B a challenge',
+  )
+  t.same(
+    await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) => sql.query('select * from mfa_challenges'))),
+    permissionDenied('table', 'mfa_challenges'),
+    'challenges are not readable at all',
+  )
+  const [row] = await rows<{ enabled: boolean; step: string | null }>(su, 'select enabled_at is not null as enabled, last_used_step as step from user_mfa where user_id = $1', [b.ownerId])
+  t.same(row, { enabled: true, step: null }, 'B\'s MFA is unchanged')
 })

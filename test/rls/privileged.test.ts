@@ -11,6 +11,7 @@ import {
   rlsViolation,
   rows,
   seedEmailToken,
+  seedMfa,
   seedSession,
   seedTenant,
   seedUser,
@@ -211,4 +212,23 @@ t.test('a role outside app_runtime cannot execute the privileged functions', asy
     t.equal(f.allowed, false, `${f.name}: no EXECUTE privilege`)
     t.same(await pgError(outsider.query(f.call)), permissionDenied('function', f.name), `${f.name}: calling it is denied`)
   }
+})
+
+t.test('consume_mfa_challenge is single-use and refuses expired challenges; mfa_challenge_user only peeks', async (t) => {
+  // Threat: an MFA challenge token is replayed, or used after its 5 minutes.
+  const user = await seedUser(su)
+  const hash = await seedMfa(su, user)
+  const peek = (h: Buffer) => rows(runtime, 'select app.mfa_challenge_user($1) as user_id', [h])
+  const consume = (h: Buffer) => rows(runtime, 'select app.consume_mfa_challenge($1) as user_id', [h])
+  t.same(await peek(hash), [{ user_id: user }], 'peek: the user')
+  t.same(await peek(hash), [{ user_id: user }], 'peeking consumes nothing')
+  t.same(await consume(hash), [{ user_id: user }], 'the first use returns the user')
+  t.same(await consume(hash), [{ user_id: null }], 'the second returns NULL')
+  t.same(await peek(hash), [{ user_id: null }], 'a used challenge: no user')
+  t.same(await consume(tokenHash()), [{ user_id: null }], 'unknown: NULL')
+  const other = await seedUser(su)
+  const expired = await seedMfa(su, other, { challengeExpiresIn: -1 })
+  t.same(await peek(expired), [{ user_id: null }], 'expired: no user')
+  t.same(await consume(expired), [{ user_id: null }], 'expired: NULL')
+  t.same(await rows(su, 'select used_at from mfa_challenges where token_hash = $1', [expired]), [{ used_at: null }], 'and not marked used')
 })

@@ -4,6 +4,7 @@ import { accountRateLimit, emailSubject, subjectHash } from '../../rate-limit/ro
 import { beginRequest } from '../../db/request-tx.js'
 import { recordEvent } from '../../audit/events.js'
 import * as q from './queries.js'
+import { mfaChallengeSubject } from './mfa.js'
 
 /**
  * Records 'auth.login_throttled' when an account's failed sign-ins reach the limit, in a short
@@ -47,3 +48,9 @@ export const loginAccount = accountRateLimit('login_account', emailSubject, { fa
  * emails are counted alike, so a 429 reveals nothing about which exist.
  */
 export const forgotPasswordAccount = accountRateLimit('forgot_password_account', emailSubject)
+
+/**
+ * Failed MFA codes per account (the user id behind the mfaToken, not the token: a new password
+ * sign-in would otherwise buy a fresh budget). 5 guesses of a 6-digit code per window.
+ */
+export const mfaVerifyAccount = accountRateLimit('mfa_verify_account', mfaChallengeSubject, { failuresOnly: true })

@@ -1,8 +1,8 @@
 // Auth queries. Each takes the request transaction first; user-scoped tables are under RLS by
 // app.user_id, and the lookups that must happen before anyone is identified call the
 // privileged functions of sql/040.
-import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
-import { emailTokens, sessions, users } from '../../db/schema/index.js'
+import { and, desc, eq, getTableColumns, gt, isNull, ne, sql } from 'drizzle-orm'
+import { emailTokens, sessions, userMfa, users } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
 
 export async function insertUser(db: Db, user: { id: string; email: string; name: string; passwordHash: string }) {
@@ -10,8 +10,15 @@ export async function insertUser(db: Db, user: { id: string; email: string; name
   return row!
 }
 
+/** The user with mfaEnabled (their user_mfa row is visible under RLS only to themselves). */
 export async function findUser(db: Db, id: string) {
-  const [row] = await db.select().from(users).where(eq(users.id, id))
+  const [row] = await db
+    .select({
+      ...getTableColumns(users),
+      mfaEnabled: sql<boolean>`exists (select 1 from ${userMfa} where ${userMfa.userId} = ${users.id} and ${userMfa.enabledAt} is not null)`,
+    })
+    .from(users)
+    .where(eq(users.id, id))
   return row
 }
 

@@ -9,6 +9,7 @@ import * as sessions from './sessions.js'
 import { recordEvent } from '../../audit/events.js'
 import { rateLimit } from '../../rate-limit/route-config.js'
 import * as limits from './limits.js'
+import * as mfa from './mfa.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const admins = app.config.platformAdminEmails
@@ -24,8 +25,21 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/login', { schema: schemas.login, config: { access: 'public', rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (request, reply) => {
     const user = await service.authenticate(request, request.body)
+    // MFA on: no session and no cookie yet, only a short-lived single-use token for /login/mfa.
+    if (user.mfaEnabled) return { mfaRequired: true as const, mfaToken: await mfa.startChallenge(request, user.id) }
     const sessionId = await service.startSession(request, reply, user.id)
     await recordEvent(request.tx!.db, { action: 'auth.login', entityType: 'session', entityId: sessionId, platform: true })
+    return { user: service.toUser(user, admins) }
+  })
+
+  // The second factor. Limits: per IP, and failed codes per account keyed by the user id behind
+  // the mfaToken (limits.mfaVerifyAccount); both fail closed (src/rate-limit/limits.ts).
+  app.post('/login/mfa', { schema: schemas.loginMfa, config: { access: 'public', rateLimit: rateLimit('mfa_verify_ip'), accountRateLimit: limits.mfaVerifyAccount } }, async (request, reply) => {
+    const { userId, method } = await mfa.completeLogin(request, request.body)
+    const sessionId = await service.startSession(request, reply, userId)
+    await recordEvent(request.tx!.db, { action: 'auth.login', entityType: 'session', entityId: sessionId, after: { method }, platform: true })
+    const user = await q.findUser(request.tx!.db, userId)
+    if (!user) throw new AppError('invalid_token')
     return { user: service.toUser(user, admins) }
   })
 

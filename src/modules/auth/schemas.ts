@@ -25,6 +25,14 @@ export const LoginBody = Type.Object(
 export const TokenBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false })
 
 export const UserReply = Type.Object({ user: User })
+// Sign-in of an account with MFA on: no session yet, only the token for /login/mfa.
+export const MfaRequiredReply = Type.Object({ mfaRequired: Type.Literal(true), mfaToken: Type.String() })
+export const MfaCode = Type.String({ minLength: 1, maxLength: 32 })
+// One of code (TOTP) and backupCode; the service answers 400 validation_failed for both or none.
+export const LoginMfaBody = Type.Object(
+  { mfaToken: Type.String({ minLength: 1, maxLength: 200 }), code: Type.Optional(MfaCode), backupCode: Type.Optional(MfaCode) },
+  { additionalProperties: false },
+)
 export const Membership = Type.Object({
   workspaceId: Uuid,
   name: Type.String(),
@@ -49,7 +57,8 @@ export const SessionInfo = Type.Object({
 
 export const schemas = {
   register: { tags: ['auth'], body: RegisterBody, response: { 201: UserReply, ...errorResponses(400, 409, 415, 422) } },
-  login: { tags: ['auth'], body: LoginBody, response: { 200: UserReply, ...errorResponses(400, 401, 415) } },
+  login: { tags: ['auth'], body: LoginBody, response: { 200: Type.Union([UserReply, MfaRequiredReply]), ...errorResponses(400, 401, 415) } },
+  loginMfa: { tags: ['auth'], body: LoginMfaBody, response: { 200: UserReply, ...errorResponses(400, 401, 415) } },
   logout: { tags: ['auth'], response: { 204: Type.Null(), ...errorResponses(403) } },
   me: { tags: ['auth'], response: { 200: MeReply, ...errorResponses(401) } },
   verifyEmail: { tags: ['auth'], body: TokenBody, response: { 200: UserReply, ...errorResponses(400) } },

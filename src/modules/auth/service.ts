@@ -15,7 +15,8 @@ export const VERIFICATION_TTL_SECONDS = 24 * 3600
 
 export { normaliseEmail, assertPasswordStrength } from './rules.js'
 
-type UserRow = NonNullable<Awaited<ReturnType<typeof q.findUser>>>
+// A new user (insertUser) has no MFA yet: mfaEnabled is optional.
+type UserRow = Omit<NonNullable<Awaited<ReturnType<typeof q.findUser>>>, 'mfaEnabled'> & { mfaEnabled?: boolean }
 
 export function toUser(row: UserRow, admins: Set<string>): UserT {
   const emailVerified = row.emailVerifiedAt !== null
@@ -24,7 +25,7 @@ export function toUser(row: UserRow, admins: Set<string>): UserT {
     email: row.email,
     name: row.name,
     emailVerified,
-    mfaEnabled: false,
+    mfaEnabled: row.mfaEnabled ?? false,
     isPlatformAdmin: emailVerified && admins.has(row.email),
   }
 }
