@@ -28,6 +28,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Config
     pools: Pools
+    /** The service's clock (epoch ms): rate-limit windows and TOTP time steps read it. */
+    clock: () => number
     sessionCookieName: string
   }
 }
@@ -40,7 +42,7 @@ export interface AppDeps {
   emailTransport?: EmailTransport
   /** Outbox poll interval; 0 (tests) means drain by hand with app.outbox.drain(). */
   outboxIntervalMs?: number
-  /** The rate limiter's clock (default Date.now): tests move time instead of sleeping. */
+  /** The clock (default Date.now) of rate limits and TOTP steps: tests move time instead of sleeping. */
   clock?: () => number
   /** Rate-limit sweep interval (default 60 s); 0 means sweep by hand with app.rateLimits.sweep(). */
   rateLimitSweepMs?: number
@@ -61,6 +63,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   app.setValidatorCompiler(validatorCompiler)
   app.decorate('config', config)
   app.decorate('pools', deps.pools)
+  app.decorate('clock', deps.clock ?? Date.now)
   // text/plain is parsed by default; only JSON bodies are accepted (CSRF rule 1, API.md).
   app.removeContentTypeParser('text/plain')
 
@@ -71,7 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   // Ours, in request order: errors, rate limits (before auth: no connection is held while
   // counting), auth (transaction + principal), security, gates, outbox.
   await app.register(errors)
-  await app.register(rateLimit, { pool: deps.pools.runtime, clock: deps.clock ?? Date.now, sweepIntervalMs: deps.rateLimitSweepMs ?? 60_000 })
+  await app.register(rateLimit, { pool: deps.pools.runtime, clock: app.clock, sweepIntervalMs: deps.rateLimitSweepMs ?? 60_000 })
   await app.register(auth)
   await app.register(security)
   await app.register(gates)

@@ -1,7 +1,7 @@
 // Builds the real app on a fresh test database, with email through the real Resend SDK to a
 // fake Resend API on loopback. Everything is closed when the test ends.
 import pg from 'pg'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type AppDeps } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { LIMITS } from '../../src/rate-limit/limits.js'
 import { createPools, type Pools } from '../../src/db/pool.js'
@@ -47,12 +47,12 @@ export function testConfig(db: TestDatabase, resendUrl: string, env: Record<stri
   )
 }
 
-export async function buildTestApp(t: TapLike, env: Record<string, string> = {}): Promise<TestContext> {
+export async function buildTestApp(t: TapLike, env: Record<string, string> = {}, deps: Pick<AppDeps, 'clock'> = {}): Promise<TestContext> {
   const db = await createTestDatabase(t)
   const mail = await startFakeResend()
   const config = testConfig(db, mail.url, env)
   const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
-  const app = await buildApp(config, { pools, outboxIntervalMs: 0 })
+  const app = await buildApp(config, { pools, outboxIntervalMs: 0, ...deps })
   await app.ready()
   const superPool = new pg.Pool({ connectionString: db.superUrl, max: 2 })
   t.teardown(async () => {

@@ -63,7 +63,7 @@ export async function verifyTotp(request: FastifyRequest, userId: string, code: 
     throw new AppError('invalid_mfa_code')
   }
   // The label (the email) only names the account in an authenticator app; codes do not depend on it.
-  const step = matchingStep(totpFor(secret, 'user'), code)
+  const step = matchingStep(totpFor(secret, 'user'), code, request.server.clock())
   if (step === null || !(await mq.acceptStep(db, userId, step, mode))) throw new AppError('invalid_mfa_code')
 }
 
