@@ -4,14 +4,10 @@
 import t, { type Test } from 'tap'
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
-import pg from 'pg'
 import { pino } from 'pino'
 import type { LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { createPools } from '../../src/db/pool.js'
-import { testConfig, type TestContext } from '../helpers/app.js'
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js'
-import { startFakeResend } from '../helpers/fake-resend.js'
+import { buildTestApp, type TestContext } from '../helpers/app.js'
+import { type TestDatabase } from '../helpers/db.js'
 import { PASSWORD, assertError, register, uniqueEmail } from '../helpers/actors.js'
 
 type Tap = Test
@@ -27,23 +23,10 @@ interface Instance extends TestContext {
 
 /** An app on `db` (a fresh one when absent) with its own clock reading `clock.now`. */
 async function instance(t: Tap, env: Record<string, string>, clock: { now: number }, db?: TestDatabase): Promise<Instance> {
-  db ??= await createTestDatabase(t)
-  const mail = await startFakeResend()
-  const config = testConfig(db, mail.url, env)
-  const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
   const logs: string[] = []
   const logger = pino({ level: 'warn' }, new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) }))
-  const app = await buildApp(config, { pools, outboxIntervalMs: 0, clock: () => clock.now, rateLimitSweepMs: 0, logger })
-  await app.ready()
-  const superPool = new pg.Pool({ connectionString: db.superUrl, max: 2 })
-  t.teardown(async () => {
-    await app.close()
-    await pools.runtime.end()
-    await pools.owner.end()
-    await superPool.end()
-    await mail.close()
-  })
-  return { app, config, pools, db, mail, logs, sql: async (text, values) => (await superPool.query(text, values)).rows }
+  const ctx = await buildTestApp(t, env, { clock: () => clock.now, rateLimitSweepMs: 0, logger, db })
+  return { ...ctx, logs }
 }
 
 function login(ctx: Instance, ip: string, email: string, password = 'wrong password, surely'): Promise<LightMyRequestResponse> {

@@ -47,8 +47,14 @@ export function testConfig(db: TestDatabase, resendUrl: string, env: Record<stri
   )
 }
 
-export async function buildTestApp(t: TapLike, env: Record<string, string> = {}, deps: Pick<AppDeps, 'clock'> = {}): Promise<TestContext> {
-  const db = await createTestDatabase(t)
+export interface TestAppOptions extends Pick<AppDeps, 'clock' | 'logger' | 'rateLimitSweepMs'> {
+  /** An existing test database (several app instances on one database); a fresh one by default. */
+  db?: TestDatabase
+}
+
+export async function buildTestApp(t: TapLike, env: Record<string, string> = {}, opts: TestAppOptions = {}): Promise<TestContext> {
+  const { db: existing, ...deps } = opts
+  const db = existing ?? (await createTestDatabase(t))
   const mail = await startFakeResend()
   const config = testConfig(db, mail.url, env)
   const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
