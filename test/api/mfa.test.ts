@@ -205,7 +205,7 @@ t.test('disabling needs the password and a current code', async (t) => {
   const user = await mfaUser()
   assertError(t, await post('/api/settings/security/mfa/disable', { password: 'not the password', code: await code(user.secret) }, user.cookie), 401, 'invalid_credentials')
   assertError(t, await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: '000000' }, user.cookie), 401, 'invalid_mfa_code')
-  assertError(t, await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: user.backupCodes[0]! }, user.cookie), 401, 'invalid_mfa_code')
+  assertError(t, await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: 'zzzzz-zzzzz' }, user.cookie), 401, 'invalid_mfa_code')
   t.equal((await security(user.cookie)).json().mfaEnabled, true, 'still on')
   const res = await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: await code(user.secret) }, user.cookie)
   t.equal(res.statusCode, 204, res.body)
@@ -219,6 +219,25 @@ t.test('disabling needs the password and a current code', async (t) => {
   assertError(t, await post('/api/settings/security/backup-codes', { code: await code(user.secret, 1) }, user.cookie), 409, 'conflict')
   const audit = await ctx.sql(`select 1 from audit_log where actor_user_id = $1 and action = 'auth.mfa_disabled'`, [user.id])
   t.equal(audit.length, 1, 'audited')
+})
+
+t.test('a lost phone: sign in with a backup code, disable with another, enrol a new phone', async (t) => {
+  // Threat (to availability): a user who lost their authenticator is locked out for good, or
+  // left with a dwindling supply of backup codes and no way to enrol a new device.
+  const user = await mfaUser()
+  const signIn = await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), backupCode: user.backupCodes[0]! })
+  t.equal(signIn.statusCode, 200, signIn.body)
+  const cookie = sessionCookie(signIn)
+  assertError(t, await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: user.backupCodes[0]! }, cookie), 401, 'invalid_mfa_code')
+  const off = await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: user.backupCodes[1]! }, cookie)
+  t.equal(off.statusCode, 204, off.body)
+  const audit = await ctx.sql<{ after: { method: string } }>(`select after from audit_log where actor_user_id = $1 and action = 'auth.mfa_disabled'`, [user.id])
+  t.same(audit.map((r) => r.after), [{ method: 'backup_code' }], 'audited with the method used')
+  const setup = await post('/api/settings/security/mfa/setup', undefined, cookie)
+  t.equal(setup.statusCode, 200, 'a new phone can be enrolled')
+  const enabled = await post('/api/settings/security/mfa/enable', { code: await code(setup.json().secret) }, cookie)
+  t.equal(enabled.statusCode, 200, enabled.body)
+  t.equal(enabled.json().backupCodes.length, 10, 'with ten fresh backup codes')
 })
 
 t.test('the TOTP secret is stored encrypted and bound to its user', async (t) => {

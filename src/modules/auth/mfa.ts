@@ -67,6 +67,20 @@ export async function verifyTotp(request: FastifyRequest, userId: string, code: 
   if (step === null || !(await mq.acceptStep(db, userId, step, mode))) throw new AppError('invalid_mfa_code')
 }
 
+/**
+ * A current TOTP code, or one unused backup code (consumed). For disabling MFA: someone who
+ * lost their phone signs in with a backup code and must then be able to turn MFA off and enrol
+ * a new phone with another one, or they would be left with a dwindling supply of codes.
+ */
+export async function verifyCodeOrBackupCode(request: FastifyRequest, userId: string, code: string): Promise<'totp' | 'backup_code'> {
+  if (/^\s*\d{6}\s*$/.test(code)) {
+    await verifyTotp(request, userId, code.trim(), 'enabled')
+    return 'totp'
+  }
+  if (!(await mq.useBackupCode(tx(request).db, userId, hashBackupCode(code)))) throw new AppError('invalid_mfa_code')
+  return 'backup_code'
+}
+
 /** Lowercase, letters and digits only: `ABCDE-FGHIJ`, `abcde fghij` and `abcdefghij` are one code. */
 export function normaliseBackupCode(code: string): string {
   return code.toLowerCase().replace(/[^a-z0-9]/g, '')

@@ -1,6 +1,7 @@
 // Security settings of the signed-in user: TOTP MFA and backup codes (API.md). Every change of
-// the second factor needs a current TOTP code (disabling also the password), so a stolen session
-// alone cannot turn MFA off or mint backup codes.
+// the second factor needs a current TOTP code (disabling also the password, and there a backup
+// code may stand in for a lost phone), so a stolen session alone cannot turn MFA off or mint
+// backup codes.
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
 import { verifyPassword } from '../../crypto/passwords.js'
@@ -48,9 +49,9 @@ export async function disable(request: FastifyRequest, body: { password: string;
   await requireEnabled(request, userId)
   const user = await q.findUser(db, userId)
   if (!user || !(await verifyPassword(user.passwordHash, body.password))) throw new AppError('invalid_credentials', 'The password is wrong')
-  await mfa.verifyTotp(request, userId, body.code, 'enabled')
+  const method = await mfa.verifyCodeOrBackupCode(request, userId, body.code)
   await mq.deleteMfa(db, userId)
-  await recordEvent(db, { action: 'auth.mfa_disabled', entityType: 'user', entityId: userId, platform: true })
+  await recordEvent(db, { action: 'auth.mfa_disabled', entityType: 'user', entityId: userId, after: { method }, platform: true })
 }
 
 /** Ten new backup codes; every old one stops working. */
