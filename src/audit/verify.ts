@@ -11,12 +11,12 @@
 // (anchoring) would show that; this verifier does not keep them.
 import { createHash } from 'node:crypto'
 import type pg from 'pg'
+import { isUuid } from '../schemas/common.js'
 
 /** The chain of platform-level events (workspace_id NULL). */
 export const PLATFORM_CHAIN = '00000000-0000-0000-0000-000000000000'
 export const DEFAULT_BATCH_SIZE = 5000
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface ChainBreak {
   chainKey: string
@@ -152,7 +152,7 @@ async function findBreak(client: pg.Client, chainKey: string, prev: Link | null,
  */
 export async function verifyAuditChains(client: pg.Client, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const { workspaceId = null, batchSize = DEFAULT_BATCH_SIZE, onProgress } = opts
-  if (workspaceId !== null && !UUID.test(workspaceId)) throw new Error(`not a workspace id: ${workspaceId}`)
+  if (workspaceId !== null && !isUuid(workspaceId)) throw new Error(`not a workspace id: ${workspaceId}`)
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer: ${batchSize}`)
 
   // One snapshot for the heads and every batch, so rows committed while the walk runs cannot

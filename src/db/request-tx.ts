@@ -12,6 +12,7 @@ import { DrizzleQueryError } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import * as schema from './schema/index.js'
 import { AppError } from '../errors.js'
+import { isUuid } from '../schemas/common.js'
 
 export type Db = NodePgDatabase<typeof schema>
 
@@ -32,7 +33,6 @@ export interface ContextRow {
   db_now: Date
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 // One drizzle instance per pooled connection, made once: pooled clients are long-lived.
 const drizzles = new WeakMap<pg.PoolClient, Db>()
@@ -87,7 +87,7 @@ export class RequestTx {
    * account's id before its INSERT), for the rest of this transaction only.
    */
   async setUser(userId: string, sessionId?: string): Promise<void> {
-    if (!UUID.test(userId) || (sessionId && !UUID.test(sessionId))) throw new Error('setUser needs UUIDs')
+    if (!isUuid(userId) || (sessionId && !isUuid(sessionId))) throw new Error('setUser needs UUIDs')
     await this.client.query(
       `select set_config('app.user_id', $1, true), set_config('app.session_id', $2, true)`,
       [userId, sessionId ?? ''],
@@ -152,7 +152,7 @@ const guarded = new WeakSet<pg.PoolClient>()
 /** Opens the request transaction and resolves its context in one round trip. */
 export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx; context: ContextRow | null }> {
   if (opts.tokenHash && opts.tokenHash.length !== 32) throw new Error('token hash must be 32 bytes')
-  if (opts.workspaceId && !UUID.test(opts.workspaceId)) throw new Error('workspace id must be a UUID')
+  if (opts.workspaceId && !isUuid(opts.workspaceId)) throw new Error('workspace id must be a UUID')
   // The token and workspace literals are built from validated values (hex digits, a UUID); the
   // metadata is quoted by pg's escapeLiteral: nothing from the client reaches this unescaped.
   const token = opts.tokenHash ? `'\\x${opts.tokenHash.toString('hex')}'::bytea` : 'NULL::bytea'

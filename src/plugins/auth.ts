@@ -12,6 +12,7 @@ import { beginRequest, type ContextRow, type RequestTx } from '../db/request-tx.
 import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
 import type { Permission } from '../rbac/permissions.js'
 import type { WorkspaceStatus, BillingStatus } from '../db/schema/index.js'
+import { isUuid } from '../schemas/common.js'
 
 export type Access =
   | 'public' // anyone; a valid session is still resolved when present
@@ -57,7 +58,6 @@ export interface WorkspaceContext {
   billingStatus: BillingStatus
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export function sessionCookieName(production: boolean): string {
   // Browsers accept a __Host- cookie only with Secure, which plain-HTTP development cannot set.
@@ -98,7 +98,7 @@ export default fp(
       let workspaceId: string | undefined
       if (access === 'workspace') {
         const header = request.headers['x-workspace-id']
-        if (typeof header === 'string' && UUID.test(header.trim())) workspaceId = header.trim()
+        if (typeof header === 'string' && isUuid(header.trim())) workspaceId = header.trim()
         else request.workspaceHeaderInvalid = true
       }
       const { tx, context } = await beginRequest(app.pools.runtime, {

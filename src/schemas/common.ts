@@ -2,13 +2,17 @@
 // validation, TypeScript types and the OpenAPI document alike.
 import { Type, type Static } from 'typebox'
 
+// The one UUID shape the service accepts, for schemas and for checks in code alike.
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+const UUID_RE = new RegExp(UUID_PATTERN)
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID_RE.test(value)
+}
+
 // The pattern as well as the format: ajv's "uuid" format also accepts "urn:uuid:…", which
 // PostgreSQL does not.
-export const Uuid = Type.String({
-  format: 'uuid',
-  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
-  description: 'UUID',
-})
+export const Uuid = Type.String({ format: 'uuid', pattern: UUID_PATTERN, description: 'UUID' })
 export const DateTime = Type.String({ format: 'date-time', description: 'ISO-8601 UTC time' })
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 export const NullableDateTime = Nullable(DateTime)

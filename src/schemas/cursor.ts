@@ -22,11 +22,6 @@ export function decodeCursor<T>(cursor: string, read: (key: Record<string, unkno
   return value
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value)
-}
 
 // An instant as encodeCursor callers write it: four-digit year, UTC, `digits` fractional digits.
 // The round trip through Date rejects what the pattern lets through but the calendar does not

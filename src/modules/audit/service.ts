@@ -1,6 +1,7 @@
 // Audit entry mapping, the filters and the keyset cursors. One mapping serves the workspace log,
 // the admin log and a record's history, so the three never disagree on what an entry says.
-import { decodeCursor, encodeCursor, isInstant, isUuid } from '../../schemas/cursor.js'
+import { decodeCursor, encodeCursor, isInstant } from '../../schemas/cursor.js'
+import { isUuid } from '../../schemas/common.js'
 import type { AuditFilters, AuditRow } from './queries.js'
 import type { AuditEntryT, AuditLogQueryT, HistoryEntryT } from './schemas.js'
 

@@ -1,5 +1,6 @@
 // Contact mapping and the opaque list cursor.
-import { decodeCursor as decodeKey, encodeCursor as encodeKey, isInstant, isUuid } from '../../../schemas/cursor.js'
+import { decodeCursor as decodeKey, encodeCursor as encodeKey, isInstant } from '../../../schemas/cursor.js'
+import { isUuid } from '../../../schemas/common.js'
 import { driverError } from '../../../db/request-tx.js'
 import type { ContactRow } from './queries.js'
 import type { ContactT } from './schemas.js'
