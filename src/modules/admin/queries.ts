@@ -1,32 +1,27 @@
-import { sql } from 'drizzle-orm'
-import { auditLog } from '../../db/schema/index.js'
+import { sql, type InferSelectModel } from 'drizzle-orm'
+import { auditLog, workspaces } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
 import { fromDriverRow } from '../../db/rows.js'
 import type { AuditRow } from '../audit/queries.js'
 
-export type AdminWorkspaceRow = {
+/** A workspace as the admin functions return it: the table's columns plus its owner's email. */
+export type AdminWorkspaceRow = InferSelectModel<typeof workspaces> & {
+  ownerEmail: string
   outcome?: 'ok' | 'not_found' | 'conflict'
-  id: string
-  name: string
-  status: string
-  status_reason: string | null
-  owner_id: string
-  owner_email: string
-  trial_ends_at: Date | null
-  billing_status: string
-  approved_at: Date | null
-  created_at: Date
 }
 
-// Raw results through drizzle keep timestamps as PostgreSQL's text (drizzle parses dates only
-// for its own column mappings), so they are converted here.
-const date = (v: Date | string | null): Date | null => (v === null ? null : new Date(v))
-function parse(row: AdminWorkspaceRow): AdminWorkspaceRow {
-  return { ...row, trial_ends_at: date(row.trial_ends_at), approved_at: date(row.approved_at), created_at: date(row.created_at)! }
+// Rows from the set-returning functions arrive as the driver sent them; fromDriverRow maps the
+// table's columns (timestamps included) as a query-builder select would.
+function parse(raw: Record<string, unknown>): AdminWorkspaceRow {
+  return {
+    ...fromDriverRow(workspaces, raw),
+    ownerEmail: String(raw.owner_email),
+    ...(raw.outcome ? { outcome: raw.outcome as AdminWorkspaceRow['outcome'] } : {}),
+  }
 }
 
 export async function listWorkspaces(db: Db, status: string | undefined): Promise<AdminWorkspaceRow[]> {
-  const { rows } = await db.execute<AdminWorkspaceRow>(sql`select * from app.admin_list_workspaces(${status ?? null})`)
+  const { rows } = await db.execute<Record<string, unknown>>(sql`select * from app.admin_list_workspaces(${status ?? null})`)
   return rows.map(parse)
 }
 
@@ -34,7 +29,7 @@ export async function transitionWorkspace(
   db: Db,
   t: { action: string; id: string; from: string[]; to: string | null; reason: string | null; setReason: boolean; trialEndsAt: Date | null },
 ): Promise<AdminWorkspaceRow> {
-  const { rows } = await db.execute<AdminWorkspaceRow>(sql`
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
     select * from app.admin_transition_workspace(
       ${t.action}::text, ${t.id}::uuid, ${`{${t.from.join(',')}}`}::text[], ${t.to}::text, ${t.reason}::text,
       ${t.trialEndsAt?.toISOString() ?? null}::timestamptz, ${t.setReason})`)

@@ -11,14 +11,11 @@ import * as q from './queries.js'
 
 function toAdminView(row: q.AdminWorkspaceRow, now: Date) {
   return {
-    ...toWorkspaceView(
-      { id: row.id, name: row.name, status: row.status, statusReason: row.status_reason, trialEndsAt: row.trial_ends_at, billingStatus: row.billing_status },
-      now,
-    ),
-    ownerId: row.owner_id,
-    ownerEmail: row.owner_email,
-    approvedAt: row.approved_at?.toISOString() ?? null,
-    createdAt: row.created_at.toISOString(),
+    ...toWorkspaceView(row, now),
+    ownerId: row.ownerId,
+    ownerEmail: row.ownerEmail,
+    approvedAt: row.approvedAt?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
   }
 }
 
