@@ -126,6 +126,10 @@ create policy "privileged functions look sessions up by token" on public.session
 drop policy if exists "privileged functions record session activity" on public.sessions;
 create policy "privileged functions record session activity" on public.sessions
   for update to app_privileged using (true) with check (true);
+-- app.reissue_session (sql/040) opens the replacement of a session marked by a role change.
+drop policy if exists "privileged functions re-issue sessions" on public.sessions;
+create policy "privileged functions re-issue sessions" on public.sessions
+  for insert to app_privileged with check (revoked_at is null and replaced_by is null);
 
 -- ---------------------------------------------------------------------------------------------
 -- email_tokens: issued for the current user; consumed only through app.consume_email_token,

@@ -15,6 +15,10 @@
 -- trial and billing state. It sets the transaction-local context (app.user_id, app.session_id,
 -- and app.workspace_id only if the caller is a member) and returns the row the HTTP gates
 -- decide on. Records session activity at most once a minute, not on every request.
+-- A session marked for re-issue (a role change, sql/080) answers reissue = true; the service
+-- then calls app.reissue_session. A token that was just re-issued still resolves, for 60 seconds
+-- and only while its replacement is live, *as its replacement*: requests that were in flight
+-- when the cookie changed succeed, and signing out with the old cookie ends the new session.
 -- Crosses tenants because the session and membership must be found before any context exists.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.begin_request(bytea, uuid);
@@ -24,13 +28,14 @@ create function app.begin_request(
   returns table (
     session_id uuid, user_id uuid, email text, name text, email_verified boolean,
     workspace_id uuid, role text, workspace_name text, workspace_status text, status_reason text,
-    trial_ends_at timestamptz, billing_status text, db_now timestamptz
+    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean
   )
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_session uuid;
+  v_reissue boolean;
   v_user uuid;
   v_last_seen timestamptz;
   v_email text;
@@ -45,14 +50,28 @@ declare
   v_billing text;
 begin
   if p_token_hash is not null then
-    select se.id, se.user_id, se.last_seen_at, u.email, u.name, u.email_verified_at is not null
-      into v_session, v_user, v_last_seen, v_email, v_name, v_verified
+    select se.id, se.user_id, se.last_seen_at, se.reissue_required, u.email, u.name, u.email_verified_at is not null
+      into v_session, v_user, v_last_seen, v_reissue, v_email, v_name, v_verified
       from public.sessions se
       join public.users u on u.id = se.user_id
      where se.token_hash = p_token_hash
        and se.revoked_at is null
        and se.expires_at > pg_catalog.now()
        and se.last_seen_at + pg_catalog.make_interval(secs => se.idle_timeout_seconds) > pg_catalog.now();
+    if v_session is null then
+      -- Not a live token: perhaps one re-issued moments ago (see above). Runs only for tokens
+      -- that fail the lookup, never on the path of a valid session.
+      select nx.id, nx.user_id, nx.last_seen_at, nx.reissue_required, u.email, u.name, u.email_verified_at is not null
+        into v_session, v_user, v_last_seen, v_reissue, v_email, v_name, v_verified
+        from public.sessions se
+        join public.sessions nx on nx.id = se.replaced_by
+        join public.users u on u.id = nx.user_id
+       where se.token_hash = p_token_hash
+         and se.revoked_at > pg_catalog.now() - interval '60 seconds'
+         and nx.revoked_at is null
+         and nx.expires_at > pg_catalog.now()
+         and nx.last_seen_at + pg_catalog.make_interval(secs => nx.idle_timeout_seconds) > pg_catalog.now();
+    end if;
   end if;
 
   if v_user is not null and p_workspace_id is not null then
@@ -81,7 +100,7 @@ begin
   end if;
 
   return query select v_session, v_user, v_email, v_name, v_verified,
-    v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now();
+    v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(), v_reissue;
 end
 $$;
 alter function app.begin_request(bytea, uuid, text, text, text) owner to app_privileged;
@@ -89,6 +108,59 @@ revoke all on function app.begin_request(bytea, uuid, text, text, text) from pub
 grant execute on function app.begin_request(bytea, uuid, text, text, text) to app_runtime;
 comment on function app.begin_request(bytea, uuid, text, text, text) is
   'Request context: finds the session by token hash and the membership before any context exists';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.reissue_session: replaces a session marked for re-issue with a new one under a new token.
+-- The service calls it after the request's own transaction has ended, with the old token's hash
+-- and the new one's; it answers the new session's id, or NULL when the old session is not live
+-- or not marked (a concurrent request re-issued it first: the row lock makes exactly one win).
+-- The new session keeps the old one's user, sign-in time, device and absolute expiry: a
+-- re-issue changes the token, never the lifetime. The re-issue is audited as the session's user,
+-- with the request's IP, user agent and request id. Crosses users only in the sense that no
+-- request context exists at that point; the caller must hold the old token to name its hash.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.reissue_session(bytea, bytea, text, text, text);
+create function app.reissue_session(
+    p_old_hash bytea, p_new_hash bytea, p_ip text default null, p_user_agent text default null, p_request_id text default null)
+  returns uuid
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  old public.sessions;
+  v_new uuid;
+begin
+  select * into old from public.sessions se
+   where se.token_hash = p_old_hash
+     and se.reissue_required
+     and se.revoked_at is null
+     and se.expires_at > pg_catalog.now()
+     and se.last_seen_at + pg_catalog.make_interval(secs => se.idle_timeout_seconds) > pg_catalog.now()
+     for update;
+  if not found then
+    return null;
+  end if;
+  insert into public.sessions (user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent)
+  values (old.user_id, p_new_hash, old.created_at, pg_catalog.now(), old.expires_at, old.idle_timeout_seconds, old.ip, old.user_agent)
+  returning id into v_new;
+  update public.sessions se set revoked_at = pg_catalog.now(), reissue_required = false, replaced_by = v_new
+   where se.id = old.id;
+  perform pg_catalog.set_config('app.user_id', old.user_id::text, true),
+          pg_catalog.set_config('app.session_id', v_new::text, true),
+          pg_catalog.set_config('app.workspace_id', '', true),
+          pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
+          pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
+          pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true);
+  perform app.audit_append(null, 'event', 'auth.session_reissued', 'session', old.id::text,
+    pg_catalog.jsonb_build_object('sessionId', old.id), pg_catalog.jsonb_build_object('sessionId', v_new, 'reason', 'role_change'));
+  return v_new;
+end
+$$;
+alter function app.reissue_session(bytea, bytea, text, text, text) owner to app_privileged;
+revoke all on function app.reissue_session(bytea, bytea, text, text, text) from public;
+grant execute on function app.reissue_session(bytea, bytea, text, text, text) to app_runtime;
+comment on function app.reissue_session(bytea, bytea, text, text, text) is
+  'Session re-issue after a role change: runs after the request transaction, with no context';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.find_login: the password hash for an email, for sign-in.

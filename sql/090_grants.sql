@@ -28,13 +28,15 @@ grant insert on public.mfa_challenges to app_runtime;
 
 grant select on public.users to app_privileged;
 grant update (email_verified_at, updated_at) on public.users to app_privileged;
-grant select on public.sessions to app_privileged;
-grant update (last_seen_at) on public.sessions to app_privileged;
+grant select, insert on public.sessions to app_privileged;
+grant update (last_seen_at, revoked_at, reissue_required, replaced_by) on public.sessions to app_privileged;
 grant select on public.email_tokens to app_privileged;
 grant update (used_at) on public.email_tokens to app_privileged;
 grant select, insert, update on public.workspaces to app_privileged;
 grant select, insert on public.memberships to app_privileged;
 grant select on public.mfa_challenges to app_privileged;
+-- The member list (sql/080) learns only whether MFA is on, never the secret envelope.
+grant select (user_id, enabled_at) on public.user_mfa to app_privileged;
 grant update (used_at) on public.mfa_challenges to app_privileged;
 -- The rate limiter's functions (sql/060); app_runtime has no privilege on rate_limits itself.
 -- Only count changes: a counter's key and bucket never do.

@@ -23,6 +23,7 @@ import adminRoutes from './modules/admin/routes.js'
 import contactsRoutes from './modules/crm/contacts/routes.js'
 import auditRoutes from './modules/audit/routes.js'
 import securitySettingsRoutes from './modules/security-settings/routes.js'
+import membersRoutes from './modules/members/routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -87,6 +88,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(workspacesRoutes, { prefix: '/api/workspaces' })
   await app.register(workspaceRoutes, { prefix: '/api/workspace' })
   await app.register(auditRoutes, { prefix: '/api/workspace/audit-log' })
+  await app.register(membersRoutes, { prefix: '/api/workspace/members' })
   await app.register(adminRoutes, { prefix: '/api/admin' })
   await app.register(contactsRoutes, { prefix: '/api/crm/contacts' })
 

@@ -31,6 +31,8 @@ export interface ContextRow {
   trial_ends_at: Date | null
   billing_status: string | null
   db_now: Date
+  /** The session is marked for a new token (a role change of its user). */
+  reissue: boolean
 }
 
 

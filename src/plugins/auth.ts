@@ -6,10 +6,13 @@
 // It also commits: every route with `access` has its handler wrapped so that COMMIT happens after
 // the handler returns and before the reply is sent (invariant 4). Handlers return their payload;
 // they never send it themselves.
+//
+// And it re-issues: a session marked by a role change (sql/080) gets a new token on its next
+// request, whatever that request's outcome (see reissueSession below).
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { beginRequest, type ContextRow, type RequestTx } from '../db/request-tx.js'
-import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
+import { hashToken, isWellFormedToken, newToken } from '../crypto/tokens.js'
 import type { Permission } from '../rbac/permissions.js'
 import type { WorkspaceStatus, BillingStatus } from '../db/schema/index.js'
 import { isUuid } from '../schemas/common.js'
@@ -36,6 +39,12 @@ declare module 'fastify' {
     workspaceHeaderInvalid: boolean
     /** Database time of the request transaction: what the database's own gates compare with. */
     dbNow: Date
+    /** SHA-256 of the session token the request carried, if well-formed. */
+    sessionTokenHash: Buffer | null
+    /** Answer with a new session token (app.begin_request found the session marked for it). */
+    reissueSession: boolean
+    /** Set once a handler wrote or cleared the session cookie itself (sign-in, sign-out…). */
+    sessionCookieWritten: boolean
   }
 }
 
@@ -64,6 +73,30 @@ export function sessionCookieName(production: boolean): string {
   return production ? '__Host-sid' : 'sid'
 }
 
+/** Sets the session cookie to `token` (only its hash is ever stored). */
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string): void {
+  const { config } = request.server
+  request.sessionCookieWritten = true
+  reply.setCookie(request.server.sessionCookieName, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: config.nodeEnv === 'production',
+    signed: true,
+    maxAge: config.sessionAbsoluteSeconds,
+  })
+}
+
+export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
+  request.sessionCookieWritten = true
+  reply.clearCookie(request.server.sessionCookieName, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: request.server.config.nodeEnv === 'production',
+  })
+}
+
 export default fp(
   async (app) => {
     const production = app.config.nodeEnv === 'production'
@@ -74,6 +107,9 @@ export default fp(
     app.decorateRequest('workspace', null)
     app.decorateRequest('workspaceHeaderInvalid', false)
     app.decorateRequest('dbNow', null as unknown as Date)
+    app.decorateRequest('sessionTokenHash', null)
+    app.decorateRequest('reissueSession', false)
+    app.decorateRequest('sessionCookieWritten', false)
 
     // Every /api route must say who may call it: a forgotten `access` would otherwise be a
     // route with no transaction and no gate.
@@ -110,6 +146,12 @@ export default fp(
       })
       request.tx = tx
       applyContext(request, context, app.config.platformAdminEmails)
+      request.sessionTokenHash = tokenHash ?? null
+      request.reissueSession = !!context?.reissue
+    })
+
+    app.addHook('onSend', async (request, reply) => {
+      if (request.reissueSession && request.sessionTokenHash && !request.sessionCookieWritten) await reissue(request, reply)
     })
 
     // Whatever happened (an aborted request, a reply sent by a hook), the transaction ends.
@@ -121,6 +163,30 @@ export default fp(
   },
   { name: 'auth', dependencies: ['errors'] },
 )
+
+/**
+ * A new token for a session marked for re-issue (API.md: a new token on role change). It runs
+ * as the reply goes out, after the request transaction has ended, in a statement of its own: a
+ * re-issue must not depend on the request's outcome (a rolled-back one would leave the client
+ * holding a token that was never saved), and the transaction's row lock on the session (the
+ * activity stamp) is gone by then. Of concurrent requests with the same old token one re-issues;
+ * the others find the session already replaced and send no cookie, and their old token keeps
+ * working for a few seconds as the new session (app.begin_request). A failure is logged and
+ * leaves the session marked, so the next request tries again.
+ */
+async function reissue(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await request.tx?.rollback() // only if a hook replied without the handler: nothing was committed
+  const token = newToken()
+  try {
+    const { rows } = await request.server.pools.runtime.query<{ id: string | null }>(
+      'select app.reissue_session($1, $2, $3, $4, $5) as id',
+      [request.sessionTokenHash, hashToken(token), request.ip, request.headers['user-agent']?.slice(0, 512) ?? null, request.id],
+    )
+    if (rows[0]?.id) setSessionCookie(request, reply, token)
+  } catch (err) {
+    request.log.error({ err }, 'session re-issue failed; the session stays marked for the next request')
+  }
+}
 
 function readSessionToken(request: FastifyRequest, cookieName: string): Buffer | undefined {
   const raw = request.cookies[cookieName]

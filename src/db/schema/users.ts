@@ -2,7 +2,7 @@
 // several workspaces) but they are still guarded by RLS: a user sees only themselves, and the
 // few paths that must look a user up by email or token go through SECURITY DEFINER functions.
 import { sql } from 'drizzle-orm'
-import { check, customType, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { boolean, check, customType, foreignKey, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 
 export const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'bytea',
@@ -42,9 +42,16 @@ export const sessions = pgTable(
     ip: text('ip'),
     userAgent: text('user_agent'),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    // A role change of the user marks their live sessions (sql/080); the next request with the
+    // token is answered with a new one (API.md: a new token on role change).
+    reissueRequired: boolean('reissue_required').notNull().default(false),
+    // The session that re-issued this one: its old token stays good, as the new session, for a
+    // few seconds, so requests already in flight when the cookie changed do not fail.
+    replacedBy: uuid('replaced_by'),
   },
   (t) => [
     index('sessions_user_id_idx').on(t.userId),
+    foreignKey({ name: 'sessions_replaced_by_fkey', columns: [t.replacedBy], foreignColumns: [t.id] }).onDelete('set null'),
     check('sessions_token_hash_is_sha256', sql`length(${t.tokenHash}) = 32`),
   ],
 )

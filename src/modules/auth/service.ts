@@ -9,6 +9,9 @@ import { enqueueEmail } from '../../email/outbox.js'
 import { verificationEmail } from '../../email/templates.js'
 import { driverError, type RequestTx } from '../../db/request-tx.js'
 import type { UserT } from './schemas.js'
+import { setSessionCookie } from '../../plugins/auth.js'
+
+export { clearSessionCookie } from '../../plugins/auth.js'
 import * as q from './queries.js'
 
 export const VERIFICATION_TTL_SECONDS = 24 * 3600
@@ -49,25 +52,8 @@ export async function startSession(request: FastifyRequest, reply: FastifyReply,
     userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
   })
   await tx(request).setUser(userId, sessionId)
-  reply.setCookie(request.server.sessionCookieName, token, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: config.nodeEnv === 'production',
-    signed: true,
-    maxAge: config.sessionAbsoluteSeconds,
-  })
+  setSessionCookie(request, reply, token)
   return sessionId
-}
-
-export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
-  const { config } = request.server
-  reply.clearCookie(request.server.sessionCookieName, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: config.nodeEnv === 'production',
-  })
 }
 
 export async function sendVerification(request: FastifyRequest, user: { id: string; email: string; name: string }): Promise<void> {

@@ -1,0 +1,37 @@
+import { Type, type Static } from 'typebox'
+import { DateTime, Uuid, errorResponses } from '../../schemas/common.js'
+import { BUILT_IN_ROLE_NAMES } from '../../rbac/permissions.js'
+
+export const Member = Type.Object(
+  {
+    userId: Uuid,
+    email: Type.String(),
+    name: Type.String(),
+    role: Type.String(),
+    departmentId: Type.Union([Uuid, Type.Null()]),
+    scopes: Type.Object({ contacts: Type.Union([Type.Literal('all'), Type.Literal('department'), Type.Literal('own')]) }),
+    mfaEnabled: Type.Boolean(),
+    joinedAt: DateTime,
+  },
+  { $id: 'Member' },
+)
+export type MemberT = Static<typeof Member>
+
+export const Role = Type.Union(BUILT_IN_ROLE_NAMES.map((r) => Type.Literal(r)), { description: 'A built-in role' })
+
+// departmentId and scopes (API.md) arrive with departments and record scopes; until then every
+// member sees every contact of the workspace, which is what the member view reports.
+export const UpdateMemberBody = Type.Object({ role: Role }, { additionalProperties: false })
+export type UpdateMemberBodyT = Static<typeof UpdateMemberBody>
+
+export const MemberParams = Type.Object({ userId: Uuid }, { additionalProperties: false })
+
+export const schemas = {
+  list: { tags: ['members'], response: { 200: Type.Object({ members: Type.Array(Member) }), ...errorResponses(400, 401, 403) } },
+  update: {
+    tags: ['members'],
+    params: MemberParams,
+    body: UpdateMemberBody,
+    response: { 200: Type.Object({ member: Member }), ...errorResponses(400, 401, 402, 403, 404, 409) },
+  },
+}
