@@ -146,6 +146,9 @@ create policy "users are issued their own email tokens" on public.email_tokens
 drop policy if exists "privileged functions find email tokens" on public.email_tokens;
 create policy "privileged functions find email tokens" on public.email_tokens
   for select to app_privileged using (true);
+drop policy if exists "privileged functions issue reset tokens" on public.email_tokens;
+create policy "privileged functions issue reset tokens" on public.email_tokens
+  for insert to app_privileged with check (purpose = 'reset_password' and used_at is null);
 drop policy if exists "privileged functions consume email tokens" on public.email_tokens;
 create policy "privileged functions consume email tokens" on public.email_tokens
   for update to app_privileged using (true) with check (true);

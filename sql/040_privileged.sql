@@ -218,6 +218,47 @@ comment on function app.consume_email_token(bytea, text) is
   'Email links: the holder of a verification or reset link need not be signed in as its user';
 
 -- ---------------------------------------------------------------------------------------------
+-- app.issue_password_reset: the outbox worker's half of forgot-password. The request only
+-- queued the address (the same work for every address, so its timing reveals nothing); here,
+-- for an address with an account, a single-use reset token is stored (its hash, p_ttl_seconds
+-- to live) and the request audited as that user with the request's IP, user agent and request
+-- id; the user's name is returned for the email. No row: no such account, nothing is written.
+-- Crosses users because nobody is signed in. Not for the runtime: only the worker (the owner,
+-- as a member of app_privileged) calls it.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.issue_password_reset(text, bytea, integer, text, text, text);
+create function app.issue_password_reset(
+    p_email text, p_token_hash bytea, p_ttl_seconds integer, p_ip text, p_user_agent text, p_request_id text)
+  returns table (user_id uuid, name text)
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid;
+  v_name text;
+begin
+  select u.id, u.name into v_user, v_name from public.users u where u.email = p_email;
+  if v_user is null then
+    return;
+  end if;
+  perform pg_catalog.set_config('app.user_id', v_user::text, true),
+          pg_catalog.set_config('app.session_id', '', true),
+          pg_catalog.set_config('app.workspace_id', '', true),
+          pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
+          pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
+          pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true);
+  insert into public.email_tokens (user_id, purpose, token_hash, expires_at)
+  values (v_user, 'reset_password', p_token_hash, pg_catalog.now() + pg_catalog.make_interval(secs => p_ttl_seconds));
+  perform app.audit_append(null, 'event', 'auth.password_reset_requested', 'user', v_user::text, null, null);
+  return query select v_user, v_name;
+end
+$$;
+alter function app.issue_password_reset(text, bytea, integer, text, text, text) owner to app_privileged;
+revoke all on function app.issue_password_reset(text, bytea, integer, text, text, text) from public;
+comment on function app.issue_password_reset(text, bytea, integer, text, text, text) is
+  'Password reset: the outbox worker issues a reset token for an address before anyone is signed in';
+
+-- ---------------------------------------------------------------------------------------------
 -- app.create_workspace: a new pending workspace owned by the current user.
 -- Crosses tenants because the owner's membership row belongs to a workspace that is not the
 -- caller's context yet. One owned workspace per user is the workspaces_one_per_owner

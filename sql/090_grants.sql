@@ -30,7 +30,7 @@ grant select on public.users to app_privileged;
 grant update (email_verified_at, updated_at) on public.users to app_privileged;
 grant select, insert on public.sessions to app_privileged;
 grant update (last_seen_at, revoked_at, reissue_required, replaced_by) on public.sessions to app_privileged;
-grant select on public.email_tokens to app_privileged;
+grant select, insert on public.email_tokens to app_privileged;
 grant update (used_at) on public.email_tokens to app_privileged;
 grant select, insert, update on public.workspaces to app_privileged;
 grant select, insert on public.memberships to app_privileged;

@@ -24,6 +24,7 @@ import contactsRoutes from './modules/crm/contacts/routes.js'
 import auditRoutes from './modules/audit/routes.js'
 import securitySettingsRoutes from './modules/security-settings/routes.js'
 import membersRoutes from './modules/members/routes.js'
+import { RESET_REQUEST_TEMPLATE, composePasswordReset } from './modules/auth/password-reset.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -79,7 +80,11 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(auth)
   await app.register(security)
   await app.register(gates)
-  await app.register(outbox, { transport: deps.emailTransport, intervalMs: deps.outboxIntervalMs ?? 1000 })
+  await app.register(outbox, {
+    transport: deps.emailTransport,
+    intervalMs: deps.outboxIntervalMs ?? 1000,
+    composers: { [RESET_REQUEST_TEMPLATE]: composePasswordReset(config) },
+  })
 
   // Routes.
   await app.register(opsRoutes)

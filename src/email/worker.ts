@@ -2,11 +2,19 @@
 // send the same row at once), sends each, and records the outcome. A failure is retried with
 // exponential backoff up to MAX_ATTEMPTS; after delivery the secret-bearing body is purged.
 // It runs as the owner pool: the runtime role may only queue emails, never read them back.
+//
+// A row whose template has a composer is a request to compose (email/outbox.ts): the composer
+// gets the sealed input and answers the email to send, which replaces the row's template and
+// body before sending (a retry resends the same email), or null to send nothing, which deletes
+// the row. It runs in a savepoint, so a composer's database error fails that row only.
 import type pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
-import { decrypt, type KeyRing } from '../crypto/envelope.js'
-import { outboxAad } from './outbox.js'
+import { decrypt, encrypt, type KeyRing } from '../crypto/envelope.js'
+import { outboxAad, type EmailMessage } from './outbox.js'
 import type { EmailTransport } from './transport.js'
+
+/** Turns a queued composition into an email, or into nothing; runs in the worker's transaction. */
+export type Composer = (client: pg.PoolClient, to: string, input: Record<string, unknown>) => Promise<EmailMessage | null>
 
 export const MAX_ATTEMPTS = 8
 const BATCH = 20
@@ -17,6 +25,8 @@ export interface OutboxWorkerOptions {
   keys: KeyRing
   from: string
   log: FastifyBaseLogger
+  /** Composers by the template name a composition is queued under. */
+  composers?: Record<string, Composer>
 }
 
 /** Backoff after `attempts` failures: 30 s, 1 min, 2 min … capped at 1 h. */
@@ -30,8 +40,8 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
   let sent = 0
   try {
     await client.query('BEGIN')
-    const { rows } = await client.query<{ id: string; to_address: string; body_encrypted: string | null; attempts: number }>(
-      `select id, to_address, body_encrypted, attempts from email_outbox
+    const { rows } = await client.query<{ id: string; to_address: string; template: string; body_encrypted: string | null; attempts: number }>(
+      `select id, to_address, template, body_encrypted, attempts from email_outbox
         where status = 'pending' and next_attempt_at <= now()
         order by next_attempt_at limit $1 for update skip locked`,
       [BATCH],
@@ -39,7 +49,18 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
     for (const row of rows) {
       try {
         if (!row.body_encrypted) throw new Error('no body')
-        const body = JSON.parse(decrypt(opts.keys, row.body_encrypted, outboxAad(row.id))) as { subject: string; text: string; html: string }
+        let body = JSON.parse(decrypt(opts.keys, row.body_encrypted, outboxAad(row.id))) as { subject: string; text: string; html: string }
+        const composer = opts.composers?.[row.template]
+        if (composer) {
+          const message = await compose(client, composer, row.to_address, body)
+          if (!message) {
+            await client.query('delete from email_outbox where id = $1', [row.id])
+            continue
+          }
+          body = { subject: message.subject, text: message.text, html: message.html }
+          await client.query('update email_outbox set template = $2, body_encrypted = $3 where id = $1',
+            [row.id, message.template, encrypt(opts.keys, JSON.stringify(body), outboxAad(row.id))])
+        }
         const { providerId } = await opts.transport.send({ id: row.id, from: opts.from, to: row.to_address, ...body })
         await client.query(
           `update email_outbox set status = 'sent', sent_at = now(), body_encrypted = null,
@@ -68,6 +89,18 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
     throw err
   }
   return sent
+}
+
+async function compose(client: pg.PoolClient, composer: Composer, to: string, input: object): Promise<EmailMessage | null> {
+  await client.query('savepoint compose')
+  try {
+    const message = await composer(client, to, input as Record<string, unknown>)
+    await client.query('release savepoint compose')
+    return message
+  } catch (err) {
+    await client.query('rollback to savepoint compose')
+    throw err
+  }
 }
 
 /** Polls the outbox every `intervalMs` until stopped. */

@@ -1,7 +1,7 @@
 // Wires the outbox worker to the app: a transport from the configuration (or the one a test
 // injects), a polling worker when asked for, and app.outbox.drain() for tests and shutdown.
 import fp from 'fastify-plugin'
-import { drainOutbox, startOutboxWorker, type OutboxWorkerOptions } from '../email/worker.js'
+import { drainOutbox, startOutboxWorker, type Composer, type OutboxWorkerOptions } from '../email/worker.js'
 import { LogTransport, ResendTransport, type EmailTransport } from '../email/transport.js'
 
 declare module 'fastify' {
@@ -14,6 +14,8 @@ export interface OutboxPluginOptions {
   transport?: EmailTransport
   /** Poll interval; 0 disables the background worker (tests drain by hand). */
   intervalMs: number
+  /** Composers of queued compositions, by template (email/outbox.ts). */
+  composers?: Record<string, Composer>
 }
 
 export default fp<OutboxPluginOptions>(
@@ -22,7 +24,7 @@ export default fp<OutboxPluginOptions>(
     const transport =
       opts.transport ??
       (config.resendApiKey ? new ResendTransport(config.resendApiKey, config.resendBaseUrl) : new LogTransport(app.log))
-    const options: OutboxWorkerOptions = { pool: app.pools.owner, transport, keys: config.encryptionKeys, from: config.emailFrom, log: app.log }
+    const options: OutboxWorkerOptions = { pool: app.pools.owner, transport, keys: config.encryptionKeys, from: config.emailFrom, log: app.log, composers: opts.composers }
     const worker = opts.intervalMs > 0 ? startOutboxWorker({ ...options, intervalMs: opts.intervalMs }) : undefined
     app.decorate('outbox', {
       drain: () => drainOutbox(options),

@@ -55,6 +55,59 @@ t.test('forgot-password answers alike for known and unknown emails', async (t) =
   t.equal(anyUnknown.length, 0, 'no audit row names the unknown address')
 })
 
+t.test('forgot-password does the same work for known and unknown emails; the worker decides', async (t) => {
+  // Threat: the response time tells registered addresses apart (a token, an email and an audit
+  // row written for one, nothing for the other). The request only queues; the work comes later.
+  const user = await register(ctx)
+  await ctx.app.outbox.drain()
+  const unknown = uniqueEmail('nobody')
+  const tokensBefore = await ctx.sql<{ n: number }>('select count(*)::int as n from email_tokens where user_id = $1', [user.id])
+  const headers = { 'user-agent': 'ResetProbe/1.0' }
+  const known = await post('/api/auth/forgot-password', { email: user.email }, headers)
+  const missing = await post('/api/auth/forgot-password', { email: unknown }, headers)
+  t.same([known.statusCode, missing.statusCode], [202, 202])
+
+  const queued = await ctx.sql<{ to_address: string; template: string; status: string; size: number }>(
+    `select to_address, template, status, length(body_encrypted) as size from email_outbox where to_address = any($1) and template <> 'verify_email' order by created_at`,
+    [[user.email, unknown]],
+  )
+  t.same(queued.map((r) => [r.template, r.status]), [['reset_password_request', 'pending'], ['reset_password_request', 'pending']], 'one queued request each')
+  t.equal(queued[0]!.size, queued[1]!.size, 'of the same size')
+  const tokensAfter = await ctx.sql<{ n: number }>('select count(*)::int as n from email_tokens where user_id = $1', [user.id])
+  t.equal(tokensAfter[0]!.n, tokensBefore[0]!.n, 'no token issued by the request itself')
+  t.equal(await auditCount('auth.password_reset_requested', user.id), 0, 'nor audited yet')
+
+  await ctx.app.outbox.drain()
+  t.same((await ctx.sql('select 1 from email_outbox where to_address = $1', [unknown])).length, 0, "the unknown address's request is gone, unsent")
+  const sent = await ctx.sql<{ template: string; status: string }>("select template, status from email_outbox where to_address = $1 and template <> 'verify_email'", [user.email])
+  t.same(sent, [{ template: 'reset_password', status: 'sent' }])
+  const [event] = await ctx.sql<{ actor_user_id: string; ip: string; user_agent: string; request_id: string }>(
+    `select actor_user_id, ip, user_agent, request_id from audit_log where action = 'auth.password_reset_requested' and entity_id = $1`, [user.id])
+  t.match(event, { actor_user_id: user.id, ip: '127.0.0.1', user_agent: 'ResetProbe/1.0' }, "audited with the request's metadata")
+  t.ok(event!.request_id)
+})
+
+t.test('a composition that fails is retried and holds up no other email', async (t) => {
+  const user = await register(ctx)
+  const other = await register(ctx, { verified: false })
+  ctx.mail.sent.length = 0
+  await ctx.sql('alter function app.issue_password_reset(text, bytea, integer, text, text, text) rename to issue_password_reset_gone')
+  try {
+    t.equal((await forgot(user.email)).statusCode, 202, 'the request is accepted regardless')
+    await post('/api/auth/verify-email/resend', {}, { cookie: other.cookie })
+    await ctx.app.outbox.drain()
+  } finally {
+    await ctx.sql('alter function app.issue_password_reset_gone(text, bytea, integer, text, text, text) rename to issue_password_reset')
+  }
+  t.ok(ctx.mail.sent.some((m) => m.to.includes(other.email)), 'the other email in the batch went out')
+  const [row] = await ctx.sql<{ status: string; attempts: number; last_error: string }>(
+    'select status, attempts, last_error from email_outbox where to_address = $1 and template = $2', [user.email, 'reset_password_request'])
+  t.match(row, { status: 'pending', attempts: 1, last_error: /issue_password_reset/ }, 'kept for a retry')
+  await ctx.sql(`update email_outbox set next_attempt_at = now() where to_address = $1`, [user.email])
+  const token = await tokenFromEmail(ctx, user.email)
+  t.equal((await reset(token)).statusCode, 200, 'the retry sends a working link')
+})
+
 t.test('the reset token is stored hashed and lives at most an hour', async (t) => {
   // Threat: a database dump or a forgotten inbox yields a usable reset link.
   const user = await register(ctx)

@@ -190,6 +190,19 @@ t.test('the runtime cannot verify emails nor write workspaces itself', async (t)
   t.same(await rows(su, 'select status, billing_status from workspaces where id = $1', [a.workspaceId]), [{ status: 'active', billing_status: 'none' }], 'A is unchanged')
 })
 
+t.test('only the outbox worker issues reset tokens for an address', async (t) => {
+  // Threat: a handler (or an injected query) mints a reset token for any address it names.
+  const user = await seedUser(su)
+  const [email] = await rows<{ email: string }>(su, 'select email from users where id = $1', [user])
+  const call = 'select * from app.issue_password_reset($1, $2, 3600, null, null, null)'
+  t.same(await pgError(asTenant(runtime, {}, (sql) => sql.query(call, [email!.email, tokenHash()]))), permissionDenied('function', 'issue_password_reset'), 'not the runtime')
+  const owner = await connect(t, db.ownerUrl)
+  const hash = tokenHash()
+  t.match(await rows(owner, call, [email!.email, hash]), [{ user_id: user }], 'the owner (the worker) may')
+  t.same(await rows(owner, call, ['nobody@rls.test', tokenHash()]), [], 'and gets nothing for an unknown address')
+  t.same(await rows(su, 'select purpose, user_id from email_tokens where token_hash = $1', [hash]), [{ purpose: 'reset_password', user_id: user }])
+})
+
 t.test('a role outside app_runtime cannot execute the privileged functions', async (t) => {
   // Threat: any other login in the cluster (PUBLIC) calls the functions that cross tenants.
   const login = await createLogin(t, su, db.appUrl)

@@ -2,10 +2,11 @@
 // reset-password spends it to set a new password and sign the user out everywhere.
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
-import { encrypt } from '../../crypto/envelope.js'
 import { hashPassword } from '../../crypto/passwords.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
-import { enqueueEmail } from '../../email/outbox.js'
+import { enqueueComposition } from '../../email/outbox.js'
+import type { Composer } from '../../email/worker.js'
+import type { Config } from '../../config.js'
 import { resetPasswordEmail } from '../../email/templates.js'
 import { recordEvent } from '../../audit/events.js'
 import { assertPasswordStrength, normaliseEmail } from './rules.js'
@@ -14,41 +15,38 @@ import * as q from './queries.js'
 
 // Short-lived (issue 4: ≤ 1 h): a reset link is as good as the password for as long as it lives.
 export const RESET_TTL_SECONDS = 3600
+/** The outbox template a reset request waits under until the worker composes it. */
+export const RESET_REQUEST_TEMPLATE = 'reset_password_request'
 
 /**
- * Sends a reset link when `email` has an account and does nothing visible otherwise: the caller
- * answers 202 with the same body either way, so the endpoint cannot tell anyone whether an
- * address is registered.
+ * Queues a reset for `email` and nothing else: whether the address has an account is decided
+ * later, by the outbox worker (composePasswordReset). The request does the same work for a known
+ * and an unknown address — one sealed row, one INSERT, one COMMIT — so neither its answer (202,
+ * same body) nor its timing tells anyone whether an address is registered (API.md).
  */
 export async function requestPasswordReset(request: FastifyRequest, email: string): Promise<void> {
-  const { config } = request.server
-  const t = tx(request)
-  const login = await q.findLogin(t.db, normaliseEmail(email))
-  const token = newToken()
-  const tokenHash = hashToken(token)
-  if (!login) {
-    // Unknown address: spend comparable work (a token, its hash, an envelope encryption like the
-    // queued email's) so the response time does not reveal that nothing was sent.
-    encrypt(config.encryptionKeys, resetPasswordEmail({ to: email, name: '', publicUrl: config.publicUrl, token, ttlMinutes: 60 }).text, tokenHash.toString('hex'))
-    return
-  }
-  // The caller is not signed in: the token row belongs to the account's user, so act as that
-  // user for the insert (RLS lets a user be issued only their own tokens).
-  await t.setUser(login.userId)
-  const user = await q.findUser(t.db, login.userId)
-  if (!user) return
-  await q.insertEmailToken(t.db, {
-    userId: user.id,
-    purpose: 'reset_password',
-    tokenHash,
-    expiresAt: new Date(Date.now() + RESET_TTL_SECONDS * 1000),
+  await enqueueComposition(tx(request).db, request.server.config.encryptionKeys, normaliseEmail(email), RESET_REQUEST_TEMPLATE, {
+    ip: request.ip.slice(0, 64),
+    userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+    requestId: request.id.slice(0, 64),
   })
-  await enqueueEmail(
-    t.db,
-    config.encryptionKeys,
-    resetPasswordEmail({ to: user.email, name: user.name, publicUrl: config.publicUrl, token, ttlMinutes: RESET_TTL_SECONDS / 60 }),
-  )
-  await recordEvent(t.db, { action: 'auth.password_reset_requested', entityType: 'user', entityId: user.id, platform: true })
+}
+
+/**
+ * The outbox composer of a queued reset: for an address with an account, issues a single-use
+ * token (app.issue_password_reset, sql/040: stored hashed, audited with the request's IP, user
+ * agent and request id) and answers the email carrying it; for any other address, nothing.
+ */
+export function composePasswordReset(config: Pick<Config, 'publicUrl'>): Composer {
+  return async (client, to, input) => {
+    const token = newToken()
+    const { rows } = await client.query<{ name: string }>(
+      'select name from app.issue_password_reset($1, $2, $3, $4, $5, $6)',
+      [to, hashToken(token), RESET_TTL_SECONDS, input.ip ?? null, input.userAgent ?? null, input.requestId ?? null],
+    )
+    if (!rows[0]) return null
+    return resetPasswordEmail({ to, name: rows[0].name, publicUrl: config.publicUrl, token, ttlMinutes: RESET_TTL_SECONDS / 60 })
+  }
 }
 
 /** Spends a reset token: sets the new password and revokes every session of its user. */
