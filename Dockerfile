@@ -1,16 +1,27 @@
 # Production image. Runs against an external PostgreSQL 15+ (DATABASE_URL as the schema owner,
 # APP_DATABASE_URL as the runtime login); the embedded PostgreSQL is for development only.
+# The service runs compiled (npm run build): plain JavaScript, no TypeScript loader in memory.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY scripts ./scripts
+RUN npm run build
+
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY src ./src
+COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
 COPY sql ./sql
-COPY tsconfig.json ./
+# Data files read at start-up (the common-password list).
+COPY src/modules/auth/data ./src/modules/auth/data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# node --import tsx forwards SIGTERM to the service (npx tsx does not), so shutdown is graceful.
-CMD ["node", "--import", "tsx", "src/server.ts"]
+# node runs as PID 1 and handles SIGTERM itself (close-with-grace): shutdown is graceful.
+CMD ["node", "dist/src/server.js"]

@@ -5,6 +5,8 @@
 // the parent, drives both with the same requests, and the gated/bare ratios are checked against
 // the targets. Each insert also runs with the contacts audit trigger switched off, and once more
 // with every connection writing into one workspace, to price the audit chain (scripts/bench/audit.ts).
+// It runs compiled: `npm run bench` builds dist/ first, so the service runs as plain JavaScript,
+// as the production image runs it (tsx's loader alone costs ≈ 40 MB of resident memory).
 //
 //   npm run bench                          200 workspaces, 32 connections, 10 s per scenario
 //   BENCH_AUDIT=0 npm run bench            only the four DESIGN.md scenarios (half the time)
@@ -160,8 +162,8 @@ async function main(): Promise<number> {
   const cpuProfile = process.env.BENCH_CPU_PROF?.trim() ? path.resolve(process.env.BENCH_CPU_PROF.trim()) : undefined
   const track = (c: Child) => (children.push(c), c) // known to the cleanup as soon as it runs
   const [service, bare] = await Promise.all([
-    startChild('service', './service-child.ts', { ...base, ...serviceEnv }, cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfile}`] : []).then(track),
-    startChild('bare', './bare-child.ts', { ...base, NODE_ENV: 'production', BARE_DATABASE_URL: superUrl }).then(track),
+    startChild('service', './service-child', { ...base, ...serviceEnv }, cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfile}`] : []).then(track),
+    startChild('bare', './bare-child', { ...base, NODE_ENV: 'production', BARE_DATABASE_URL: superUrl }).then(track),
   ])
   log(`service (pid ${service.pid}) on 127.0.0.1:${service.port}, bare baseline (pid ${bare.pid}) on 127.0.0.1:${bare.port}`)
 

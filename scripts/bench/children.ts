@@ -49,13 +49,16 @@ export interface Child {
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
 
 /**
- * Forks `file` (a sibling .ts module, run through tsx like the parent) with exactly `env`,
- * and resolves once it reports that it listens.
+ * Forks `file` (a sibling module, by its name without extension) with exactly `env`, and
+ * resolves once it reports that it listens. The bench runs compiled (`npm run bench` builds
+ * dist/ first), so the children run as plain JavaScript, as the production image does; run
+ * through tsx instead, they run through tsx too.
  */
 export function startChild(name: string, file: string, env: Record<string, string>, execArgv: string[] = []): Promise<Child> {
-  const path = fileURLToPath(new URL(file, import.meta.url))
+  const compiled = import.meta.url.endsWith('.js')
+  const path = fileURLToPath(new URL(`${file}${compiled ? '.js' : '.ts'}`, import.meta.url))
   const child = fork(path, [], {
-    execArgv: ['--import', 'tsx', ...execArgv],
+    execArgv: [...(compiled ? [] : ['--import', 'tsx']), ...execArgv],
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

@@ -147,7 +147,7 @@ export function formatReport(r: Report): string {
   )
   out.push(
     `Memory: the service peaked at ${r.memory.maxRssMb.toFixed(0)} MB RSS (${r.memory.rssIdleMb.toFixed(0)} MB idle after start-up, ` +
-      `${r.memory.rssEndMb.toFixed(0)} MB at the end); the bare baseline, under the same tsx runtime, at ${r.memory.bareMaxRssMb.toFixed(0)} MB.`,
+      `${r.memory.rssEndMb.toFixed(0)} MB at the end); the bare baseline, run the same way, at ${r.memory.bareMaxRssMb.toFixed(0)} MB.`,
     '',
   )
   const queued = r.scenarios.filter((m) => m.poolWaiting)

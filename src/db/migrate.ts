@@ -2,15 +2,14 @@
 // file in sql/ (hand-written and re-runnable: roles, helper functions, policies, grants), as the
 // schema owner. An advisory lock lets several instances start at once without racing.
 import { readdir, readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import pg from 'pg'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator'
+import { ROOT } from '../paths.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-export const MIGRATIONS_DIR = path.join(root, 'migrations')
-export const SQL_DIR = path.join(root, 'sql')
+export const MIGRATIONS_DIR = path.join(ROOT, 'migrations')
+export const SQL_DIR = path.join(ROOT, 'sql')
 
 export interface MigrateOptions {
   /** Owner connection string (DATABASE_URL). */

@@ -1,16 +1,19 @@
 // What a new account's email and password must satisfy: register, reset and change all use
 // these, so the rules exist once.
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { AppError } from '../../errors.js'
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../crypto/passwords.js'
 import { DISPOSABLE_DOMAINS } from './data/disposable-domains.js'
+import { ROOT } from '../../paths.js'
 
 const disposable = new Set(DISPOSABLE_DOMAINS)
 
 // The 10,000 most common passwords, lower-cased (data/common-passwords.txt says where from).
-// Read once at start-up; a Set makes each check one lookup.
+// Read once at start-up (from the source tree, also when running compiled); a Set makes each
+// check one lookup.
 const common = new Set(
-  readFileSync(new URL('./data/common-passwords.txt', import.meta.url), 'utf8')
+  readFileSync(path.join(ROOT, 'src/modules/auth/data/common-passwords.txt'), 'utf8')
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('# ')),
 )
