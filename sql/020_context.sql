@@ -40,6 +40,27 @@ create or replace function app.current_session_id() returns uuid
 revoke all on function app.current_session_id() from public;
 grant execute on function app.current_session_id() to app_runtime, app_privileged;
 
+-- Writes every setting of the context at once, each to a value or to '' (no context), whatever
+-- this backend held before: the one way the privileged functions of sql/040 set a context
+-- (app.begin_request for a request; the session re-issue and the reset composer, which run
+-- outside one, for their audit rows). Transaction-local, like every setting here. Not SECURITY
+-- DEFINER and without a SET clause (no search_path switch on the hot path): every name in it is
+-- qualified.
+create or replace function app.set_context(
+    p_user_id uuid, p_session_id uuid, p_workspace_id uuid, p_ip text, p_user_agent text, p_request_id text)
+  returns void
+  language sql volatile
+as $$
+  select pg_catalog.set_config('app.user_id', coalesce(p_user_id::text, ''), true),
+         pg_catalog.set_config('app.session_id', coalesce(p_session_id::text, ''), true),
+         pg_catalog.set_config('app.workspace_id', coalesce(p_workspace_id::text, ''), true),
+         pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
+         pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
+         pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true)
+$$;
+revoke all on function app.set_context(uuid, uuid, uuid, text, text, text) from public;
+grant execute on function app.set_context(uuid, uuid, uuid, text, text, text) to app_privileged;
+
 -- The database's own write gate (invariant 5): may the current workspace be written to now?
 -- Only an active workspace whose trial has not ended, or that has an active subscription.
 -- Deliberately not SECURITY DEFINER and without a SET clause, so PostgreSQL inlines it into the

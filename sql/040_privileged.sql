@@ -85,12 +85,7 @@ begin
   -- Every setting is written, to a value or to '' (no context), whatever this backend did
   -- before: a workspace only for a member, a user only for a valid session (fail closed).
   -- The request's metadata is recorded with every audit row of this transaction.
-  perform pg_catalog.set_config('app.user_id', coalesce(v_user::text, ''), true),
-          pg_catalog.set_config('app.session_id', coalesce(v_session::text, ''), true),
-          pg_catalog.set_config('app.workspace_id', coalesce(v_workspace::text, ''), true),
-          pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
-          pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
-          pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true);
+  perform app.set_context(v_user, v_session, v_workspace, p_ip, p_user_agent, p_request_id);
   if v_user is null then
     return;
   end if;
@@ -145,12 +140,7 @@ begin
   returning id into v_new;
   update public.sessions se set revoked_at = pg_catalog.now(), reissue_required = false, replaced_by = v_new
    where se.id = old.id;
-  perform pg_catalog.set_config('app.user_id', old.user_id::text, true),
-          pg_catalog.set_config('app.session_id', v_new::text, true),
-          pg_catalog.set_config('app.workspace_id', '', true),
-          pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
-          pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
-          pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true);
+  perform app.set_context(old.user_id, v_new, null, p_ip, p_user_agent, p_request_id);
   perform app.audit_append(null, 'event', 'auth.session_reissued', 'session', old.id::text,
     pg_catalog.jsonb_build_object('sessionId', old.id), pg_catalog.jsonb_build_object('sessionId', v_new, 'reason', 'role_change'));
   return v_new;
@@ -241,12 +231,7 @@ begin
   if v_user is null then
     return;
   end if;
-  perform pg_catalog.set_config('app.user_id', v_user::text, true),
-          pg_catalog.set_config('app.session_id', '', true),
-          pg_catalog.set_config('app.workspace_id', '', true),
-          pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
-          pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
-          pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true);
+  perform app.set_context(v_user, null, null, p_ip, p_user_agent, p_request_id);
   insert into public.email_tokens (user_id, purpose, token_hash, expires_at)
   values (v_user, 'reset_password', p_token_hash, pg_catalog.now() + pg_catalog.make_interval(secs => p_ttl_seconds));
   perform app.audit_append(null, 'event', 'auth.password_reset_requested', 'user', v_user::text, null, null);
