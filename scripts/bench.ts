@@ -11,6 +11,7 @@
 //   npm run bench                          200 workspaces, 32 connections, 10 s per scenario
 //   BENCH_AUDIT=0 npm run bench            only the four DESIGN.md scenarios (half the time)
 //   BENCH_SECONDS=30 BENCH_WORKSPACES=1000 npm run bench
+//   BENCH_SOAK_SECONDS=600 npm run bench   then 10 minutes of gated load: does the RSS grow?
 //   npm run bench -- --json                results as JSON on stdout (progress stays on stderr)
 //
 // Also: BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32), BENCH_LOG_LEVEL (silent: the
@@ -37,6 +38,7 @@ import { countRoundTrips, smokeTest } from './bench/verify.js'
 import { postmasterPid, snapshot } from './bench/cpu.js'
 import { buildChecks, bytesToMb, cpuRatios, findProblems, formatReport, type Report } from './bench/report.js'
 import { auditControl, auditFigures, auditScenarios } from './bench/audit.js'
+import { soak } from './bench/soak.js'
 
 const json = process.argv.includes('--json')
 const log = (message: string) => process.stderr.write(`# ${message}\n`)
@@ -110,6 +112,7 @@ async function main(): Promise<number> {
     postgres: '',
     cpus: cpus().length,
     auditScenarios: intEnv('BENCH_AUDIT', 1, 0, 1) === 1,
+    soakSeconds: intEnv('BENCH_SOAK_SECONDS', 0, 0, 24 * 3600),
   }
   const startedAt = new Date().toISOString()
 
@@ -199,6 +202,12 @@ async function main(): Promise<number> {
   }
   if (interrupted) throw new Error('interrupted')
 
+  const soaked = settings.soakSeconds > 0
+    ? await soak(list.filter((s) => s.side === 'gated' && s.audit && s.workspaces === 'many'), { seconds: settings.soakSeconds, connections: settings.connections },
+      async () => bytesToMb((await service.ask<ChildStats>({ type: 'stats' })).rss), log)
+    : null
+  if (interrupted) throw new Error('interrupted')
+
   const mem = await service.ask<ChildStats>({ type: 'stats' })
   const bareMem = await bare.ask<ChildStats>({ type: 'stats' })
   const memory = {
@@ -207,8 +216,9 @@ async function main(): Promise<number> {
     maxRssMb: bytesToMb(mem.maxRss),
     bareMaxRssMb: bytesToMb(bareMem.maxRss),
   }
-  const checks = buildChecks(measurements, roundTrips, memory)
+  const checks = buildChecks(measurements, roundTrips, memory, soaked)
   const problems = findProblems(measurements)
+  if (soaked && (soaked.non2xx || soaked.errors)) problems.push(`soak: ${soaked.non2xx} non-2xx, ${soaked.errors} errors`)
   const report: Report = {
     startedAt,
     settings,
@@ -218,6 +228,7 @@ async function main(): Promise<number> {
     checks,
     cpuRatios: cpuRatios(measurements),
     audit: auditFigures(measurements),
+    soak: soaked,
     problems,
     allTargetsMet: checks.every((c) => c.pass),
   }

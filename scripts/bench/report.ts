@@ -1,6 +1,7 @@
 // The DESIGN.md performance budget, checked against one run, as a table or as JSON.
 import type { Measurement } from './load.js'
 import { formatAuditFigures, type AuditFigures } from './audit.js'
+import type { SoakResult } from './soak.js'
 
 export interface Check {
   name: string
@@ -22,6 +23,8 @@ export interface Report {
     cpus: number
     /** Whether the audit-chain scenarios ran (BENCH_AUDIT). */
     auditScenarios: boolean
+    /** BENCH_SOAK_SECONDS; 0: no soak. */
+    soakSeconds: number
   }
   scenarios: Measurement[]
   roundTrips: { gatedWrite: string[]; gatedList: string[] }
@@ -32,6 +35,8 @@ export interface Report {
   cpuRatios: ReturnType<typeof cpuRatios>
   /** Each insert with and without the audit trigger; null with BENCH_AUDIT=0. */
   audit: AuditFigures | null
+  /** The memory soak (BENCH_SOAK_SECONDS); null when it did not run. */
+  soak: SoakResult | null
   /** Non-2xx answers or socket errors: the figures are not comparable. */
   problems: string[]
   allTargetsMet: boolean
@@ -53,7 +58,7 @@ function by(ms: Measurement[], name: string): Measurement {
   return m
 }
 
-export function buildChecks(ms: Measurement[], roundTrips: Report['roundTrips'], memory: Report['memory']): Check[] {
+export function buildChecks(ms: Measurement[], roundTrips: Report['roundTrips'], memory: Report['memory'], soak: SoakResult | null = null): Check[] {
   const bareInsert = by(ms, 'bare insert')
   const gatedInsert = by(ms, 'gated insert')
   const bareList = by(ms, 'bare list-50')
@@ -86,6 +91,15 @@ export function buildChecks(ms: Measurement[], roundTrips: Report['roundTrips'],
       target: `≤ ${TARGETS.writeRoundTrips}`,
       pass: roundTrips.gatedWrite.length <= TARGETS.writeRoundTrips,
     },
+    ...(soak
+      ? [{
+          name: `service RSS over a ${Math.round(soak.seconds / 60)}-min soak: peak, 1st → 2nd half`,
+          value: soak.secondHalfPeakMb - soak.firstHalfPeakMb,
+          measured: `${soak.firstHalfPeakMb.toFixed(0)} → ${soak.secondHalfPeakMb.toFixed(0)} MB`,
+          target: 'no growth',
+          pass: soak.pass,
+        }]
+      : []),
   ]
 }
 
@@ -150,6 +164,13 @@ export function formatReport(r: Report): string {
       `${r.memory.rssEndMb.toFixed(0)} MB at the end); the bare baseline, run the same way, at ${r.memory.bareMaxRssMb.toFixed(0)} MB.`,
     '',
   )
+  if (r.soak) {
+    out.push(
+      `Soak: ${r.soak.seconds} s of gated inserts and lists (${r.soak.requests} requests), the service's RSS after each round: ` +
+        `${r.soak.samplesMb.map((x) => x.toFixed(0)).join(', ')} MB.`,
+      '',
+    )
+  }
   const queued = r.scenarios.filter((m) => m.poolWaiting)
   if (queued.length) {
     out.push(

@@ -8,7 +8,7 @@
 // they never send it themselves.
 //
 // And it re-issues: a session marked by a role change (sql/080) gets a new token on its next
-// request, whatever that request's outcome (see reissueSession below).
+// request, whatever that request's outcome (see reissue below).
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { beginRequest, type ContextRow, type RequestTx } from '../db/request-tx.js'
