@@ -4,7 +4,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { createPools } from '../../src/db/pool.js'
 import { ADMIN_EMAIL, INVITE_CODE, testConfig } from '../helpers/app.js'
-import { createTestDatabase } from '../helpers/db.js'
+import { connect, createTestDatabase } from '../helpers/db.js'
 import { startFakeResend } from '../helpers/fake-resend.js'
 
 /** A tiny cookie-keeping HTTP client: what a browser does with Set-Cookie and Cookie. */
@@ -97,6 +97,26 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   const forged = await ada.call('POST', '/api/crm/contacts', { name: 'Mallory' }, { ...h, origin: 'https://evil.example' })
   t.equal(forged.status, 403)
   t.equal(forged.body.code, 'csrf_rejected')
+
+  // A role change gives the member a new session token on their next request; the browser's
+  // cookie is replaced, and the old token stops working.
+  const su = await connect(t, db.superUrl)
+  const eveId = (await eve.call('GET', '/api/auth/me')).body.user.id as string
+  await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'viewer')`, [ws, eveId]) // (no invitations yet)
+  const promoted = await ada.call('PATCH', `/api/workspace/members/${eveId}`, { role: 'admin' }, h)
+  t.equal(promoted.status, 200)
+  t.equal(promoted.body.member.role, 'admin')
+  const oldSid = eve.jar.get('sid')!
+  const next = await eve.call('GET', '/api/workspace/members', undefined, h)
+  t.equal(next.status, 200)
+  t.match(next.setCookie[0], /^sid=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/, 'a new session cookie')
+  t.not(eve.jar.get('sid'), oldSid, 'which replaces the old one in the browser')
+  t.same(next.body.members.map((m: { role: string }) => m.role), ['owner', 'admin'])
+  t.equal((await eve.call('GET', '/api/auth/me')).setCookie.length, 0, 'once')
+  await su.query(`update sessions set revoked_at = now() - interval '61 seconds' where replaced_by is not null and user_id = $1`, [eveId])
+  const stale = client(address)
+  stale.jar.set('sid', oldSid)
+  t.equal((await stale.call('GET', '/api/auth/me')).status, 401, 'the old token is dead')
 
   const out = await ada.call('POST', '/api/auth/logout')
   t.equal(out.status, 204)
