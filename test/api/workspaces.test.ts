@@ -158,3 +158,17 @@ t.test('GET /api/workspace', async (t) => {
     assertError(t, await get({ 'x-workspace-id': workspaceId }), 401, 'unauthenticated')
   })
 })
+
+t.test('GET /api/workspace/permissions: the catalogue, to any member', async (t) => {
+  const owner = await register(ctx)
+  const workspaceId = await createWorkspace(ctx, owner, 'Catalogue Co')
+  const outsider = await register(ctx)
+  const get = (actor: Actor, ws: string) => ctx.app.inject({ method: 'GET', url: '/api/workspace/permissions', headers: as(actor, ws) })
+  const res = await get(owner, workspaceId)
+  t.equal(res.statusCode, 200, 'answers in a pending workspace too (a read)')
+  const permissions = res.json().permissions as Array<{ name: string; description: string }>
+  t.ok(permissions.length >= 10)
+  t.ok(permissions.every((p) => /^[a-z]+:[a-z]+$/.test(p.name) && p.description.length > 10), 'names and descriptions')
+  t.ok(['contacts:read', 'members:manage', 'audit:read', 'billing:read'].every((n) => permissions.some((p) => p.name === n)))
+  assertError(t, await get(outsider, workspaceId), 403, 'not_a_member')
+})

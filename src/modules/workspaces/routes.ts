@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js'
 import { safeEqual } from '../../crypto/tokens.js'
 import { driverError } from '../../db/request-tx.js'
 import { schemas } from './schemas.js'
+import { PERMISSIONS } from '../../rbac/permissions.js'
 import { toWorkspaceView } from './service.js'
 import * as q from './queries.js'
 
@@ -43,4 +44,11 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/', { schema: schemas.current, config: { access: 'workspace', permission: 'workspace:read', anyState: true } }, async (request) => {
     return { workspace: toWorkspaceView(request.workspace!, request.dbNow) }
   })
+
+  // The permission catalogue (src/rbac/permissions.ts), for role editors: static, no query.
+  app.get('/permissions', { schema: schemas.permissions, config: { access: 'workspace', permission: 'workspace:read' } }, async () => {
+    return { permissions: PERMISSION_LIST }
+  })
 }
+
+const PERMISSION_LIST = Object.entries(PERMISSIONS).map(([name, description]) => ({ name, description }))

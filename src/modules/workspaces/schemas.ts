@@ -33,6 +33,10 @@ export const schemas = {
   create: { tags: ['workspaces'], body: CreateWorkspaceBody, response: { 201: Type.Object({ workspace: Workspace }), ...errorResponses(400, 401, 403, 409) } },
   list: { tags: ['workspaces'], response: { 200: Type.Object({ workspaces: Type.Array(WorkspaceListItem) }), ...errorResponses(401) } },
   current: { tags: ['workspaces'], response: { 200: Type.Object({ workspace: Workspace }), ...errorResponses(400, 401, 403) } },
+  permissions: {
+    tags: ['workspaces'],
+    response: { 200: Type.Object({ permissions: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })) }), ...errorResponses(400, 401, 403) },
+  },
 }
 
 export { DateTime }
