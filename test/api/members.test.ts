@@ -151,3 +151,78 @@ t.test('the gate chain: a pending workspace refuses role changes', async (t) => 
   t.equal((await members(owner, workspaceId)).statusCode, 200, 'the list still reads')
   t.equal(await roleOf(workspaceId, other.id), 'member')
 })
+
+const remove = (actor: Actor, workspaceId: string, userId: string) =>
+  ctx.app.inject({ method: 'DELETE', url: `/api/workspace/members/${userId}`, headers: as(actor, workspaceId) })
+
+t.test('DELETE /members/:userId removes a member, who then has no access; audited', async (t) => {
+  const { owner, member, viewer, workspaceId } = await team()
+  const res = await remove(owner, workspaceId, member.id)
+  t.equal(res.statusCode, 204)
+  t.equal(res.body, '')
+  t.equal(await roleOf(workspaceId, member.id), undefined)
+  t.notOk((await members(owner, workspaceId)).json().members.some((m: { userId: string }) => m.userId === member.id))
+  assertError(t, await members(member, workspaceId), 403, 'not_a_member', undefined)
+  const purge = (await listAll(ctx, as(owner, workspaceId), '/api/workspace/audit-log', 'entity=membership')).entries.find((e) => e.action === 'membership.purge')
+  t.match(purge, { actorId: owner.id, entityId: member.id, before: { role: 'member' }, after: null })
+
+  // Leaving needs no permission: a viewer may go.
+  t.equal((await remove(viewer, workspaceId, viewer.id)).statusCode, 204, 'a viewer leaves')
+  t.equal(await roleOf(workspaceId, viewer.id), undefined)
+})
+
+t.test('removing others needs members:manage and a role at least as high; the last owner stays', async (t) => {
+  const { owner, admin, member, viewer, workspaceId } = await team()
+  // Threat: a member removes a colleague, or an admin removes the owner to take the workspace.
+  assertError(t, await remove(member, workspaceId, viewer.id), 403, 'forbidden', /members:manage/)
+  assertError(t, await remove(admin, workspaceId, owner.id), 403, 'forbidden', /member who is owner/)
+  assertError(t, await remove(owner, workspaceId, owner.id), 409, 'conflict', /last owner/)
+  t.same([await roleOf(workspaceId, viewer.id), await roleOf(workspaceId, owner.id)], ['viewer', 'owner'], 'nothing changed')
+  t.equal((await remove(admin, workspaceId, viewer.id)).statusCode, 204, 'an admin removes a viewer')
+  await patch(owner, workspaceId, admin.id, { role: 'owner' })
+  t.equal((await remove(owner, workspaceId, owner.id)).statusCode, 204, 'with another owner, an owner may leave')
+  t.equal(await roleOf(workspaceId, admin.id), 'owner')
+})
+
+t.test('a member who still owns contacts is not removed: 409, nothing lost', async (t) => {
+  const { owner, member, workspaceId } = await team()
+  const kept = await ctx.app.inject({ method: 'POST', url: '/api/crm/contacts', headers: as(member, workspaceId), payload: { name: 'Grace' } })
+  t.equal(kept.statusCode, 201)
+  const contactId = kept.json().contact.id as string
+  await ctx.app.inject({ method: 'DELETE', url: `/api/crm/contacts/${contactId}`, headers: as(member, workspaceId) })
+  assertError(t, await remove(owner, workspaceId, member.id), 409, 'conflict', /owns 1 contact \(deleted ones included\)/)
+  t.equal(await roleOf(workspaceId, member.id), 'member')
+  await ctx.app.inject({ method: 'POST', url: `/api/crm/contacts/${contactId}/restore`, headers: as(owner, workspaceId) })
+  const moved = await ctx.app.inject({ method: 'PATCH', url: `/api/crm/contacts/${contactId}`, headers: as(owner, workspaceId), payload: { ownerId: owner.id } })
+  t.equal(moved.statusCode, 200, moved.body)
+  t.equal((await remove(owner, workspaceId, member.id)).statusCode, 204, 'once the contacts are handed over')
+})
+
+t.test("DELETE: another tenant's member or nobody is 404; a pending workspace refuses", async (t) => {
+  // Threat: removing a user from another workspace by naming their id.
+  const a = await team()
+  const b = await team()
+  assertError(t, await remove(a.owner, a.workspaceId, b.member.id), 404, 'not_found')
+  assertError(t, await remove(a.owner, a.workspaceId, '00000000-0000-4000-8000-000000000000'), 404, 'not_found')
+  assertError(t, await remove(a.owner, b.workspaceId, b.member.id), 403, 'not_a_member')
+  assertError(t, await remove(a.owner, a.workspaceId, 'nope'), 400, 'validation_failed')
+  t.equal(await roleOf(b.workspaceId, b.member.id), 'member')
+
+  const owner = await register(ctx)
+  const pending = await createWorkspace(ctx, owner)
+  const other = await register(ctx)
+  await addMember(ctx, pending, other, 'member')
+  assertError(t, await remove(owner, pending, other.id), 403, 'workspace_pending_approval')
+})
+
+t.test('two owners leaving at once: one goes, one stays', async (t) => {
+  // Threat: a race leaves a workspace with no owner.
+  for (let round = 0; round < 3; round++) {
+    const { owner, member: second, workspaceId } = await team()
+    await ctx.sql(`update memberships set role = 'owner' where workspace_id = $1 and user_id = $2`, [workspaceId, second.id])
+    const codes = (await Promise.all([remove(owner, workspaceId, owner.id), remove(second, workspaceId, second.id)])).map((r) => r.statusCode).sort()
+    t.same(codes, [204, 409], `round ${round}`)
+    const owners = await ctx.sql('select 1 from memberships where workspace_id = $1 and role = $2', [workspaceId, 'owner'])
+    t.equal(owners.length, 1)
+  }
+})

@@ -1,6 +1,6 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../../db/request-tx.js'
-import { memberships } from '../../db/schema/index.js'
+import { contacts, memberships } from '../../db/schema/index.js'
 
 export type MemberRow = {
   userId: string
@@ -50,4 +50,17 @@ export async function setRole(db: Db, workspaceId: string, userId: string, role:
     .update(memberships)
     .set({ role })
     .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+}
+
+export async function deleteMembership(db: Db, workspaceId: string, userId: string): Promise<void> {
+  await db.delete(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+}
+
+/** Contacts of the workspace owned by `userId`, soft-deleted ones included. */
+export async function countOwnedContacts(db: Db, workspaceId: string, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(contacts)
+    .where(and(eq(contacts.workspaceId, workspaceId), eq(contacts.ownerId, userId)))
+  return row?.n ?? 0
 }

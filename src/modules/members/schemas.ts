@@ -34,4 +34,5 @@ export const schemas = {
     body: UpdateMemberBody,
     response: { 200: Type.Object({ member: Member }), ...errorResponses(400, 401, 402, 403, 404, 409) },
   },
+  remove: { tags: ['members'], params: MemberParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 402, 403, 404, 409) } },
 }

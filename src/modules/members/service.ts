@@ -1,8 +1,9 @@
-// Role changes (API.md PATCH /api/workspace/members/:userId). The rules, in order: the member
-// must exist in this workspace (another tenant's user is 404, like an unknown one); the caller
-// must hold every permission of the member's current role and of the new one (nobody changes
-// someone above them or grants what they lack); the last owner stays an owner (409). The
-// database backs the last rule (sql/080) and re-issues the member's sessions on any change.
+// Role changes and removals (API.md PATCH/DELETE /api/workspace/members/:userId). The rules, in
+// order: changing someone else needs members:manage; the member must exist in this workspace
+// (another tenant's user is 404, like an unknown one); the caller must hold every permission of
+// the member's current role and, for a role change, of the new one (nobody changes someone
+// above them or grants what they lack); the last owner stays (409). The database backs the last
+// rule (sql/080) and re-issues the member's sessions on any role change.
 import type { FastifyRequest } from 'fastify'
 import { AppError, notFound } from '../../errors.js'
 import { roleCovers, roleHasPermission } from '../../rbac/permissions.js'
@@ -25,35 +26,63 @@ export function toMember(row: q.MemberRow): MemberT {
   }
 }
 
-export async function changeRole(request: FastifyRequest, userId: string, role: string): Promise<MemberT> {
+/**
+ * Locks what a membership change decides on and reads it under the lock: the workspace's owner
+ * rows first (so changes in one workspace run one at a time, and two owners deposing each other
+ * cannot both see another owner left), then the caller's and the member's rows. The caller's
+ * role is the one they have now, not the one the request started with.
+ */
+async function lockForChange(request: FastifyRequest, userId: string) {
   const db = tx(request).db
   const workspaceId = request.workspace!.id
   const callerId = request.principal!.userId
-  // Every role change in a workspace locks its owner rows first, so role changes there run one
-  // at a time; the caller's own role is then read again under the lock, not taken from the
-  // start of the request (a caller demoted a moment ago acts with the role they have now).
   const owners = await q.lockOwners(db, workspaceId)
   const roles = await q.lockMemberships(db, workspaceId, [callerId, userId])
   const callerRole = roles.get(callerId)
-  if (!callerRole || !roleHasPermission(callerRole, 'members:manage')) {
-    throw new AppError('forbidden', 'Your role no longer has the permission members:manage')
-  }
   const current = roles.get(userId)
+  const self = userId === callerId
+  if (!callerRole || (!self && !roleHasPermission(callerRole, 'members:manage'))) {
+    throw new AppError('forbidden', 'Your role lacks the permission members:manage')
+  }
   if (!current) throw notFound(NO_SUCH_MEMBER)
   if (!roleCovers(callerRole, current)) {
-    throw new AppError('forbidden', `Your role (${callerRole}) cannot change the role of a member who is ${current}`)
+    throw new AppError('forbidden', `Your role (${callerRole}) cannot change a member who is ${current}`)
+  }
+  return { db, workspaceId, self, callerRole, current, lastOwner: current === 'owner' && owners.length <= 1 }
+}
+
+export async function changeRole(request: FastifyRequest, userId: string, role: string): Promise<MemberT> {
+  const { db, workspaceId, self, callerRole, current, lastOwner } = await lockForChange(request, userId)
+  if (!roleHasPermission(callerRole, 'members:manage')) {
+    throw new AppError('forbidden', 'Your role lacks the permission members:manage')
   }
   if (!roleCovers(callerRole, role)) {
     throw new AppError('forbidden', `Your role (${callerRole}) cannot grant the role ${role}`)
   }
-  if (current === 'owner' && role !== 'owner' && owners.length <= 1) {
+  if (lastOwner && role !== 'owner') {
     throw new AppError('conflict', 'The last owner cannot be demoted; make another member an owner first')
   }
   if (current !== role) {
     await q.setRole(db, workspaceId, userId, role)
     // Changing one's own role re-issues this very session with this reply.
-    if (userId === callerId) request.reissueSession = true
+    if (self) request.reissueSession = true
   }
   const [row] = await q.listMembers(db, userId)
   return toMember(row!)
+}
+
+/**
+ * Removes a member, or lets a member leave (which needs no permission). Refused, changing
+ * nothing: the last owner (409); a member who still owns contacts, deleted ones included (409:
+ * their contacts must go to another member first — the contacts' owner must be a member, a
+ * constraint, so nothing is left pointing at someone who is gone).
+ */
+export async function removeMember(request: FastifyRequest, userId: string): Promise<void> {
+  const { db, workspaceId, lastOwner } = await lockForChange(request, userId)
+  if (lastOwner) throw new AppError('conflict', 'The last owner cannot leave; make another member an owner first')
+  const owned = await q.countOwnedContacts(db, workspaceId, userId)
+  if (owned > 0) {
+    throw new AppError('conflict', `The member still owns ${owned} contact${owned === 1 ? '' : 's'} (deleted ones included); give them to another member first`)
+  }
+  await q.deleteMembership(db, workspaceId, userId)
 }
