@@ -49,10 +49,11 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
     for (const row of rows) {
       try {
         if (!row.body_encrypted) throw new Error('no body')
-        let body = JSON.parse(decrypt(opts.keys, row.body_encrypted, outboxAad(row.id))) as { subject: string; text: string; html: string }
+        const sealed = JSON.parse(decrypt(opts.keys, row.body_encrypted, outboxAad(row.id))) as Record<string, unknown>
+        let body = sealed as { subject: string; text: string; html: string }
         const composer = opts.composers?.[row.template]
         if (composer) {
-          const message = await compose(client, composer, row.to_address, body)
+          const message = await compose(client, composer, row.to_address, sealed)
           if (!message) {
             await client.query('delete from email_outbox where id = $1', [row.id])
             continue
@@ -91,10 +92,10 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
   return sent
 }
 
-async function compose(client: pg.PoolClient, composer: Composer, to: string, input: object): Promise<EmailMessage | null> {
+async function compose(client: pg.PoolClient, composer: Composer, to: string, input: Record<string, unknown>): Promise<EmailMessage | null> {
   await client.query('savepoint compose')
   try {
-    const message = await composer(client, to, input as Record<string, unknown>)
+    const message = await composer(client, to, input)
     await client.query('release savepoint compose')
     return message
   } catch (err) {
