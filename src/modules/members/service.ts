@@ -30,9 +30,10 @@ export function toMember(row: q.MemberRow): MemberT {
  * Locks what a membership change decides on and reads it under the lock: the workspace's owner
  * rows first (so changes in one workspace run one at a time, and two owners deposing each other
  * cannot both see another owner left), then the caller's and the member's rows. The caller's
- * role is the one they have now, not the one the request started with.
+ * role is the one they have now, not the one the request started with. Everything but leaving
+ * (removing oneself) needs members:manage.
  */
-async function lockForChange(request: FastifyRequest, userId: string) {
+async function lockForChange(request: FastifyRequest, userId: string, action: 'change' | 'remove') {
   const db = tx(request).db
   const workspaceId = request.workspace!.id
   const callerId = request.principal!.userId
@@ -41,7 +42,8 @@ async function lockForChange(request: FastifyRequest, userId: string) {
   const callerRole = roles.get(callerId)
   const current = roles.get(userId)
   const self = userId === callerId
-  if (!callerRole || (!self && !roleHasPermission(callerRole, 'members:manage'))) {
+  const leaving = self && action === 'remove'
+  if (!callerRole || (!leaving && !roleHasPermission(callerRole, 'members:manage'))) {
     throw new AppError('forbidden', 'Your role lacks the permission members:manage')
   }
   if (!current) throw notFound(NO_SUCH_MEMBER)
@@ -52,10 +54,7 @@ async function lockForChange(request: FastifyRequest, userId: string) {
 }
 
 export async function changeRole(request: FastifyRequest, userId: string, role: string): Promise<MemberT> {
-  const { db, workspaceId, self, callerRole, current, lastOwner } = await lockForChange(request, userId)
-  if (!roleHasPermission(callerRole, 'members:manage')) {
-    throw new AppError('forbidden', 'Your role lacks the permission members:manage')
-  }
+  const { db, workspaceId, self, callerRole, current, lastOwner } = await lockForChange(request, userId, 'change')
   if (!roleCovers(callerRole, role)) {
     throw new AppError('forbidden', `Your role (${callerRole}) cannot grant the role ${role}`)
   }
@@ -78,7 +77,7 @@ export async function changeRole(request: FastifyRequest, userId: string, role: 
  * constraint, so nothing is left pointing at someone who is gone).
  */
 export async function removeMember(request: FastifyRequest, userId: string): Promise<void> {
-  const { db, workspaceId, lastOwner } = await lockForChange(request, userId)
+  const { db, workspaceId, lastOwner } = await lockForChange(request, userId, 'remove')
   if (lastOwner) throw new AppError('conflict', 'The last owner cannot leave; make another member an owner first')
   const owned = await q.countOwnedContacts(db, workspaceId, userId)
   if (owned > 0) {
