@@ -137,16 +137,26 @@ export interface BeginOptions {
   /** The workspace the request names (already validated as a UUID by the caller). */
   workspaceId?: string
   /** Request metadata, recorded with every audit row the transaction writes. */
-  ip?: string
-  userAgent?: string
-  requestId?: string
+  ip?: string | null
+  userAgent?: string | null
+  requestId?: string | null
 }
 
-// The user agent is the client's own text: control characters are dropped (a NUL byte is not
-// valid PostgreSQL text) and it is capped, then quoted by pg's escapeLiteral.
-function literal(value: string | undefined, max: number): string {
-  if (!value) return 'NULL::text'
-  return pg.escapeLiteral(value.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, max))
+/** How much of each piece of request metadata is kept (sessions, audit rows). */
+export const METADATA_MAX = { ip: 64, userAgent: 512, requestId: 64 } as const
+
+/**
+ * Request metadata as it is stored: the user agent is the client's own text, so control
+ * characters are dropped (a NUL byte is not valid PostgreSQL text) and every value is capped.
+ */
+export function cleanMetadata(value: string | null | undefined, max: number): string | null {
+  return value ? value.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, max) || null : null
+}
+
+// Cleaned, then quoted by pg's escapeLiteral.
+function literal(value: string | null | undefined, max: number): string {
+  const clean = cleanMetadata(value, max)
+  return clean === null ? 'NULL::text' : pg.escapeLiteral(clean)
 }
 
 const guarded = new WeakSet<pg.PoolClient>()
@@ -159,7 +169,7 @@ export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Prom
   // metadata is quoted by pg's escapeLiteral: nothing from the client reaches this unescaped.
   const token = opts.tokenHash ? `'\\x${opts.tokenHash.toString('hex')}'::bytea` : 'NULL::bytea'
   const workspace = opts.workspaceId ? `'${opts.workspaceId.toLowerCase()}'::uuid` : 'NULL::uuid'
-  const metadata = `${literal(opts.ip, 64)}, ${literal(opts.userAgent, 512)}, ${literal(opts.requestId, 64)}`
+  const metadata = `${literal(opts.ip, METADATA_MAX.ip)}, ${literal(opts.userAgent, METADATA_MAX.userAgent)}, ${literal(opts.requestId, METADATA_MAX.requestId)}`
   let client: pg.PoolClient
   try {
     client = await pool.connect()

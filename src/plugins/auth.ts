@@ -11,7 +11,7 @@
 // request, whatever that request's outcome (see reissue below).
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { beginRequest, type ContextRow, type RequestTx } from '../db/request-tx.js'
+import { METADATA_MAX, beginRequest, cleanMetadata, type ContextRow, type RequestTx } from '../db/request-tx.js'
 import { hashToken, isWellFormedToken, newToken } from '../crypto/tokens.js'
 import type { Permission } from '../rbac/permissions.js'
 import type { WorkspaceStatus, BillingStatus } from '../db/schema/index.js'
@@ -71,6 +71,15 @@ export interface WorkspaceContext {
 export function sessionCookieName(production: boolean): string {
   // Browsers accept a __Host- cookie only with Secure, which plain-HTTP development cannot set.
   return production ? '__Host-sid' : 'sid'
+}
+
+/** Who is asking, as sessions and audit rows record it (cleaned and capped). */
+export function requestMetadata(request: FastifyRequest): { ip: string | null; userAgent: string | null; requestId: string | null } {
+  return {
+    ip: cleanMetadata(request.ip, METADATA_MAX.ip),
+    userAgent: cleanMetadata(request.headers['user-agent'], METADATA_MAX.userAgent),
+    requestId: cleanMetadata(request.id, METADATA_MAX.requestId),
+  }
 }
 
 /** Sets the session cookie to `token` (only its hash is ever stored). */
@@ -140,9 +149,7 @@ export default fp(
       const { tx, context } = await beginRequest(app.pools.runtime, {
         tokenHash,
         workspaceId,
-        ip: request.ip,
-        userAgent: request.headers['user-agent'],
-        requestId: request.id,
+        ...requestMetadata(request),
       })
       request.tx = tx
       applyContext(request, context, app.config.platformAdminEmails)
@@ -178,9 +185,10 @@ async function reissue(request: FastifyRequest, reply: FastifyReply): Promise<vo
   await request.tx?.rollback() // only if a hook replied without the handler: nothing was committed
   const token = newToken()
   try {
+    const { ip, userAgent, requestId } = requestMetadata(request)
     const { rows } = await request.server.pools.runtime.query<{ id: string | null }>(
       'select app.reissue_session($1, $2, $3, $4, $5) as id',
-      [request.sessionTokenHash, hashToken(token), request.ip, request.headers['user-agent']?.slice(0, 512) ?? null, request.id],
+      [request.sessionTokenHash, hashToken(token), ip, userAgent, requestId],
     )
     if (rows[0]?.id) setSessionCookie(request, reply, token)
   } catch (err) {

@@ -94,3 +94,12 @@ t.test('revoking the current session signs out and clears the cookie', async (t)
   t.equal(cleared?.value, '', 'emptied')
   assertError(t, await me(user.cookie), 401, 'unauthenticated')
 })
+
+t.test('a user agent with control characters is stored cleaned, not refused', async (t) => {
+  // Threat: a NUL byte in a header (invalid PostgreSQL text) turns a sign-in into an error, or
+  // control characters reach a log or an admin's screen through the session list.
+  const user = await register(ctx)
+  const cookie = await signIn(user.email, 'Evil\u0000Agent\u0007/1.0\u001b[31m')
+  const [session] = (await sessionsOf(cookie)).filter((s) => s.current)
+  t.equal(session!.userAgent, 'EvilAgent/1.0[31m')
+})

@@ -2,6 +2,7 @@
 import type { FastifyRequest } from 'fastify'
 import { accountRateLimit, emailSubject, subjectHash } from '../../rate-limit/route-config.js'
 import { beginRequest } from '../../db/request-tx.js'
+import { requestMetadata } from '../../plugins/auth.js'
 import { recordEvent } from '../../audit/events.js'
 import * as q from './queries.js'
 import { mfaChallengeSubject } from './mfa.js'
@@ -14,11 +15,7 @@ import { mfaChallengeSubject } from './mfa.js'
  * written: `after` carries its SHA-256, the key of the counter.
  */
 async function recordLoginThrottled(request: FastifyRequest, email: string): Promise<void> {
-  const { tx } = await beginRequest(request.server.pools.runtime, {
-    ip: request.ip,
-    userAgent: request.headers['user-agent'],
-    requestId: request.id,
-  })
+  const { tx } = await beginRequest(request.server.pools.runtime, requestMetadata(request))
   try {
     const login = await q.findLogin(tx.db, email)
     if (!login) return

@@ -11,6 +11,7 @@ import { resetPasswordEmail } from '../../email/templates.js'
 import { recordEvent } from '../../audit/events.js'
 import { assertPasswordStrength, normaliseEmail } from './rules.js'
 import { tx } from './service.js'
+import { requestMetadata } from '../../plugins/auth.js'
 import * as q from './queries.js'
 
 // Short-lived (issue 4: ≤ 1 h): a reset link is as good as the password for as long as it lives.
@@ -25,11 +26,7 @@ export const RESET_REQUEST_TEMPLATE = 'reset_password_request'
  * same body) nor its timing tells anyone whether an address is registered (API.md).
  */
 export async function requestPasswordReset(request: FastifyRequest, email: string): Promise<void> {
-  await enqueueComposition(tx(request).db, request.server.config.encryptionKeys, normaliseEmail(email), RESET_REQUEST_TEMPLATE, {
-    ip: request.ip.slice(0, 64),
-    userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
-    requestId: request.id.slice(0, 64),
-  })
+  await enqueueComposition(tx(request).db, request.server.config.encryptionKeys, normaliseEmail(email), RESET_REQUEST_TEMPLATE, requestMetadata(request))
 }
 
 /**

@@ -30,7 +30,7 @@ export async function findLogin(db: Db, email: string): Promise<{ userId: string
 
 export async function insertSession(
   db: Db,
-  s: { userId: string; tokenHash: Buffer; expiresAt: Date; idleTimeoutSeconds: number; ip: string; userAgent: string | null },
+  s: { userId: string; tokenHash: Buffer; expiresAt: Date; idleTimeoutSeconds: number; ip: string | null; userAgent: string | null },
 ) {
   const [row] = await db.insert(sessions).values(s).returning({ id: sessions.id })
   return row!.id

@@ -9,7 +9,7 @@ import { enqueueEmail } from '../../email/outbox.js'
 import { verificationEmail } from '../../email/templates.js'
 import { driverError, type RequestTx } from '../../db/request-tx.js'
 import type { UserT } from './schemas.js'
-import { setSessionCookie } from '../../plugins/auth.js'
+import { requestMetadata, setSessionCookie } from '../../plugins/auth.js'
 
 export { clearSessionCookie } from '../../plugins/auth.js'
 import * as q from './queries.js'
@@ -43,13 +43,14 @@ export async function startSession(request: FastifyRequest, reply: FastifyReply,
   const { config } = request.server
   const token = newToken()
   const now = Date.now()
+  const meta = requestMetadata(request)
   const sessionId = await q.insertSession(tx(request).db, {
     userId,
     tokenHash: hashToken(token),
     expiresAt: new Date(now + config.sessionAbsoluteSeconds * 1000),
     idleTimeoutSeconds: config.sessionIdleSeconds,
-    ip: request.ip,
-    userAgent: request.headers['user-agent']?.slice(0, 512) ?? null,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
   })
   await tx(request).setUser(userId, sessionId)
   setSessionCookie(request, reply, token)
