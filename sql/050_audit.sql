@@ -371,3 +371,11 @@ create constraint trigger memberships_audit after insert or update or delete on 
 drop trigger if exists memberships_audit_actor on public.memberships;
 create trigger memberships_audit_actor before insert or update or delete on public.memberships
   for each row execute function app.audit_require_actor_trigger();
+
+drop trigger if exists workspace_invites_audit on public.workspace_invites;
+create constraint trigger workspace_invites_audit after insert or update or delete on public.workspace_invites
+  deferrable initially deferred
+  for each row execute function app.audit_capture('invite');
+drop trigger if exists workspace_invites_audit_actor on public.workspace_invites;
+create trigger workspace_invites_audit_actor before insert or update or delete on public.workspace_invites
+  for each row execute function app.audit_require_actor_trigger();

@@ -17,6 +17,10 @@ grant select, insert on public.email_tokens to app_runtime;
 grant select on public.workspaces to app_runtime;
 grant select, insert, update, delete on public.memberships to app_runtime;
 grant select, insert, update, delete on public.contacts to app_runtime;
+-- Invitations are issued and revoked (revoked_at), never edited or deleted; accepting is
+-- app.accept_invite's (sql/085).
+grant select, insert on public.workspace_invites to app_runtime;
+grant update (revoked_at) on public.workspace_invites to app_runtime;
 grant insert on public.email_outbox to app_runtime;
 -- TOTP MFA (sql/070): the secret envelope and the replay guard change; a backup code only gets
 -- used (used_at); challenges are only issued (consumed by app.consume_mfa_challenge).
@@ -34,6 +38,8 @@ grant select, insert on public.email_tokens to app_privileged;
 grant update (used_at) on public.email_tokens to app_privileged;
 grant select, insert, update on public.workspaces to app_privileged;
 grant select, insert on public.memberships to app_privileged;
+grant select on public.workspace_invites to app_privileged;
+grant update (accepted_at, accepted_by) on public.workspace_invites to app_privileged;
 grant select on public.mfa_challenges to app_privileged;
 -- The member list (sql/080) learns only whether MFA is on, never the secret envelope.
 grant select (user_id, enabled_at) on public.user_mfa to app_privileged;

@@ -26,3 +26,24 @@ export function resetPasswordEmail(opts: { to: string; name: string; publicUrl: 
     html: `<p>Hello ${escapeHtml(opts.name)},</p><p>Someone (hopefully you) asked to reset your Gatehouse password:</p><p><a href="${escapeHtml(link)}">Choose a new password</a></p><p>${escapeHtml(note)}</p>`,
   }
 }
+
+export function inviteEmail(opts: {
+  to: string
+  inviterName: string
+  workspaceName: string
+  role: string
+  publicUrl: string
+  token: string
+  ttlDays: number
+}): EmailMessage {
+  const link = `${opts.publicUrl}/accept-invite?token=${encodeURIComponent(opts.token)}`
+  const what = `${opts.inviterName} invited you to join ${opts.workspaceName} on Gatehouse as ${/^[aeiou]/.test(opts.role) ? 'an' : 'a'} ${opts.role}.`
+  const note = `Sign in (or sign up) with this address, ${opts.to}, then open the link. It works once and expires in ${opts.ttlDays} days. If you do not know ${opts.inviterName}, ignore this email.`
+  return {
+    to: opts.to,
+    template: 'workspace_invite',
+    subject: `Join ${opts.workspaceName} on Gatehouse`,
+    text: `Hello,\n\n${what}\n${link}\n\n${note}\n`,
+    html: `<p>Hello,</p><p>${escapeHtml(what)}</p><p><a href="${escapeHtml(link)}">Accept the invitation</a></p><p>${escapeHtml(note)}</p>`,
+  }
+}

@@ -31,6 +31,8 @@ export interface LimitSpec {
 //   still need email verification. Each pass-through is logged at error level.
 // - verify-email/resend fails OPEN: it needs a signed-in user and only ever mails that user's
 //   own address, so the worst case is a user spamming themselves; logged likewise.
+// - invitations fail CLOSED: each one mails an address of the inviter's choosing, so an open
+//   limiter would make the service a spam relay. Accepting fails closed like every token check.
 export const LIMITS = {
   register_ip: { env: 'RATE_LIMIT_REGISTER_IP', fallback: '10/1h', failure: 'open', counts: 'registrations per client IP (/64 for IPv6)' },
   login_ip: { env: 'RATE_LIMIT_LOGIN_IP', fallback: '30/15m', failure: 'closed', counts: 'login attempts per client IP (/64 for IPv6)' },
@@ -41,6 +43,8 @@ export const LIMITS = {
   reset_password_ip: { env: 'RATE_LIMIT_RESET_PASSWORD_IP', fallback: '10/15m', failure: 'closed', counts: 'reset attempts per client IP' },
   mfa_verify_ip: { env: 'RATE_LIMIT_MFA_VERIFY_IP', fallback: '30/15m', failure: 'closed', counts: 'MFA code attempts per client IP' },
   mfa_verify_account: { env: 'RATE_LIMIT_MFA_VERIFY_ACCOUNT', fallback: '5/15m', failure: 'closed', counts: 'failed MFA codes per account' },
+  invite_user: { env: 'RATE_LIMIT_INVITE_USER', fallback: '30/1h', failure: 'closed', counts: 'invitations sent per signed-in user' },
+  invite_accept_ip: { env: 'RATE_LIMIT_INVITE_ACCEPT_IP', fallback: '10/15m', failure: 'closed', counts: 'invitation acceptances per client IP' },
 } as const satisfies Record<string, LimitSpec>
 
 export type LimitName = keyof typeof LIMITS

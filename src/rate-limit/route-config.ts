@@ -41,7 +41,8 @@ declare module 'fastify' {
 // only); as rateLimit() it guards the settings routes that check a TOTP code (every attempt
 // counts there: enabling, disabling and regenerating are rare), so a stolen session cannot
 // brute-force a code either.
-const PER_USER = new Set<LimitName>(['verify_resend', 'mfa_verify_account'])
+// invite_user counts the invitations a signed-in user sends, whatever workspace they name.
+const PER_USER = new Set<LimitName>(['verify_resend', 'mfa_verify_account', 'invite_user'])
 
 /** @fastify/rate-limit options for a route guarded by the named limit. */
 export function rateLimit(name: LimitName): RateLimitOptions {

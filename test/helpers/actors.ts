@@ -97,7 +97,7 @@ export async function activeTenant(ctx: TestContext, name = 'Acme'): Promise<{ o
   return { owner, workspaceId }
 }
 
-/** Adds `user` to a workspace with `role` (superuser SQL: invitations come in a later issue). */
+/** Adds `user` to a workspace with `role` (superuser SQL: shorter than the invitation flow, which test/api/invites.test.ts covers). */
 export async function addMember(ctx: TestContext, workspaceId: string, user: Actor, role: string): Promise<void> {
   await ctx.sql('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [workspaceId, user.id, role])
 }

@@ -1,0 +1,33 @@
+// Invitations into a workspace: an emailed single-use link (only its SHA-256 is stored) that
+// makes the person who signs in with that address, verified, a member with the invited role.
+import { sql } from 'drizzle-orm'
+import { check, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { bytea, users } from './users.js'
+import { workspaces } from './workspaces.js'
+
+export const workspaceInvites = pgTable(
+  'workspace_invites',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    email: text('email').notNull(),
+    role: text('role').notNull(),
+    tokenHash: bytea('token_hash').notNull().unique('workspace_invites_token_hash_is_unique'),
+    invitedBy: uuid('invited_by').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    acceptedAt: timestamp('accepted_at', { withTimezone: true }),
+    acceptedBy: uuid('accepted_by').references(() => users.id, { onDelete: 'set null' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ name: 'workspace_invites_pkey', columns: [t.workspaceId, t.id] }),
+    // One open invitation per address and workspace: a new one replaces the old (the service
+    // revokes it first), so only the newest link works.
+    uniqueIndex('workspace_invites_one_open_per_email')
+      .on(t.workspaceId, t.email)
+      .where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`),
+    check('workspace_invites_email_is_normalised', sql`${t.email} = lower(btrim(${t.email})) and position('@' in ${t.email}) > 1`),
+    check('workspace_invites_token_hash_is_sha256', sql`length(${t.tokenHash}) = 32`),
+  ],
+)

@@ -1,0 +1,81 @@
+// Invitations (API.md /api/workspace/invites and /api/invites/accept). Inviting needs
+// members:manage and, like a role change, a role the inviter holds all of (nobody grants what
+// they lack). The link carries a 256-bit token, stored as SHA-256 only, good once and for
+// INVITE_TTL_SECONDS; a new invitation to the same address replaces the open one. Accepting
+// needs a signed-in user whose verified address is the invited one.
+import type { FastifyRequest } from 'fastify'
+import { AppError, notFound, type ErrorCode } from '../../errors.js'
+import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
+import { enqueueEmail } from '../../email/outbox.js'
+import { inviteEmail } from '../../email/templates.js'
+import { roleCovers } from '../../rbac/permissions.js'
+import { normaliseEmail, tx } from '../auth/service.js'
+import * as q from './queries.js'
+
+export const INVITE_TTL_SECONDS = 7 * 24 * 3600
+
+export function toInvite(row: q.InviteRow) {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    expiresAt: row.expiresAt.toISOString(),
+    createdAt: row.createdAt.toISOString(),
+    invitedBy: row.invitedBy,
+  }
+}
+
+export async function createInvite(request: FastifyRequest, body: { email: string; role: string }) {
+  const db = tx(request).db
+  const workspace = request.workspace!
+  const principal = request.principal!
+  const email = normaliseEmail(body.email)
+  if (!roleCovers(workspace.role, body.role)) {
+    throw new AppError('forbidden', `Your role (${workspace.role}) cannot grant the role ${body.role}`)
+  }
+  if (await q.isMemberEmail(db, email)) throw new AppError('conflict', `${email} is already a member of this workspace`)
+  await q.revokeOpenInviteFor(db, workspace.id, email)
+  const token = newToken()
+  const row = await q.insertInvite(db, {
+    workspaceId: workspace.id,
+    email,
+    role: body.role,
+    tokenHash: hashToken(token),
+    invitedBy: principal.userId,
+    expiresAt: new Date(request.dbNow.getTime() + INVITE_TTL_SECONDS * 1000),
+  })
+  const { config } = request.server
+  await enqueueEmail(db, config.encryptionKeys, inviteEmail({
+    to: email,
+    inviterName: principal.name,
+    workspaceName: workspace.name,
+    role: body.role,
+    publicUrl: config.publicUrl,
+    token,
+    ttlDays: INVITE_TTL_SECONDS / 86400,
+  }))
+  return toInvite(row)
+}
+
+export async function revokeInvite(request: FastifyRequest, id: string): Promise<void> {
+  if (!(await q.revokeInvite(tx(request).db, request.workspace!.id, id))) throw notFound('No such open invitation')
+}
+
+const REFUSALS: Record<string, [ErrorCode, string?]> = {
+  invalid_token: ['invalid_token', 'This invitation is unknown, used, revoked or expired'],
+  wrong_email: ['forbidden', 'This invitation is for another email address: sign in with the invited one'],
+  workspace_pending_approval: ['workspace_pending_approval'],
+  workspace_rejected: ['workspace_rejected'],
+  workspace_suspended: ['workspace_suspended'],
+  trial_expired: ['trial_expired'],
+}
+
+export async function acceptInvite(request: FastifyRequest, token: string): Promise<string> {
+  // Gate order as everywhere: a verified address first, then the token.
+  if (!request.principal!.emailVerified) throw new AppError('email_unverified')
+  if (!isWellFormedToken(token)) throw new AppError('invalid_token')
+  const { outcome, workspaceId } = await q.acceptInvite(tx(request).db, hashToken(token))
+  if (outcome === 'ok' && workspaceId) return workspaceId
+  const [code, message] = REFUSALS[outcome] ?? ['invalid_token']
+  throw new AppError(code, message)
+}
