@@ -98,11 +98,18 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   t.equal(forged.status, 403)
   t.equal(forged.body.code, 'csrf_rejected')
 
+  // Ada invites Eve into her workspace; Eve follows the emailed link while signed in.
+  const invited = await ada.call('POST', '/api/workspace/invites', { email: 'eve@example.test', role: 'viewer' }, h)
+  t.equal(invited.status, 201)
+  const invitation = await mail.waitFor('eve@example.test', (m) => m.subject.startsWith('Join'))
+  const inviteToken = /accept-invite\?token=([\w-]+)/.exec(invitation.text)![1]!
+  const joined = await eve.call('POST', '/api/invites/accept', { token: inviteToken })
+  t.same(joined.body, { workspaceId: ws })
+
   // A role change gives the member a new session token on their next request; the browser's
   // cookie is replaced, and the old token stops working.
   const su = await connect(t, db.superUrl)
   const eveId = (await eve.call('GET', '/api/auth/me')).body.user.id as string
-  await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'viewer')`, [ws, eveId]) // (no invitations yet)
   const promoted = await ada.call('PATCH', `/api/workspace/members/${eveId}`, { role: 'admin' }, h)
   t.equal(promoted.status, 200)
   t.equal(promoted.body.member.role, 'admin')

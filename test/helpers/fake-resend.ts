@@ -17,14 +17,14 @@ export interface FakeResend {
   sent: SentEmail[]
   /** Answer the next `n` requests with HTTP 500. */
   failNext(n: number): void
-  /** Resolves with the first email (already sent or yet to come) to `to`. */
-  waitFor(to: string): Promise<SentEmail>
+  /** Resolves with the first email (already sent or yet to come) to `to` that `matches`. */
+  waitFor(to: string, matches?: (email: SentEmail) => boolean): Promise<SentEmail>
   close(): Promise<void>
 }
 
 export async function startFakeResend(): Promise<FakeResend> {
   const sent: SentEmail[] = []
-  const waiters: { to: string; resolve: (email: SentEmail) => void }[] = []
+  const waiters: { wanted: (email: SentEmail) => boolean; resolve: (email: SentEmail) => void }[] = []
   let failures = 0
   const server: Server = createServer((req, res) => {
     let body = ''
@@ -52,7 +52,7 @@ export async function startFakeResend(): Promise<FakeResend> {
       res.end(JSON.stringify({ id: `fake-${sent.length}` }))
       const delivered = sent[sent.length - 1]!
       for (const waiter of waiters.splice(0)) {
-        if (delivered.to.includes(waiter.to)) waiter.resolve(delivered)
+        if (waiter.wanted(delivered)) waiter.resolve(delivered)
         else waiters.push(waiter)
       }
     })
@@ -63,11 +63,12 @@ export async function startFakeResend(): Promise<FakeResend> {
     url: `http://127.0.0.1:${address.port}`,
     sent,
     failNext: (n) => (failures = n),
-    waitFor: (to) =>
+    waitFor: (to, matches = () => true) =>
       new Promise((resolve) => {
-        const found = sent.find((m) => m.to.includes(to))
+        const wanted = (m: SentEmail) => m.to.includes(to) && matches(m)
+        const found = sent.find(wanted)
         if (found) resolve(found)
-        else waiters.push({ to, resolve })
+        else waiters.push({ wanted, resolve })
       }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
