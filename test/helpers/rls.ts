@@ -107,6 +107,17 @@ export async function seedEmailToken(
   return hash
 }
 
+/** An open invitation into `workspaceId` (a day to live); returns its id and token hash. */
+export async function seedInvite(sql: Sql, workspaceId: string, invitedBy: string, email = `${unique('invitee')}@rls.test`): Promise<{ id: string; hash: Buffer }> {
+  const hash = tokenHash()
+  const { rows } = await sql.query<{ id: string }>(
+    `insert into workspace_invites (workspace_id, email, role, token_hash, invited_by, expires_at)
+     values ($1, $2, 'member', $3, $4, now() + interval '1 day') returning id`,
+    [workspaceId, email, hash, invitedBy],
+  )
+  return { id: rows[0]!.id, hash }
+}
+
 export interface Context {
   workspaceId?: string
   userId?: string

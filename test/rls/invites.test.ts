@@ -2,7 +2,7 @@
 // their tenant, only the privileged function spends one, and only for the invited address.
 import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
-import { asTenant, permissionDenied, pgError, rlsViolation, rows, seedTenant, seedUser, tokenHash, type Sql } from '../helpers/rls.js'
+import { asTenant, permissionDenied, pgError, rlsViolation, rows, seedInvite, seedTenant, seedUser, tokenHash, type Sql } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
@@ -11,20 +11,13 @@ const runtime = await connect(t, db.appUrl)
 const a = await seedTenant(su)
 const b = await seedTenant(su)
 
-async function seedInvite(workspaceId: string, invitedBy: string, email: string): Promise<{ id: string; hash: Buffer }> {
-  const hash = tokenHash()
-  const [row] = await rows<{ id: string }>(su,
-    `insert into workspace_invites (workspace_id, email, role, token_hash, invited_by, expires_at)
-     values ($1, $2, 'member', $3, $4, now() + interval '1 day') returning id`, [workspaceId, email, hash, invitedBy])
-  return { id: row!.id, hash }
-}
 const emailOf = async (userId: string) => (await rows<{ email: string }>(su, 'select email from users where id = $1', [userId]))[0]!.email
 const accept = (sql: Sql, hash: Buffer) => rows<{ outcome: string; workspace_id: string | null }>(sql, 'select * from app.accept_invite($1)', [hash])
 
 t.test("a tenant sees and touches only its own invitations", async (t) => {
   // Threat: a handler that forgets its WHERE lists or revokes another tenant's invitations.
   const invitee = await seedUser(su)
-  const ofB = await seedInvite(b.workspaceId, b.ownerId, await emailOf(invitee))
+  const ofB = await seedInvite(su, b.workspaceId, b.ownerId, await emailOf(invitee))
   const inA = { workspaceId: a.workspaceId, userId: a.ownerId }
   await asTenant(runtime, inA, async (sql) => {
     t.same(await rows(sql, 'select id from workspace_invites'), [], "B's invitation is invisible")
@@ -42,7 +35,7 @@ t.test("a tenant sees and touches only its own invitations", async (t) => {
 t.test('app.accept_invite spends an invitation for the invited, verified address only', async (t) => {
   const invitee = await seedUser(su)
   const other = await seedUser(su)
-  const inv = await seedInvite(a.workspaceId, a.ownerId, await emailOf(invitee))
+  const inv = await seedInvite(su, a.workspaceId, a.ownerId, await emailOf(invitee))
   t.match(await pgError(asTenant(runtime, {}, (sql) => accept(sql, inv.hash))), { code: '42501' }, 'no user: refused')
   t.same(await asTenant(runtime, { userId: other }, (sql) => accept(sql, inv.hash)), [{ outcome: 'wrong_email', workspace_id: null }])
   t.same(await asTenant(runtime, { userId: invitee }, (sql) => accept(sql, tokenHash())), [{ outcome: 'invalid_token', workspace_id: null }])

@@ -13,6 +13,7 @@ import {
   seedEmailToken,
   seedMfa,
   seedSession,
+  seedInvite,
   seedTenant,
   type Sql,
 } from '../helpers/rls.js'
@@ -29,6 +30,8 @@ await seedEmailToken(su, a.ownerId, 'verify_email')
 await seedEmailToken(su, b.ownerId, 'reset_password')
 await seedMfa(su, a.ownerId)
 await seedMfa(su, b.ownerId)
+await seedInvite(su, a.workspaceId, a.ownerId)
+await seedInvite(su, b.workspaceId, b.ownerId)
 const inA = { workspaceId: a.workspaceId, userId: a.ownerId }
 
 const ids = async (sql: Sql, text: string, values?: unknown[]) =>
