@@ -347,35 +347,36 @@ comment on function app.admin_audit_log(timestamptz, uuid, integer) is
   'Platform administration: reads platform-level events and every workspace''s state transitions';
 
 -- ---------------------------------------------------------------------------------------------
--- Business tables whose changes are captured. A new business table adds its two triggers here
--- (the catalogue lint in test/rls fails until it does).
+-- Business tables whose changes are captured. A new business table is one call below (the
+-- catalogue lint in test/rls fails until it has it).
 --
+-- app.capture_changes gives a table its two triggers, <table>_audit and <table>_audit_actor.
 -- The capture is a constraint trigger DEFERRABLE INITIALLY DEFERRED: it runs at COMMIT, with
 -- the row values of each change, so the chain head's lock is held only while the transaction
 -- commits rather than from the write to the end of the request. Writers to one busy workspace
 -- then queue for far less time (measured in `npm run bench`, README). The actor check stays
--- immediate.
+-- immediate. Arguments: the table, its entity name in the log, and its id column if not 'id'.
 -- ---------------------------------------------------------------------------------------------
-drop trigger if exists contacts_audit on public.contacts;
-create constraint trigger contacts_audit after insert or update or delete on public.contacts
-  deferrable initially deferred
-  for each row execute function app.audit_capture('contact');
-drop trigger if exists contacts_audit_actor on public.contacts;
-create trigger contacts_audit_actor before insert or update or delete on public.contacts
-  for each row execute function app.audit_require_actor_trigger();
+create or replace procedure app.capture_changes(tbl regclass, entity text, id_column text default null)
+  language plpgsql
+  set search_path = pg_catalog, pg_temp
+as $proc$
+declare
+  rel constant text := (select c.relname from pg_catalog.pg_class c where c.oid = tbl);
+begin
+  execute format('drop trigger if exists %I on %s', rel || '_audit', tbl);
+  execute format(
+    'create constraint trigger %I after insert or update or delete on %s deferrable initially deferred '
+    'for each row execute function app.audit_capture(%L%s)',
+    rel || '_audit', tbl, entity, case when id_column is null then '' else format(', %L', id_column) end);
+  execute format('drop trigger if exists %I on %s', rel || '_audit_actor', tbl);
+  execute format(
+    'create trigger %I before insert or update or delete on %s for each row execute function app.audit_require_actor_trigger()',
+    rel || '_audit_actor', tbl);
+end
+$proc$;
+revoke all on procedure app.capture_changes(regclass, text, text) from public;
 
-drop trigger if exists memberships_audit on public.memberships;
-create constraint trigger memberships_audit after insert or update or delete on public.memberships
-  deferrable initially deferred
-  for each row execute function app.audit_capture('membership', 'user_id');
-drop trigger if exists memberships_audit_actor on public.memberships;
-create trigger memberships_audit_actor before insert or update or delete on public.memberships
-  for each row execute function app.audit_require_actor_trigger();
-
-drop trigger if exists workspace_invites_audit on public.workspace_invites;
-create constraint trigger workspace_invites_audit after insert or update or delete on public.workspace_invites
-  deferrable initially deferred
-  for each row execute function app.audit_capture('invite');
-drop trigger if exists workspace_invites_audit_actor on public.workspace_invites;
-create trigger workspace_invites_audit_actor before insert or update or delete on public.workspace_invites
-  for each row execute function app.audit_require_actor_trigger();
+call app.capture_changes('public.contacts', 'contact');
+call app.capture_changes('public.memberships', 'membership', 'user_id');
+call app.capture_changes('public.workspace_invites', 'invite');
