@@ -41,6 +41,8 @@ t.test('wrong types, missing and unknown fields', async (t) => {
     ['name: true', { name: true }, /body\.name/],
     ['name: an array', { name: ['Ada'] }, /body\.name/],
     ['name: an object', { name: { first: 'Ada' } }, /body\.name/],
+    ['name with a line break (an email subject, a log line)', { name: 'Ada\r\nBcc: eve@example.test' }, /body\.name/],
+    ['name with a control character', { name: 'Ada\u001b[31m' }, /body\.name/],
     ['email: 7', { name: 'Ada', email: 7 }, /body\.email/],
     ['ownerId: 5', { name: 'Ada', ownerId: 5 }, /body\.ownerId/],
     ['missing name', { email: 'ada@example.test' }, /name/],

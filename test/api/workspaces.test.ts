@@ -172,3 +172,10 @@ t.test('GET /api/workspace/permissions: the catalogue, to any member', async (t)
   t.ok(['contacts:read', 'members:manage', 'audit:read', 'billing:read'].every((n) => permissions.some((p) => p.name === n)))
   assertError(t, await get(outsider, workspaceId), 403, 'not_a_member')
 })
+
+t.test('a workspace name with control characters is refused (it goes into email subjects)', async (t) => {
+  // Threat: a line break in a name becomes a header line in an invitation email.
+  const owner = await register(ctx)
+  assertError(t, await create(owner, { name: 'Acme\r\nBcc: victim@example.test', inviteCode: INVITE_CODE }), 400, 'validation_failed', /body\.name/)
+  t.equal(await ownedCount(owner), 0)
+})
