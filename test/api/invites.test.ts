@@ -5,7 +5,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { buildTestApp } from '../helpers/app.js'
 import {
-  activeTenant, addMember, as, assertError, createWorkspace, emailsTo, register, setWorkspaceState, tokenFromEmail, uniqueEmail,
+  activeTenant, addMember, as, assertError, createWorkspace, emailsTo, register, roleOf, setWorkspaceState, tokenFromEmail, uniqueEmail,
   type Actor,
 } from '../helpers/actors.js'
 import { listAll } from '../helpers/audit.js'
@@ -20,8 +20,6 @@ const revoke = (actor: Actor, workspaceId: string, id: string) =>
   ctx.app.inject({ method: 'DELETE', url: `/api/workspace/invites/${id}`, headers: as(actor, workspaceId) })
 const accept = (actor: Actor, token: string) =>
   ctx.app.inject({ method: 'POST', url: '/api/invites/accept', headers: as(actor), payload: { token } })
-const roleOf = async (workspaceId: string, userId: string) =>
-  (await ctx.sql<{ role: string }>('select role from memberships where workspace_id = $1 and user_id = $2', [workspaceId, userId]))[0]?.role
 
 /** An owner's invitation to a fresh address: the invitee (registered, verified) and the link's token. */
 async function invited(role = 'member', tenant?: { owner: Actor; workspaceId: string }) {
@@ -50,7 +48,7 @@ t.test('invite, email, accept: the invitee becomes a member with the role; audit
   const res = await accept(invitee, token)
   t.equal(res.statusCode, 200, res.body)
   t.same(res.json(), { workspaceId })
-  t.equal(await roleOf(workspaceId, invitee.id), 'admin')
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), 'admin')
   const members = await ctx.app.inject({ method: 'GET', url: '/api/workspace/members', headers: as(invitee, workspaceId) })
   t.equal(members.statusCode, 200, 'the new member is in')
   t.same((await list(owner, workspaceId)).json().invites, [], 'no longer open')
@@ -70,14 +68,14 @@ t.test('the link works once, and is stored as its hash only', async (t) => {
   assertError(t, await accept(invitee, token), 400, 'invalid_token')
   await ctx.sql('delete from memberships where workspace_id = $1 and user_id = $2', [workspaceId, invitee.id])
   assertError(t, await accept(invitee, token), 400, 'invalid_token', /used/)
-  t.equal(await roleOf(workspaceId, invitee.id), undefined, 'a replay does not bring a removed member back')
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), undefined, 'a replay does not bring a removed member back')
 })
 
 t.test('two concurrent acceptances: exactly one wins', async (t) => {
   const { workspaceId, invitee, token } = await invited()
   const codes = (await Promise.all([accept(invitee, token), accept(invitee, token)])).map((r) => r.statusCode).sort()
   t.same(codes, [200, 400])
-  t.equal(await roleOf(workspaceId, invitee.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), 'member')
 })
 
 t.test('another account cannot use the link; the invitee still can', async (t) => {
@@ -85,7 +83,7 @@ t.test('another account cannot use the link; the invitee still can', async (t) =
   const { workspaceId, invitee, token } = await invited()
   const other = await register(ctx)
   assertError(t, await accept(other, token), 403, 'forbidden', /another email address/)
-  t.equal(await roleOf(workspaceId, other.id), undefined)
+  t.equal(await roleOf(ctx, workspaceId, other.id), undefined)
   t.equal((await accept(invitee, token)).statusCode, 200, 'the link was not spent')
 })
 
@@ -96,7 +94,7 @@ t.test('an unverified account with the invited address cannot join', async (t) =
   t.equal((await invite(owner, workspaceId, { email: squatter.email, role: 'member' })).statusCode, 201)
   const token = await tokenFromEmail(ctx, squatter.email)
   assertError(t, await accept(squatter, token), 403, 'email_unverified')
-  t.equal(await roleOf(workspaceId, squatter.id), undefined)
+  t.equal(await roleOf(ctx, workspaceId, squatter.id), undefined)
   assertError(t, await ctx.app.inject({ method: 'POST', url: '/api/invites/accept', payload: { token } }), 401, 'unauthenticated')
 })
 
@@ -113,7 +111,7 @@ t.test('bad, expired and revoked links: 400 invalid_token', async (t) => {
   t.equal((await revoke(owner, workspaceId, again.json().invite.id)).statusCode, 204)
   assertError(t, await accept(invitee, second), 400, 'invalid_token', /revoked/)
   assertError(t, await revoke(owner, workspaceId, again.json().invite.id), 404, 'not_found', /open invitation/)
-  t.equal(await roleOf(workspaceId, invitee.id), undefined)
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), undefined)
   assertError(t, await ctx.app.inject({ method: 'POST', url: '/api/invites/accept', headers: as(invitee), payload: {} }), 400, 'validation_failed')
 })
 
@@ -123,7 +121,7 @@ t.test('a new invitation to the same address replaces the open one', async (t) =
   const newer = await tokenFromEmail(ctx, invitee.email)
   assertError(t, await accept(invitee, token), 400, 'invalid_token', undefined)
   t.equal((await accept(invitee, newer)).statusCode, 200)
-  t.equal(await roleOf(workspaceId, invitee.id), 'member', 'the newest role')
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), 'member', 'the newest role')
   t.equal((await list(owner, workspaceId)).json().invites.length, 0)
 })
 
@@ -166,7 +164,7 @@ t.test('accepting into a workspace that cannot take writes is refused, the link 
   assertError(t, await accept(invitee, token), 403, 'workspace_suspended')
   await setWorkspaceState(ctx, workspaceId, { status: 'active', trialDays: -1 })
   assertError(t, await accept(invitee, token), 402, 'trial_expired')
-  t.equal(await roleOf(workspaceId, invitee.id), undefined)
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), undefined)
   await setWorkspaceState(ctx, workspaceId, { trialDays: 3 })
   t.equal((await accept(invitee, token)).statusCode, 200, 'and accepted once it can')
 })

@@ -3,7 +3,7 @@
 // attacks they defend against (another tenant's member id, two owners deposing each other).
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
-import { activeTenant, addMember, as, assertError, createWorkspace, register, type Actor } from '../helpers/actors.js'
+import { activeTenant, addMember, as, assertError, createWorkspace, register, roleOf, type Actor } from '../helpers/actors.js'
 import { listAll } from '../helpers/audit.js'
 
 const ctx = await buildTestApp(t)
@@ -14,8 +14,6 @@ const patch = (actor: Actor, workspaceId: string, userId: string, body: unknown)
   ctx.app.inject({ method: 'PATCH', url: `/api/workspace/members/${userId}`, headers: as(actor, workspaceId), payload: body as object })
 const membershipChanges = async (actor: Actor, workspaceId: string) =>
   (await listAll(ctx, as(actor, workspaceId), '/api/workspace/audit-log', 'entity=membership')).entries.filter((e) => e.action === 'membership.update')
-const roleOf = async (workspaceId: string, userId: string) =>
-  (await ctx.sql<{ role: string }>('select role from memberships where workspace_id = $1 and user_id = $2', [workspaceId, userId]))[0]?.role
 
 /** An active workspace with one member of each built-in role. */
 async function team() {
@@ -59,7 +57,7 @@ t.test('PATCH /members/:userId changes a role, audited', async (t) => {
   const res = await patch(owner, workspaceId, member.id, { role: 'admin' })
   t.equal(res.statusCode, 200, res.body)
   t.match(res.json().member, { userId: member.id, email: member.email, role: 'admin' })
-  t.equal(await roleOf(workspaceId, member.id), 'admin')
+  t.equal(await roleOf(ctx, workspaceId, member.id), 'admin')
   const [change, ...more] = await membershipChanges(owner, workspaceId)
   t.equal(more.length, 0)
   t.match(change, { actorId: owner.id, before: { role: 'member' }, after: { role: 'admin' } }, 'who changed whom, from what to what')
@@ -77,25 +75,25 @@ t.test('only owners and admins change roles; nobody grants or changes what they 
   assertError(t, await patch(admin, workspaceId, admin.id, { role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
   assertError(t, await patch(admin, workspaceId, member.id, { role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
   assertError(t, await patch(admin, workspaceId, owner.id, { role: 'viewer' }), 403, 'forbidden', /member who is owner/)
-  t.same([await roleOf(workspaceId, owner.id), await roleOf(workspaceId, admin.id), await roleOf(workspaceId, member.id)], ['owner', 'admin', 'member'], 'nothing changed')
+  t.same([await roleOf(ctx, workspaceId, owner.id), await roleOf(ctx, workspaceId, admin.id), await roleOf(ctx, workspaceId, member.id)], ['owner', 'admin', 'member'], 'nothing changed')
 
   // What an admin holds, an admin may grant and take away.
   t.equal((await patch(admin, workspaceId, viewer.id, { role: 'admin' })).statusCode, 200)
   t.equal((await patch(admin, workspaceId, viewer.id, { role: 'member' })).statusCode, 200)
   t.equal((await patch(admin, workspaceId, admin.id, { role: 'viewer' })).statusCode, 200, 'an admin may step down')
-  t.equal(await roleOf(workspaceId, admin.id), 'viewer')
+  t.equal(await roleOf(ctx, workspaceId, admin.id), 'viewer')
   t.equal((await patch(owner, workspaceId, member.id, { role: 'owner' })).statusCode, 200, 'an owner makes an owner')
 })
 
 t.test('the last owner cannot be demoted: 409 conflict', async (t) => {
   const { owner, member, workspaceId } = await team()
   assertError(t, await patch(owner, workspaceId, owner.id, { role: 'admin' }), 409, 'conflict', /last owner/)
-  t.equal(await roleOf(workspaceId, owner.id), 'owner')
+  t.equal(await roleOf(ctx, workspaceId, owner.id), 'owner')
   // With a second owner, either may step down; then the other is the last one.
   t.equal((await patch(owner, workspaceId, member.id, { role: 'owner' })).statusCode, 200)
   t.equal((await patch(member, workspaceId, owner.id, { role: 'member' })).statusCode, 200)
   assertError(t, await patch(member, workspaceId, member.id, { role: 'viewer' }), 409, 'conflict')
-  t.equal(await roleOf(workspaceId, member.id), 'owner')
+  t.equal(await roleOf(ctx, workspaceId, member.id), 'owner')
 })
 
 t.test('two owners demoting each other at once: exactly one wins, an owner remains', async (t) => {
@@ -122,7 +120,7 @@ t.test("another tenant's member, or nobody: 404, and nothing changes", async (t)
   const b = await team()
   assertError(t, await patch(a.owner, a.workspaceId, b.member.id, { role: 'viewer' }), 404, 'not_found')
   assertError(t, await patch(a.owner, a.workspaceId, '00000000-0000-4000-8000-000000000000', { role: 'viewer' }), 404, 'not_found')
-  t.equal(await roleOf(b.workspaceId, b.member.id), 'member')
+  t.equal(await roleOf(ctx, b.workspaceId, b.member.id), 'member')
   // Naming the other workspace in the header instead: not a member there.
   assertError(t, await patch(a.owner, b.workspaceId, b.member.id, { role: 'viewer' }), 403, 'not_a_member')
 })
@@ -139,7 +137,7 @@ t.test('bad input: 400 validation_failed, nothing changes', async (t) => {
     assertError(t, await patch(owner, workspaceId, member.id, body), 400, 'validation_failed', field)
   }
   assertError(t, await patch(owner, workspaceId, 'not-a-uuid', { role: 'admin' }), 400, 'validation_failed', /userId/)
-  t.equal(await roleOf(workspaceId, member.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, member.id), 'member')
 })
 
 t.test('the gate chain: a pending workspace refuses role changes', async (t) => {
@@ -149,7 +147,7 @@ t.test('the gate chain: a pending workspace refuses role changes', async (t) => 
   await addMember(ctx, workspaceId, other, 'member')
   assertError(t, await patch(owner, workspaceId, other.id, { role: 'admin' }), 403, 'workspace_pending_approval')
   t.equal((await members(owner, workspaceId)).statusCode, 200, 'the list still reads')
-  t.equal(await roleOf(workspaceId, other.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, other.id), 'member')
 })
 
 const remove = (actor: Actor, workspaceId: string, userId: string) =>
@@ -160,7 +158,7 @@ t.test('DELETE /members/:userId removes a member, who then has no access; audite
   const res = await remove(owner, workspaceId, member.id)
   t.equal(res.statusCode, 204)
   t.equal(res.body, '')
-  t.equal(await roleOf(workspaceId, member.id), undefined)
+  t.equal(await roleOf(ctx, workspaceId, member.id), undefined)
   t.notOk((await members(owner, workspaceId)).json().members.some((m: { userId: string }) => m.userId === member.id))
   assertError(t, await members(member, workspaceId), 403, 'not_a_member', undefined)
   const purge = (await listAll(ctx, as(owner, workspaceId), '/api/workspace/audit-log', 'entity=membership')).entries.find((e) => e.action === 'membership.purge')
@@ -168,7 +166,7 @@ t.test('DELETE /members/:userId removes a member, who then has no access; audite
 
   // Leaving needs no permission: a viewer may go.
   t.equal((await remove(viewer, workspaceId, viewer.id)).statusCode, 204, 'a viewer leaves')
-  t.equal(await roleOf(workspaceId, viewer.id), undefined)
+  t.equal(await roleOf(ctx, workspaceId, viewer.id), undefined)
 })
 
 t.test('removing others needs members:manage and a role at least as high; the last owner stays', async (t) => {
@@ -177,11 +175,11 @@ t.test('removing others needs members:manage and a role at least as high; the la
   assertError(t, await remove(member, workspaceId, viewer.id), 403, 'forbidden', /members:manage/)
   assertError(t, await remove(admin, workspaceId, owner.id), 403, 'forbidden', /member who is owner/)
   assertError(t, await remove(owner, workspaceId, owner.id), 409, 'conflict', /last owner/)
-  t.same([await roleOf(workspaceId, viewer.id), await roleOf(workspaceId, owner.id)], ['viewer', 'owner'], 'nothing changed')
+  t.same([await roleOf(ctx, workspaceId, viewer.id), await roleOf(ctx, workspaceId, owner.id)], ['viewer', 'owner'], 'nothing changed')
   t.equal((await remove(admin, workspaceId, viewer.id)).statusCode, 204, 'an admin removes a viewer')
   await patch(owner, workspaceId, admin.id, { role: 'owner' })
   t.equal((await remove(owner, workspaceId, owner.id)).statusCode, 204, 'with another owner, an owner may leave')
-  t.equal(await roleOf(workspaceId, admin.id), 'owner')
+  t.equal(await roleOf(ctx, workspaceId, admin.id), 'owner')
 })
 
 t.test('a member who still owns contacts is not removed: 409, nothing lost', async (t) => {
@@ -191,7 +189,7 @@ t.test('a member who still owns contacts is not removed: 409, nothing lost', asy
   const contactId = kept.json().contact.id as string
   await ctx.app.inject({ method: 'DELETE', url: `/api/crm/contacts/${contactId}`, headers: as(member, workspaceId) })
   assertError(t, await remove(owner, workspaceId, member.id), 409, 'conflict', /owns 1 contact \(deleted ones included\)/)
-  t.equal(await roleOf(workspaceId, member.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, member.id), 'member')
   await ctx.app.inject({ method: 'POST', url: `/api/crm/contacts/${contactId}/restore`, headers: as(owner, workspaceId) })
   const moved = await ctx.app.inject({ method: 'PATCH', url: `/api/crm/contacts/${contactId}`, headers: as(owner, workspaceId), payload: { ownerId: owner.id } })
   t.equal(moved.statusCode, 200, moved.body)
@@ -206,7 +204,7 @@ t.test("DELETE: another tenant's member or nobody is 404; a pending workspace re
   assertError(t, await remove(a.owner, a.workspaceId, '00000000-0000-4000-8000-000000000000'), 404, 'not_found')
   assertError(t, await remove(a.owner, b.workspaceId, b.member.id), 403, 'not_a_member')
   assertError(t, await remove(a.owner, a.workspaceId, 'nope'), 400, 'validation_failed')
-  t.equal(await roleOf(b.workspaceId, b.member.id), 'member')
+  t.equal(await roleOf(ctx, b.workspaceId, b.member.id), 'member')
 
   const owner = await register(ctx)
   const pending = await createWorkspace(ctx, owner)

@@ -102,6 +102,12 @@ export async function addMember(ctx: TestContext, workspaceId: string, user: Act
   await ctx.sql('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [workspaceId, user.id, role])
 }
 
+/** `userId`'s role in `workspaceId` as the database holds it (RLS bypassed), or undefined. */
+export async function roleOf(ctx: TestContext, workspaceId: string, userId: string): Promise<string | undefined> {
+  const rows = await ctx.sql<{ role: string }>('select role from memberships where workspace_id = $1 and user_id = $2', [workspaceId, userId])
+  return rows[0]?.role
+}
+
 /** Request options for `actor` acting in `workspaceId`. */
 export function as(actor: Actor, workspaceId?: string): { cookie: string; 'x-workspace-id'?: string } {
   return workspaceId ? { cookie: actor.cookie, 'x-workspace-id': workspaceId } : { cookie: actor.cookie }
