@@ -149,7 +149,10 @@ export default fp(
       const { tx, context } = await beginRequest(app.pools.runtime, {
         tokenHash,
         workspaceId,
-        ...requestMetadata(request),
+        // Raw: beginRequest cleans and caps them itself as it builds its literals (once per request).
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
+        requestId: request.id,
       })
       request.tx = tx
       applyContext(request, context, app.config.platformAdminEmails)
