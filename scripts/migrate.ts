@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   if (!appDatabaseUrl) throw new Error('APP_DATABASE_URL is required with DATABASE_URL: the runtime login must not be the schema owner')
   try {
     await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl), log: console.log })
-    const pools = createPools({ ownerUrl: databaseUrl, runtimeUrl: appDatabaseUrl })
+    const pools = createPools({ runtimeUrl: appDatabaseUrl })
     try {
       await assertRuntimeRoleIsSafe(pools.runtime)
       console.log(`runtime role ${roleFromUrl(appDatabaseUrl)} checked: cannot bypass row-level security`)

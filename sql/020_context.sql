@@ -1,66 +1,200 @@
 -- =============================================================================================
--- Request context
+-- The sealed request context
 --
--- Each request runs in one transaction. app.begin_request (sql/040) sets these settings with
--- set_config(..., true), i.e. transaction-local: they vanish at COMMIT or ROLLBACK, so a pooled
--- connection never carries one request's tenant into the next.
+-- Every request runs in one transaction, and the policies ask "which user, which session, which
+-- workspace?" of helper functions. A plain custom setting (set_config('app.workspace_id', …))
+-- cannot answer that: any role may set one, so a statement injected as the runtime login could
+-- claim any tenant. The answer lives instead in public.request_contexts (migrations/0006):
 --
--- An unset setting reads as NULL on a fresh backend, but as '' on a backend that set it in an
--- earlier transaction; nullif(..., '') makes both mean "no context", which matches no row.
--- Policies call these helpers as (select app.fn()) so PostgreSQL evaluates them once per
--- statement (an InitPlan) instead of once per row.
+--   * one row per backend (pid = pg_backend_pid()), stamped with the 64-bit id of the
+--     transaction that wrote it (xact = pg_current_xact_id());
+--   * written only through app.seal_context / app.reseal_context below, which only the
+--     SECURITY DEFINER functions may call, each after verifying who is asking: a session token
+--     (app.begin_request), a password proof (app.sign_in), an MFA challenge the database issued,
+--     the outbox worker's key (app.begin_worker);
+--   * read by the helpers only while its stamp is the current transaction's id. The row an
+--     earlier transaction left on a pooled connection, or one a transaction wrote and rolled
+--     back, is no context at all (fail closed), and no other backend's row is visible.
+--
+-- Nothing reads a custom setting any more: set_config('app.…') and SET app.… change nothing
+-- that any policy, helper or trigger looks at (the catalogue lint in test/rls keeps it so).
+--
+-- Refusals. The privileged functions refuse with SQLSTATEs of their own, which the service maps
+-- to API.md's error codes (src/db/refusals.ts); the message is written for the client:
+--   GHAUT unauthenticated     GHCRD invalid_credentials   GHMFA invalid_mfa_code
+--   GHTOK invalid_token       GHUNV email_unverified      GHMEM not_a_member
+--   GHFBD forbidden           GHNFD not_found             GHCFL conflict
+--   GHETK email_taken         GHWLR workspace_limit_reached
+--   GHWPA / GHWRJ / GHWSU workspace_pending_approval / _rejected / _suspended
+--   GHTRX trial_expired       GHINV validation_failed (a malformed argument)
 -- =============================================================================================
 
 create schema if not exists app;
 comment on schema app is 'Gatehouse helper and privileged functions';
 revoke all on schema app from public;
-grant usage on schema app to app_runtime, app_privileged;
--- ALTER FUNCTION ... OWNER TO app_privileged requires the new owner to have CREATE here.
--- app_privileged has no login, so nobody can use this to create anything.
-grant create on schema app to app_privileged;
+grant usage on schema app to app_runtime, app_privileged, app_mailer;
+-- ALTER FUNCTION ... OWNER TO app_privileged / app_mailer requires the new owner to have CREATE
+-- here. Neither has a login, so nobody can use this to create anything.
+grant create on schema app to app_privileged, app_mailer;
 
--- The workspace the current transaction acts in, or NULL.
-create or replace function app.current_workspace_id() returns uuid
-  language sql stable parallel safe
-  as $$ select nullif(pg_catalog.current_setting('app.workspace_id', true), '')::uuid $$;
-revoke all on function app.current_workspace_id() from public;
-grant execute on function app.current_workspace_id() to app_runtime, app_privileged;
+-- Retired: the context used to be six custom settings written by this function.
+drop function if exists app.set_context(uuid, uuid, uuid, text, text, text);
 
--- The authenticated user of the current transaction, or NULL.
+-- ---------------------------------------------------------------------------------------------
+-- request_contexts: a connection reads its own row; only the definer roles write it, and only
+-- their own backend's row for the current transaction. The runtime holds no write privilege.
+-- ---------------------------------------------------------------------------------------------
+alter table public.request_contexts enable row level security;
+alter table public.request_contexts force row level security;
+
+drop policy if exists "a connection reads its own context" on public.request_contexts;
+create policy "a connection reads its own context" on public.request_contexts
+  for select to app_runtime, app_privileged, app_mailer
+  using (pid = pg_catalog.pg_backend_pid());
+
+-- A request context names whoever the sealing function verified; a worker context (sql/045)
+-- names nobody: the outbox worker may drain the queue, never act as a user or a tenant.
+drop policy if exists "privileged functions seal their own connection's request" on public.request_contexts;
+drop policy if exists "privileged functions seal their own connection" on public.request_contexts;
+create policy "privileged functions seal their own connection" on public.request_contexts
+  for insert to app_privileged
+  with check (pid = pg_catalog.pg_backend_pid() and xact = pg_catalog.pg_current_xact_id()
+              and (kind = 'request' or (kind = 'worker' and user_id is null and session_id is null
+                                        and workspace_id is null and token_id is null and acting_as_user_id is null)));
+drop policy if exists "privileged functions reseal their own connection's request" on public.request_contexts;
+drop policy if exists "privileged functions reseal their own connection" on public.request_contexts;
+create policy "privileged functions reseal their own connection" on public.request_contexts
+  for update to app_privileged
+  using (pid = pg_catalog.pg_backend_pid())
+  with check (pid = pg_catalog.pg_backend_pid() and xact = pg_catalog.pg_current_xact_id()
+              and (kind = 'request' or (kind = 'worker' and user_id is null and session_id is null
+                                        and workspace_id is null and token_id is null and acting_as_user_id is null)));
+drop policy if exists "the outbox worker seals its own connection" on public.request_contexts;
+drop policy if exists "the outbox worker reseals its own connection" on public.request_contexts;
+
+-- ---------------------------------------------------------------------------------------------
+-- database_secrets: random values the database makes for itself, once, and never shows the
+-- runtime. 'login_decoy' keys the salts of the decoy sign-in settings for unknown addresses
+-- (app.login_settings); 'outbox_worker' is the worker's key, which the service reads once at
+-- start-up through the schema owner (src/db/startup.ts) and presents to app.begin_worker.
+-- Nobody logs in as app_privileged, so only the privileged functions and the schema owner read them.
+-- gen_random_uuid() draws from the server's strong random source; two of them are 244 bits.
+-- ---------------------------------------------------------------------------------------------
+alter table public.database_secrets enable row level security;
+alter table public.database_secrets force row level security;
+drop policy if exists "privileged functions read the database's secrets" on public.database_secrets;
+create policy "privileged functions read the database's secrets" on public.database_secrets
+  for select to app_privileged using (true);
+-- Generated only by the schema owner (the migrating login, named here as it runs).
+drop policy if exists "the migrations generate the database's secrets" on public.database_secrets;
+do $owner_writes$
+begin
+  execute pg_catalog.format('create policy "the migrations generate the database''s secrets" on public.database_secrets
+    for insert to %I with check (true)', current_user);
+end
+$owner_writes$;
+drop policy if exists "the outbox worker reads its own key" on public.database_secrets;
+
+insert into public.database_secrets (name, secret)
+select s.name, pg_catalog.sha256(pg_catalog.uuid_send(gen_random_uuid()) || pg_catalog.uuid_send(gen_random_uuid()))
+  from (values ('login_decoy'), ('outbox_worker')) as s(name)
+on conflict (name) do nothing;
+
+-- ---------------------------------------------------------------------------------------------
+-- The helpers the policies call, as (select app.fn()) so each runs once per statement.
+-- Written as `select (select … from request_contexts …)` — an outer SELECT with no FROM — with
+-- no SECURITY DEFINER and no SET clause, so PostgreSQL inlines them into the policy's InitPlan
+-- (one primary-key lookup) instead of planning a function body per statement. They run with the
+-- caller's rights, which is enough: every role that calls them may read its own backend's row.
+-- ---------------------------------------------------------------------------------------------
+
+-- The verified user of the current transaction, or NULL.
 create or replace function app.current_user_id() returns uuid
-  language sql stable parallel safe
-  as $$ select nullif(pg_catalog.current_setting('app.user_id', true), '')::uuid $$;
+  language sql stable
+  as $$ select (select c.user_id from public.request_contexts c
+                 where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned()) $$;
 revoke all on function app.current_user_id() from public;
-grant execute on function app.current_user_id() to app_runtime, app_privileged;
+grant execute on function app.current_user_id() to app_runtime, app_privileged, app_mailer;
 
--- The session of the current transaction, or NULL (a session may revoke only others).
+-- The verified session of the current transaction, or NULL (a session may revoke only others).
 create or replace function app.current_session_id() returns uuid
-  language sql stable parallel safe
-  as $$ select nullif(pg_catalog.current_setting('app.session_id', true), '')::uuid $$;
+  language sql stable
+  as $$ select (select c.session_id from public.request_contexts c
+                 where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned()) $$;
 revoke all on function app.current_session_id() from public;
-grant execute on function app.current_session_id() to app_runtime, app_privileged;
+grant execute on function app.current_session_id() to app_runtime, app_privileged, app_mailer;
 
--- Writes every setting of the context at once, each to a value or to '' (no context), whatever
--- this backend held before: the one way the privileged functions of sql/040 set a context
--- (app.begin_request for a request; the session re-issue and the reset composer, which run
--- outside one, for their audit rows). Transaction-local, like every setting here. Not SECURITY
--- DEFINER and without a SET clause (no search_path switch on the hot path): every name in it is
--- qualified.
-create or replace function app.set_context(
-    p_user_id uuid, p_session_id uuid, p_workspace_id uuid, p_ip text, p_user_agent text, p_request_id text)
+-- The workspace the current transaction acts in (set only for a member), or NULL.
+create or replace function app.current_workspace_id() returns uuid
+  language sql stable
+  as $$ select (select c.workspace_id from public.request_contexts c
+                 where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned()) $$;
+revoke all on function app.current_workspace_id() from public;
+grant execute on function app.current_workspace_id() to app_runtime, app_privileged, app_mailer;
+
+-- 'request', 'worker', or NULL when this transaction sealed nothing.
+create or replace function app.current_context_kind() returns text
+  language sql stable
+  as $$ select (select c.kind from public.request_contexts c
+                 where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned()) $$;
+revoke all on function app.current_context_kind() from public;
+grant execute on function app.current_context_kind() to app_runtime, app_privileged, app_mailer;
+
+-- Whether the verified user is a platform administrator (public.platform_admins, sql/040: a
+-- listed address held by its verified account). For the privileged functions and policies.
+create or replace function app.current_user_is_platform_admin() returns boolean
+  language sql stable
+  as $$ select exists (select 1 from public.platform_admins pa where pa.user_id = app.current_user_id()) $$;
+revoke all on function app.current_user_is_platform_admin() from public;
+grant execute on function app.current_user_is_platform_admin() to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.seal_context: writes this backend's context for the current transaction, every field at
+-- once (whatever the row held before: nothing of an earlier request survives). Only the
+-- SECURITY DEFINER functions call it, after they verified the identity they seal; the policies
+-- above confine it to the caller's own backend and transaction. Not granted to app_runtime.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.seal_context(
+    p_kind text, p_user_id uuid, p_session_id uuid, p_workspace_id uuid, p_ip text, p_user_agent text, p_request_id text)
   returns void
   language sql volatile
 as $$
-  select pg_catalog.set_config('app.user_id', coalesce(p_user_id::text, ''), true),
-         pg_catalog.set_config('app.session_id', coalesce(p_session_id::text, ''), true),
-         pg_catalog.set_config('app.workspace_id', coalesce(p_workspace_id::text, ''), true),
-         pg_catalog.set_config('app.ip', coalesce(p_ip, ''), true),
-         pg_catalog.set_config('app.user_agent', coalesce(p_user_agent, ''), true),
-         pg_catalog.set_config('app.request_id', coalesce(p_request_id, ''), true)
+  insert into public.request_contexts as c
+         (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id)
+  values (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_kind, p_user_id, p_session_id, p_workspace_id,
+          null, null, p_ip, p_user_agent, p_request_id)
+  on conflict (pid) do update
+     set xact = excluded.xact, kind = excluded.kind, user_id = excluded.user_id, session_id = excluded.session_id,
+         workspace_id = excluded.workspace_id, token_id = null, acting_as_user_id = null,
+         ip = excluded.ip, user_agent = excluded.user_agent, request_id = excluded.request_id
 $$;
-revoke all on function app.set_context(uuid, uuid, uuid, text, text, text) from public;
-grant execute on function app.set_context(uuid, uuid, uuid, text, text, text) to app_privileged;
+revoke all on function app.seal_context(text, uuid, uuid, uuid, text, text, text) from public;
+grant execute on function app.seal_context(text, uuid, uuid, uuid, text, text, text) to app_privileged;
 
+-- ---------------------------------------------------------------------------------------------
+-- app.reseal_context: changes who the current request is (a sign-in, a registration, a link
+-- that proved its user), keeping the request's metadata. There must be a request context of
+-- this transaction (app.begin_request opens every request): a privileged function never acts
+-- outside one.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.reseal_context(p_user_id uuid, p_session_id uuid, p_workspace_id uuid)
+  returns void
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  update public.request_contexts c
+     set user_id = p_user_id, session_id = p_session_id, workspace_id = p_workspace_id, token_id = null, acting_as_user_id = null
+   where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned() and c.kind = 'request';
+  if not found then
+    raise exception 'no request context in this transaction: app.begin_request comes first' using errcode = '55000';
+  end if;
+end
+$$;
+revoke all on function app.reseal_context(uuid, uuid, uuid) from public;
+grant execute on function app.reseal_context(uuid, uuid, uuid) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
 -- The database's own write gate (invariant 5): may the current workspace be written to now?
 -- Only an active workspace whose trial has not ended, or that has an active subscription.
 -- Deliberately not SECURITY DEFINER and without a SET clause, so PostgreSQL inlines it into the
@@ -68,6 +202,7 @@ grant execute on function app.set_context(uuid, uuid, uuid, text, text, text) to
 -- enough: the restrictive policies apply to app_runtime only, which may read its own context's
 -- workspace row (and no other: with no context it reads nothing and answers false). Names are
 -- fully qualified, and app_runtime cannot create objects that could shadow them.
+-- ---------------------------------------------------------------------------------------------
 create or replace function app.current_workspace_writable() returns boolean
   language sql stable
   as $$
@@ -77,11 +212,53 @@ create or replace function app.current_workspace_writable() returns boolean
        where w.id = app.current_workspace_id()
     ), false)
   $$;
--- (Earlier versions were SECURITY DEFINER and owned by app_privileged: replacing keeps the
--- owner, so hand it back to the schema owner; SECURITY INVOKER is the default but is stated.)
 alter function app.current_workspace_writable() security invoker reset all;
 alter function app.current_workspace_writable() owner to current_user;
 revoke all on function app.current_workspace_writable() from public;
-grant execute on function app.current_workspace_writable() to app_runtime;
+grant execute on function app.current_workspace_writable() to app_runtime, app_privileged;
 comment on function app.current_workspace_writable() is
   'Write gate of the restrictive policies: the context workspace is active and in trial or paid';
+
+-- The same gate for the privileged functions, which the restrictive policies (written for
+-- app_runtime) do not cover: refuses with the code the HTTP gate chain would have answered.
+create or replace function app.assert_current_workspace_writable() returns void
+  language plpgsql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  w record;
+begin
+  select ws.status, ws.billing_status, ws.trial_ends_at into w
+    from public.workspaces ws where ws.id = app.current_workspace_id();
+  if not found then
+    raise exception 'You are not a member of this workspace' using errcode = 'GHMEM';
+  elsif w.status = 'pending_approval' then
+    raise exception 'This workspace is waiting for approval' using errcode = 'GHWPA';
+  elsif w.status = 'rejected' then
+    raise exception 'This workspace was rejected' using errcode = 'GHWRJ';
+  elsif w.status = 'suspended' then
+    raise exception 'This workspace is suspended' using errcode = 'GHWSU';
+  elsif not (w.billing_status = 'active' or w.trial_ends_at > pg_catalog.now()) then
+    raise exception 'The trial has ended; subscribe to keep making changes' using errcode = 'GHTRX';
+  end if;
+end
+$$;
+revoke all on function app.assert_current_workspace_writable() from public;
+grant execute on function app.assert_current_workspace_writable() to app_privileged;
+
+-- The verified user of the transaction, or a refusal: for the functions that need someone.
+create or replace function app.require_user() returns uuid
+  language plpgsql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.current_user_id();
+begin
+  if v_user is null then
+    raise exception 'Sign in first' using errcode = 'GHAUT';
+  end if;
+  return v_user;
+end
+$$;
+revoke all on function app.require_user() from public;
+grant execute on function app.require_user() to app_privileged;

@@ -3,21 +3,28 @@
 --
 -- Every table is ENABLEd and FORCEd: FORCE makes the owner obey the policies too, so a
 -- migration or maintenance query run as the owner cannot silently read across tenants either.
--- Policies are permissive per command (one each for SELECT, INSERT, UPDATE, DELETE, named as a
--- sentence) plus, on tenant tables, restrictive write policies: the database's own approval and
--- trial gate (invariant 5), which holds even for a route that skips the HTTP gate hooks.
+-- Each role has at most one permissive policy per table and command (permissive policies are
+-- OR-ed, so a second one silently widens the first; the catalogue lint in test/rls refuses it),
+-- named as a sentence; tenant tables add restrictive write policies: the database's own approval
+-- and trial gate (invariant 5), which holds even for a route that skips the HTTP gate hooks.
 --
 -- Policies name the role they apply to. Roles without a policy see nothing (fail closed).
--- app_privileged (the owner of the SECURITY DEFINER functions in sql/040) has explicit policies
--- on exactly the tables those functions touch.
+-- app_privileged (the owner of the SECURITY DEFINER functions) has policies on exactly the
+-- tables those functions touch, and its write policies are tied to the sealed context wherever
+-- the function acts for the verified user: a definer function that seals user A cannot write
+-- user B's row even by mistake. The few write policies that are `true` are listed, with the
+-- reason for each, in scripts/rls-report/open-policies.ts (the lint fails on any other).
 -- =============================================================================================
 
 -- ---------------------------------------------------------------------------------------------
 -- app.secure_tenant_table: the standard policy set for a table keyed by workspace_id.
--- Members act only inside the workspace of their transaction (app.workspace_id); writes also
--- need app.current_workspace_writable(). A new tenant table is secured with one call below.
+-- Members act only inside the workspace of their transaction; writes also need
+-- app.current_workspace_writable(). `commands` lists what the runtime may do itself (the grants
+-- in sql/090 say the same); other commands get no runtime policy and go through privileged
+-- functions. A new tenant table is secured with one call.
 -- ---------------------------------------------------------------------------------------------
-create or replace procedure app.secure_tenant_table(tbl regclass, noun text)
+drop procedure if exists app.secure_tenant_table(regclass, text);
+create or replace procedure app.secure_tenant_table(tbl regclass, noun text, commands text[] default array['select', 'insert', 'update', 'delete'])
   language plpgsql
   set search_path = pg_catalog, pg_temp
 as $proc$
@@ -40,6 +47,7 @@ begin
     ) as v(name, cmd, kind, using_expr, check_expr)
   loop
     execute format('drop policy if exists %I on %s', format(p.name, noun), tbl);
+    continue when not (p.cmd = any (commands));
     execute format('create policy %I on %s as %s for %s to app_runtime%s%s',
       format(p.name, noun), tbl, p.kind, p.cmd,
       case when p.using_expr is null then '' else format(' using (%s)', p.using_expr) end,
@@ -47,24 +55,70 @@ begin
   end loop;
 end
 $proc$;
-revoke all on procedure app.secure_tenant_table(regclass, text) from public;
+revoke all on procedure app.secure_tenant_table(regclass, text, text[]) from public;
+
+-- Whether `p_user_id` belongs to the request's workspace: the sessions a role change there may
+-- mark for re-issue (sql/080). Runs as the privileged functions' owner, which reads memberships.
+create or replace function app.is_current_workspace_member(p_user_id uuid) returns boolean
+  language sql stable
+  as $$ select exists (select 1 from public.memberships m
+                        where m.workspace_id = app.current_workspace_id() and m.user_id = p_user_id) $$;
+revoke all on function app.is_current_workspace_member(uuid) from public;
+grant execute on function app.is_current_workspace_member(uuid) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
--- Tenant tables
+-- contacts: business data, written by members directly under the tenant policies.
 -- ---------------------------------------------------------------------------------------------
 call app.secure_tenant_table('public.contacts', 'contacts');
-call app.secure_tenant_table('public.memberships', 'memberships');
 
--- Workspace creation and the request context read and write memberships across tenants.
+-- ---------------------------------------------------------------------------------------------
+-- memberships: members read their workspace's; every change goes through a privileged function
+-- that checks the rules in the database (sql/080: nobody grants what they do not hold, the
+-- last owner stays; sql/040 creation, sql/085 invitations).
+-- ---------------------------------------------------------------------------------------------
+call app.secure_tenant_table('public.memberships', 'memberships', array['select']);
+
+-- Retired (the second one OR-ed `true` into the first, so any role could be inserted).
+drop policy if exists "privileged functions add workspace owners" on public.memberships;
+drop policy if exists "privileged functions add accepted invitees" on public.memberships;
+
+-- Whether a membership of (workspace, user, role) is being granted right now, in this very
+-- transaction, to the verified user: as the owner of the workspace they just created, or with the
+-- role of the invitation they just accepted. The two ways anyone joins a workspace.
+create or replace function app.membership_is_being_granted(p_workspace_id uuid, p_user_id uuid, p_role text)
+  returns boolean
+  language sql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+  select p_user_id = app.current_user_id() and (
+    exists (select 1 from public.workspaces w
+             where w.id = p_workspace_id and w.owner_id = p_user_id and p_role = 'owner' and w.created_at = pg_catalog.now())
+    or exists (select 1 from public.workspace_invites i
+                where i.workspace_id = p_workspace_id and i.accepted_by = p_user_id and i.role = p_role
+                  and i.accepted_at = pg_catalog.now()))
+$$;
+revoke all on function app.membership_is_being_granted(uuid, uuid, text) from public;
+grant execute on function app.membership_is_being_granted(uuid, uuid, text) to app_privileged;
+
 drop policy if exists "privileged functions read every membership" on public.memberships;
 create policy "privileged functions read every membership" on public.memberships
   for select to app_privileged using (true);
-drop policy if exists "privileged functions add workspace owners" on public.memberships;
-create policy "privileged functions add workspace owners" on public.memberships
-  for insert to app_privileged with check (role = 'owner');
+drop policy if exists "privileged functions add a workspace's creator or an invitee" on public.memberships;
+create policy "privileged functions add a workspace's creator or an invitee" on public.memberships
+  for insert to app_privileged with check (app.membership_is_being_granted(workspace_id, user_id, role));
+drop policy if exists "privileged functions change roles in the request's workspace" on public.memberships;
+create policy "privileged functions change roles in the request's workspace" on public.memberships
+  for update to app_privileged
+  using (workspace_id = (select app.current_workspace_id()))
+  with check (workspace_id = (select app.current_workspace_id()));
+drop policy if exists "privileged functions remove members of the request's workspace" on public.memberships;
+create policy "privileged functions remove members of the request's workspace" on public.memberships
+  for delete to app_privileged using (workspace_id = (select app.current_workspace_id()));
 
 -- ---------------------------------------------------------------------------------------------
--- workspaces: members read their own; every change goes through privileged functions.
+-- workspaces: members read their own; creation and state changes go through privileged
+-- functions: a new workspace belongs to the verified user, and only a platform administrator
+-- (sql/040) changes a workspace's state.
 -- ---------------------------------------------------------------------------------------------
 alter table public.workspaces enable row level security;
 alter table public.workspaces force row level security;
@@ -76,15 +130,17 @@ create policy "privileged functions read every workspace" on public.workspaces
   for select to app_privileged using (true);
 drop policy if exists "privileged functions create workspaces" on public.workspaces;
 create policy "privileged functions create workspaces" on public.workspaces
-  for insert to app_privileged with check (status = 'pending_approval');
+  for insert to app_privileged with check (status = 'pending_approval' and owner_id = (select app.current_user_id()));
 drop policy if exists "privileged functions change workspace state" on public.workspaces;
-create policy "privileged functions change workspace state" on public.workspaces
-  for update to app_privileged using (true) with check (true);
+drop policy if exists "platform administrators change workspace state" on public.workspaces;
+create policy "platform administrators change workspace state" on public.workspaces
+  for update to app_privileged
+  using ((select app.current_user_is_platform_admin()))
+  with check ((select app.current_user_is_platform_admin()));
 
 -- ---------------------------------------------------------------------------------------------
--- users: a user reads and edits only themselves. Registration inserts the row after setting
--- app.user_id to the new id, so the same policy covers it. A new row is always unverified: only
--- app.consume_email_token marks an address verified (a verified address can be a platform admin).
+-- users: a user reads themselves. Registration, verification and every password change go
+-- through privileged functions, which write only the row of the user they sealed.
 -- ---------------------------------------------------------------------------------------------
 alter table public.users enable row level security;
 alter table public.users force row level security;
@@ -92,20 +148,25 @@ drop policy if exists "users read themselves" on public.users;
 create policy "users read themselves" on public.users
   for select to app_runtime using (id = (select app.current_user_id()));
 drop policy if exists "users register themselves" on public.users;
-create policy "users register themselves" on public.users
-  for insert to app_runtime with check (id = (select app.current_user_id()) and email_verified_at is null);
 drop policy if exists "users change themselves" on public.users;
 create policy "users change themselves" on public.users
   for update to app_runtime using (id = (select app.current_user_id())) with check (id = (select app.current_user_id()));
 drop policy if exists "privileged functions read every user" on public.users;
 create policy "privileged functions read every user" on public.users
   for select to app_privileged using (true);
+drop policy if exists "privileged functions register the sealed user" on public.users;
+create policy "privileged functions register the sealed user" on public.users
+  for insert to app_privileged with check (id = (select app.current_user_id()) and email_verified_at is null);
 drop policy if exists "privileged functions mark emails verified" on public.users;
-create policy "privileged functions mark emails verified" on public.users
-  for update to app_privileged using (true) with check (true);
+drop policy if exists "privileged functions change the sealed user" on public.users;
+create policy "privileged functions change the sealed user" on public.users
+  for update to app_privileged
+  using (id = (select app.current_user_id()))
+  with check (id = (select app.current_user_id()));
 
 -- ---------------------------------------------------------------------------------------------
--- sessions: a user reads, creates and revokes only their own sessions.
+-- sessions: a user reads and revokes only their own sessions; sessions are opened by the
+-- privileged functions that verified a password, a second factor or a re-issue.
 -- ---------------------------------------------------------------------------------------------
 alter table public.sessions enable row level security;
 alter table public.sessions force row level security;
@@ -113,8 +174,6 @@ drop policy if exists "users read their own sessions" on public.sessions;
 create policy "users read their own sessions" on public.sessions
   for select to app_runtime using (user_id = (select app.current_user_id()));
 drop policy if exists "users open their own sessions" on public.sessions;
-create policy "users open their own sessions" on public.sessions
-  for insert to app_runtime with check (user_id = (select app.current_user_id()));
 drop policy if exists "users revoke their own sessions" on public.sessions;
 -- (The runtime may only UPDATE revoked_at, and only to a time: a revoked session stays revoked.)
 create policy "users revoke their own sessions" on public.sessions
@@ -123,41 +182,65 @@ create policy "users revoke their own sessions" on public.sessions
 drop policy if exists "privileged functions look sessions up by token" on public.sessions;
 create policy "privileged functions look sessions up by token" on public.sessions
   for select to app_privileged using (true);
-drop policy if exists "privileged functions record session activity" on public.sessions;
-create policy "privileged functions record session activity" on public.sessions
-  for update to app_privileged using (true) with check (true);
--- app.reissue_session (sql/040) opens the replacement of a session marked by a role change.
 drop policy if exists "privileged functions re-issue sessions" on public.sessions;
-create policy "privileged functions re-issue sessions" on public.sessions
-  for insert to app_privileged with check (revoked_at is null and replaced_by is null);
+drop policy if exists "privileged functions open sessions for the sealed user" on public.sessions;
+create policy "privileged functions open sessions for the sealed user" on public.sessions
+  for insert to app_privileged
+  with check (user_id = (select app.current_user_id()) and revoked_at is null and replaced_by is null);
+-- The sealed user's own sessions (activity, revocation, re-issue), and the sessions of members
+-- of the request's workspace, which a role change there marks for a new token (sql/080).
+drop policy if exists "privileged functions record session activity" on public.sessions;
+drop policy if exists "privileged functions change the sealed user's or a co-member's sessions" on public.sessions;
+drop policy if exists "privileged functions change the user's or co-members' sessions" on public.sessions;
+create policy "privileged functions change the user's or co-members' sessions" on public.sessions
+  for update to app_privileged
+  using (user_id = (select app.current_user_id()) or app.is_current_workspace_member(user_id))
+  with check (user_id = (select app.current_user_id()) or app.is_current_workspace_member(user_id));
 
 -- ---------------------------------------------------------------------------------------------
--- email_tokens: issued for the current user; consumed only through app.consume_email_token,
--- since the person clicking a link need not be signed in.
+-- email_tokens: a user is issued their own verification tokens; reset tokens are issued by the
+-- outbox worker (sql/045) and every token is consumed through a privileged function, which
+-- seals the token's user first. Nobody but those functions reads a token row.
 -- ---------------------------------------------------------------------------------------------
 alter table public.email_tokens enable row level security;
 alter table public.email_tokens force row level security;
 drop policy if exists "users read their own email tokens" on public.email_tokens;
-create policy "users read their own email tokens" on public.email_tokens
-  for select to app_runtime using (user_id = (select app.current_user_id()));
 drop policy if exists "users are issued their own email tokens" on public.email_tokens;
-create policy "users are issued their own email tokens" on public.email_tokens
-  for insert to app_runtime with check (user_id = (select app.current_user_id()));
+drop policy if exists "users are issued their own verification tokens" on public.email_tokens;
+create policy "users are issued their own verification tokens" on public.email_tokens
+  for insert to app_runtime with check (user_id = (select app.current_user_id()) and purpose = 'verify_email' and used_at is null);
 drop policy if exists "privileged functions find email tokens" on public.email_tokens;
 create policy "privileged functions find email tokens" on public.email_tokens
   for select to app_privileged using (true);
 drop policy if exists "privileged functions issue reset tokens" on public.email_tokens;
-create policy "privileged functions issue reset tokens" on public.email_tokens
-  for insert to app_privileged with check (purpose = 'reset_password' and used_at is null);
+drop policy if exists "the outbox worker issues reset tokens" on public.email_tokens;
+create policy "the outbox worker issues reset tokens" on public.email_tokens
+  for insert to app_privileged
+  with check (purpose = 'reset_password' and used_at is null and (select app.current_context_kind()) = 'worker');
 drop policy if exists "privileged functions consume email tokens" on public.email_tokens;
-create policy "privileged functions consume email tokens" on public.email_tokens
-  for update to app_privileged using (true) with check (true);
+drop policy if exists "privileged functions consume the sealed user's email tokens" on public.email_tokens;
+create policy "privileged functions consume the sealed user's email tokens" on public.email_tokens
+  for update to app_privileged
+  using (user_id = (select app.current_user_id()))
+  with check (user_id = (select app.current_user_id()) and used_at is not null);
 
 -- ---------------------------------------------------------------------------------------------
--- email_outbox: the service queues emails but cannot read them back; the outbox worker runs
--- as the owner (not forced here, so the owner's worker is not subject to these policies).
+-- email_outbox: the service queues emails but cannot read them back; only the outbox worker,
+-- in a worker context (sql/045), claims and settles them.
 -- ---------------------------------------------------------------------------------------------
 alter table public.email_outbox enable row level security;
+alter table public.email_outbox force row level security;
 drop policy if exists "the service queues emails" on public.email_outbox;
 create policy "the service queues emails" on public.email_outbox
   for insert to app_runtime with check (status = 'pending');
+drop policy if exists "the outbox worker reads the queue" on public.email_outbox;
+create policy "the outbox worker reads the queue" on public.email_outbox
+  for select to app_mailer using ((select app.current_context_kind()) = 'worker');
+drop policy if exists "the outbox worker settles queued emails" on public.email_outbox;
+create policy "the outbox worker settles queued emails" on public.email_outbox
+  for update to app_mailer
+  using ((select app.current_context_kind()) = 'worker')
+  with check ((select app.current_context_kind()) = 'worker');
+drop policy if exists "the outbox worker drops compositions with nothing to send" on public.email_outbox;
+create policy "the outbox worker drops compositions with nothing to send" on public.email_outbox
+  for delete to app_mailer using ((select app.current_context_kind()) = 'worker' and status = 'pending');

@@ -12,11 +12,18 @@
 -- session_replication_role = replica does not switch them off. app_runtime may only SELECT its
 -- own workspace's rows; every INSERT goes through SECURITY DEFINER code owned by app_privileged.
 --
+-- Attribution: app.audit_seal fills every column that says who and from where — the actor (user
+-- or API token), acting-as, the IP, user agent and request id — from the sealed request context
+-- (sql/020), and db_role from the login. Nothing a caller passes, and no setting, decides them.
+--
 -- Tamper evidence: rows are hash-chained per workspace (platform events form one more chain,
 -- keyed by the nil UUID). The BEFORE INSERT trigger app.audit_seal takes the chain's head row
 -- lock (audit_chain_heads), so concurrent writers to one workspace queue rather than fork the
--- chain, and sets hash = sha256(prev_hash || canonical text of the row). `npm run audit:verify`
--- recomputes every chain and names the first row that does not match.
+-- chain, and sets hash = sha256(prev_hash || canonical text of the row); the AFTER INSERT
+-- trigger app.audit_advance moves the head to the row. A head moves only that way, for the
+-- schema owner too: app.audit_chain_head_guard lets a head advance by exactly one, to a row that
+-- is in the log and chained to the old head, and refuses any other change or removal.
+-- `npm run audit:verify` recomputes every chain and names the first row that does not match.
 -- =============================================================================================
 
 -- ---------------------------------------------------------------------------------------------
@@ -42,9 +49,9 @@ revoke all on function app.audit_canonical(public.audit_log) from public;
 grant execute on function app.audit_canonical(public.audit_log) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
--- app.audit_seal: BEFORE INSERT on audit_log. Fills what no caller may choose — the chain
--- position, the previous hash, the hash, the time and the database role — under the chain
--- head's row lock.
+-- app.audit_seal: BEFORE INSERT on audit_log. Fills what no caller may choose — the actor and
+-- the request's metadata (from the sealed context), the chain position, the previous hash, the
+-- hash, the time and the database login — under the chain head's row lock.
 -- ---------------------------------------------------------------------------------------------
 create or replace function app.audit_seal() returns trigger
   language plpgsql security definer
@@ -53,7 +60,17 @@ as $$
 declare
   v_seq bigint;
   v_prev bytea;
+  ctx record;
 begin
+  select c.user_id, c.token_id, c.acting_as_user_id, c.ip, c.user_agent, c.request_id into ctx
+    from public.request_contexts c
+   where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned();
+  new.actor_user_id := ctx.user_id;
+  new.actor_token_id := ctx.token_id;
+  new.acting_as_user_id := ctx.acting_as_user_id;
+  new.ip := ctx.ip;
+  new.user_agent := ctx.user_agent;
+  new.request_id := ctx.request_id;
   new.chain_key := coalesce(new.workspace_id, '00000000-0000-0000-0000-000000000000'::uuid);
   new.created_at := pg_catalog.now();
   new.db_role := session_user;
@@ -62,29 +79,78 @@ begin
     -- transaction ends, so the chain never forks.
     select h.seq, h.hash into v_seq, v_prev
       from public.audit_chain_heads h where h.chain_key = new.chain_key for update;
-    if found then
-      new.chain_seq := v_seq + 1;
-      new.prev_hash := v_prev;
-      new.hash := pg_catalog.sha256(new.prev_hash || pg_catalog.convert_to(app.audit_canonical(new), 'UTF8'));
-      update public.audit_chain_heads set seq = new.chain_seq, hash = new.hash where chain_key = new.chain_key;
-      exit;
-    end if;
-    -- A new chain. Of two transactions starting the same chain, the second inserts nothing
-    -- (ON CONFLICT waits for the first) and goes round again to lock the head it made.
-    new.chain_seq := 1;
-    new.prev_hash := null;
-    new.hash := pg_catalog.sha256(pg_catalog.convert_to(app.audit_canonical(new), 'UTF8'));
-    insert into public.audit_chain_heads (chain_key, seq, hash) values (new.chain_key, 1, new.hash)
-      on conflict (chain_key) do nothing;
     exit when found;
+    -- A new chain starts from a placeholder head (seq 0). Of two transactions starting the
+    -- same chain, the second inserts nothing (ON CONFLICT waits for the first) and goes round
+    -- again to lock the head it made.
+    insert into public.audit_chain_heads (chain_key, seq, hash) values (new.chain_key, 0, app.audit_chain_origin())
+      on conflict (chain_key) do nothing;
   end loop;
+  new.chain_seq := v_seq + 1;
+  new.prev_hash := case when v_seq = 0 then null else v_prev end;
+  new.hash := pg_catalog.sha256(coalesce(new.prev_hash, ''::bytea) || pg_catalog.convert_to(app.audit_canonical(new), 'UTF8'));
   return new;
 end
 $$;
 alter function app.audit_seal() owner to app_privileged;
 revoke all on function app.audit_seal() from public;
 comment on function app.audit_seal() is
-  'Audit chain: positions and hashes each new row under its chain head''s lock; crosses tenants only to reach that head';
+  'Audit chain: positions, hashes and attributes each new row under its chain head''s lock. '
+  'Checks: the actor and metadata come from the sealed context, never from the inserted row';
+
+-- The hash a placeholder head carries before its chain's first row.
+create or replace function app.audit_chain_origin() returns bytea
+  language sql immutable
+  as $$ select '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea $$;
+revoke all on function app.audit_chain_origin() from public;
+grant execute on function app.audit_chain_origin() to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_advance: AFTER INSERT on audit_log. Moves the chain's head (locked by audit_seal)
+-- to the row just inserted.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_advance() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  update public.audit_chain_heads set seq = new.chain_seq, hash = new.hash where chain_key = new.chain_key;
+  return null;
+end
+$$;
+alter function app.audit_advance() owner to app_privileged;
+revoke all on function app.audit_advance() from public;
+comment on function app.audit_advance() is
+  'Audit chain: moves a chain''s head to its newest row. Checks: app.audit_chain_head_guard checks the move';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.audit_chain_head_guard: BEFORE INSERT, UPDATE or DELETE on audit_chain_heads, ENABLE
+-- ALWAYS. A head starts as a placeholder (seq 0), advances by exactly one to a row that is in
+-- the log with that hash and chained to the old head, and is never removed. SECURITY DEFINER so
+-- it reads the log whoever writes the head (the schema owner included).
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.audit_chain_head_guard() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if tg_op = 'INSERT' and new.seq = 0 and new.hash = app.audit_chain_origin() then
+    return new;
+  end if;
+  if tg_op = 'UPDATE' and new.chain_key = old.chain_key and new.seq = old.seq + 1
+     and exists (select 1 from public.audit_log a
+                  where a.chain_key = new.chain_key and a.chain_seq = new.seq and a.hash = new.hash
+                    and a.prev_hash is not distinct from (case when old.seq = 0 then null else old.hash end)) then
+    return new;
+  end if;
+  raise exception 'audit chain heads move only with the chain: % refused', tg_op
+    using errcode = '42501', hint = 'A head advances by one, to the row app.audit_seal just sealed.';
+end
+$$;
+alter function app.audit_chain_head_guard() owner to app_privileged;
+revoke all on function app.audit_chain_head_guard() from public;
+comment on function app.audit_chain_head_guard() is
+  'Audit chain: reads the log to check a head''s move, whoever moves it. Checks: one step, to a sealed row chained to the old head';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.audit_reject: the append-only guard. Raises for UPDATE, DELETE and TRUNCATE.
@@ -103,6 +169,9 @@ revoke all on function app.audit_reject() from public;
 drop trigger if exists audit_log_seal on public.audit_log;
 create trigger audit_log_seal before insert on public.audit_log
   for each row execute function app.audit_seal();
+drop trigger if exists audit_log_advance on public.audit_log;
+create trigger audit_log_advance after insert on public.audit_log
+  for each row execute function app.audit_advance();
 drop trigger if exists audit_log_is_append_only on public.audit_log;
 create trigger audit_log_is_append_only before update or delete on public.audit_log
   for each row execute function app.audit_reject();
@@ -111,10 +180,15 @@ create trigger audit_log_cannot_be_truncated before truncate on public.audit_log
   for each statement execute function app.audit_reject();
 -- ALWAYS: also under session_replication_role = replica (which skips ordinary triggers).
 alter table public.audit_log enable always trigger audit_log_seal;
+alter table public.audit_log enable always trigger audit_log_advance;
 alter table public.audit_log enable always trigger audit_log_is_append_only;
 alter table public.audit_log enable always trigger audit_log_cannot_be_truncated;
 
--- The chain heads may only move forward through app.audit_seal.
+-- The chain heads may only move forward with their chain (app.audit_chain_head_guard).
+drop trigger if exists audit_chain_heads_move_only_with_the_chain on public.audit_chain_heads;
+create trigger audit_chain_heads_move_only_with_the_chain before insert or update or delete on public.audit_chain_heads
+  for each row execute function app.audit_chain_head_guard();
+alter table public.audit_chain_heads enable always trigger audit_chain_heads_move_only_with_the_chain;
 drop trigger if exists audit_chain_heads_cannot_be_truncated on public.audit_chain_heads;
 create trigger audit_chain_heads_cannot_be_truncated before truncate on public.audit_chain_heads
   for each statement execute function app.audit_reject();
@@ -150,7 +224,7 @@ create policy "auditors read chain heads" on public.audit_chain_heads
   for select to app_auditor using (true);
 drop policy if exists "privileged functions start chains" on public.audit_chain_heads;
 create policy "privileged functions start chains" on public.audit_chain_heads
-  for insert to app_privileged with check (seq = 1);
+  for insert to app_privileged with check (seq = 0);
 drop policy if exists "privileged functions advance chains" on public.audit_chain_heads;
 create policy "privileged functions advance chains" on public.audit_chain_heads
   for update to app_privileged using (true) with check (true);
@@ -181,7 +255,9 @@ create or replace function app.audit_require_actor(what text) returns void
   set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if app.current_user_id() is not null or nullif(pg_catalog.current_setting('app.token_id', true), '') is not null then
+  if exists (select 1 from public.request_contexts c
+              where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned()
+                and (c.user_id is not null or c.token_id is not null)) then
     return;
   end if;
   -- Only when there is no actor: is this a superuser's direct edit?
@@ -212,35 +288,39 @@ $$;
 revoke all on function app.audit_require_actor_trigger() from public;
 
 -- ---------------------------------------------------------------------------------------------
--- app.audit_append: the one INSERT into the log, with the request's actor, IP, user agent and
--- request id from the transaction-local context (app.audit_seal fills the chain fields). Called
--- only from the SECURITY DEFINER functions below and in sql/040, running as app_privileged.
+-- app.audit_append: the one INSERT into the log (app.audit_seal fills the actor, the metadata
+-- and the chain fields). Called only from the SECURITY DEFINER functions, running as
+-- app_privileged. A row needs an actor in the sealed context, except the few events that
+-- are about someone who did not act (p_anonymous: a throttled sign-in, a reset link requested
+-- for an address, a platform-admin grant made by the start-up sync), which have none.
 -- ---------------------------------------------------------------------------------------------
+drop function if exists app.audit_append(uuid, text, text, text, text, jsonb, jsonb);
 create or replace function app.audit_append(
-    p_workspace_id uuid, p_kind text, p_action text, p_entity_type text, p_entity_id text, p_before jsonb, p_after jsonb)
+    p_workspace_id uuid, p_kind text, p_action text, p_entity_type text, p_entity_id text, p_before jsonb, p_after jsonb,
+    p_anonymous boolean default false)
   returns uuid
-  language sql volatile
+  language plpgsql volatile
   set search_path = pg_catalog, pg_temp
 as $$
-  select app.audit_require_actor(coalesce(p_entity_type, 'the audit log'));
+declare
+  v_id uuid;
+begin
+  if not p_anonymous then
+    perform app.audit_require_actor(coalesce(p_entity_type, 'the audit log'));
+  end if;
   insert into public.audit_log (
-    workspace_id, kind, actor_user_id, actor_token_id, acting_as_user_id, action, entity_type, entity_id,
-    before, after, ip, user_agent, request_id,
+    workspace_id, kind, action, entity_type, entity_id, before, after,
     -- placeholders, replaced by app.audit_seal:
     db_role, chain_key, chain_seq, hash)
   values (
-    p_workspace_id, p_kind, app.current_user_id(),
-    nullif(pg_catalog.current_setting('app.token_id', true), '')::uuid,
-    nullif(pg_catalog.current_setting('app.acting_as', true), '')::uuid,
-    p_action, p_entity_type, p_entity_id, app.audit_redact(p_before), app.audit_redact(p_after),
-    nullif(pg_catalog.current_setting('app.ip', true), ''),
-    nullif(pg_catalog.current_setting('app.user_agent', true), ''),
-    nullif(pg_catalog.current_setting('app.request_id', true), ''),
+    p_workspace_id, p_kind, p_action, p_entity_type, p_entity_id, app.audit_redact(p_before), app.audit_redact(p_after),
     '', '00000000-0000-0000-0000-000000000000', 0, pg_catalog.sha256(''::bytea))
-  returning id
+  returning id into v_id;
+  return v_id;
+end
 $$;
-revoke all on function app.audit_append(uuid, text, text, text, text, jsonb, jsonb) from public;
-grant execute on function app.audit_append(uuid, text, text, text, text, jsonb, jsonb) to app_privileged;
+revoke all on function app.audit_append(uuid, text, text, text, text, jsonb, jsonb, boolean) from public;
+grant execute on function app.audit_append(uuid, text, text, text, text, jsonb, jsonb, boolean) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.audit_capture: AFTER INSERT OR UPDATE OR DELETE on a business table. Records the change
@@ -286,7 +366,8 @@ $$;
 alter function app.audit_capture() owner to app_privileged;
 revoke all on function app.audit_capture() from public;
 comment on function app.audit_capture() is
-  'Change capture: appends to the audit log, which the runtime may not write directly';
+  'Change capture: appends to the audit log, which the runtime may not write directly. '
+  'Checks: the change has an actor in the sealed context';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.audit_event: an event the service records itself (later: sign-in failures, MFA, tokens).
@@ -315,7 +396,8 @@ alter function app.audit_event(text, text, text, jsonb, jsonb, boolean) owner to
 revoke all on function app.audit_event(text, text, text, jsonb, jsonb, boolean) from public;
 grant execute on function app.audit_event(text, text, text, jsonb, jsonb, boolean) to app_runtime;
 comment on function app.audit_event(text, text, text, jsonb, jsonb, boolean) is
-  'Audit events recorded by the service: appends to the log, which the runtime may not write directly';
+  'Audit events recorded by the service: appends to the log, which the runtime may not write directly. '
+  'Checks: an actor in the sealed context; a workspace event goes to the sealed workspace''s chain only';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.admin_audit_log: what platform administrators review, newest first: platform-level rows
@@ -331,20 +413,25 @@ drop function if exists app.admin_audit_log(bigint, integer);
 drop function if exists app.admin_audit_log(timestamptz, uuid, integer);
 create function app.admin_audit_log(p_before_at timestamptz, p_before_id uuid, p_limit integer)
   returns setof public.audit_log
-  language sql stable security definer
+  language plpgsql stable security definer
   set search_path = pg_catalog, pg_temp
 as $$
-  select * from public.audit_log a
-   where (a.workspace_id is null or (a.kind = 'event' and a.entity_type = 'workspace'))
-     and (p_before_at is null or (a.created_at, a.id) < (p_before_at, p_before_id))
-   order by a.created_at desc, a.id desc
-   limit least(greatest(p_limit, 1), 101)
+begin
+  perform app.assert_platform_admin();
+  return query
+    select * from public.audit_log a
+     where (a.workspace_id is null or (a.kind = 'event' and a.entity_type = 'workspace'))
+       and (p_before_at is null or (a.created_at, a.id) < (p_before_at, p_before_id))
+     order by a.created_at desc, a.id desc
+     limit least(greatest(p_limit, 1), 101);
+end
 $$;
 alter function app.admin_audit_log(timestamptz, uuid, integer) owner to app_privileged;
 revoke all on function app.admin_audit_log(timestamptz, uuid, integer) from public;
 grant execute on function app.admin_audit_log(timestamptz, uuid, integer) to app_runtime;
 comment on function app.admin_audit_log(timestamptz, uuid, integer) is
-  'Platform administration: reads platform-level events and every workspace''s state transitions';
+  'Platform administration: reads platform-level events and every workspace''s state transitions. '
+  'Checks: the sealed user is a platform administrator';
 
 -- ---------------------------------------------------------------------------------------------
 -- Business tables whose changes are captured. A new business table is one call below (the

@@ -1,15 +1,17 @@
 -- =============================================================================================
--- TOTP multi-factor authentication (issue 4)
+-- TOTP multi-factor authentication
 --
 -- public.user_mfa (one row per user: the encrypted TOTP secret, enabled_at, last_used_step),
 -- public.mfa_backup_codes (SHA-256 of each single-use backup code) and public.mfa_challenges
 -- (SHA-256 of the short-lived token between a password check and its second factor) come from
 -- migrations/0003. None has a workspace_id: they belong to a user, never to a tenant.
 --
--- A user reads and writes only their own MFA row and backup codes, and is issued their own
--- challenges. A challenge is used before anyone is signed in (the client holds only the
--- mfaToken), so it is looked up and consumed only through the SECURITY DEFINER functions below,
--- whose owner app_privileged has a policy per command they run.
+-- The runtime reads its user's own MFA row (the service decrypts the secret to check a code) and
+-- whether its backup codes are used, nothing more: every change goes through the functions
+-- below, which check what the database can check itself — a password proof (sql/042), a backup
+-- code's hash, an MFA challenge it issued — and record a TOTP time step at most once, so a code
+-- is never accepted twice. (The TOTP secret is sealed with a key the database never sees, so the
+-- code itself is checked by the service; the database takes the step it was valid for.)
 -- Re-runnable: policies and functions are dropped and created again.
 -- =============================================================================================
 
@@ -20,99 +22,358 @@ alter table public.mfa_backup_codes force row level security;
 alter table public.mfa_challenges enable row level security;
 alter table public.mfa_challenges force row level security;
 
+-- Retired: the runtime used to write these tables itself.
+drop policy if exists "users set up their own MFA" on public.user_mfa;
+drop policy if exists "users change their own MFA settings" on public.user_mfa;
+drop policy if exists "users remove their own MFA" on public.user_mfa;
+drop policy if exists "users are issued their own backup codes" on public.mfa_backup_codes;
+drop policy if exists "users use their own backup codes" on public.mfa_backup_codes;
+drop policy if exists "users discard their own backup codes" on public.mfa_backup_codes;
+drop policy if exists "users are issued their own MFA challenges" on public.mfa_challenges;
+drop policy if exists "privileged functions consume MFA challenges" on public.mfa_challenges;
+drop policy if exists "privileged functions see who uses MFA" on public.user_mfa;
+drop function if exists app.consume_mfa_challenge(bytea);
+drop function if exists app.mfa_challenge_user(bytea);
+
 -- ---------------------------------------------------------------------------------------------
--- user_mfa: the current user's own second factor only.
+-- user_mfa: the runtime reads the sealed user's own row. The privileged functions read every
+-- row (the member list shows who uses MFA; a challenge's holder needs its user's secret) and
+-- write only the sealed user's.
 -- ---------------------------------------------------------------------------------------------
 drop policy if exists "users read their own MFA settings" on public.user_mfa;
 create policy "users read their own MFA settings" on public.user_mfa
   for select to app_runtime using (user_id = (select app.current_user_id()));
-drop policy if exists "users set up their own MFA" on public.user_mfa;
-create policy "users set up their own MFA" on public.user_mfa
-  for insert to app_runtime with check (user_id = (select app.current_user_id()));
-drop policy if exists "users change their own MFA settings" on public.user_mfa;
-create policy "users change their own MFA settings" on public.user_mfa
-  for update to app_runtime using (user_id = (select app.current_user_id()))
-  with check (user_id = (select app.current_user_id()));
-drop policy if exists "users remove their own MFA" on public.user_mfa;
-create policy "users remove their own MFA" on public.user_mfa
-  for delete to app_runtime using (user_id = (select app.current_user_id()));
+drop policy if exists "privileged functions read MFA settings" on public.user_mfa;
+create policy "privileged functions read MFA settings" on public.user_mfa
+  for select to app_privileged using (true);
+drop policy if exists "privileged functions set up the sealed user's MFA" on public.user_mfa;
+create policy "privileged functions set up the sealed user's MFA" on public.user_mfa
+  for insert to app_privileged with check (user_id = (select app.current_user_id()));
+drop policy if exists "privileged functions change the sealed user's MFA" on public.user_mfa;
+create policy "privileged functions change the sealed user's MFA" on public.user_mfa
+  for update to app_privileged
+  using (user_id = (select app.current_user_id())) with check (user_id = (select app.current_user_id()));
+drop policy if exists "privileged functions remove the sealed user's MFA" on public.user_mfa;
+create policy "privileged functions remove the sealed user's MFA" on public.user_mfa
+  for delete to app_privileged using (user_id = (select app.current_user_id()));
 
 -- ---------------------------------------------------------------------------------------------
--- mfa_backup_codes: the current user's own codes only.
+-- mfa_backup_codes: the runtime sees which of its own codes are used (never a hash); the
+-- privileged functions issue, use and discard the sealed user's codes only.
 -- ---------------------------------------------------------------------------------------------
 drop policy if exists "users read their own backup codes" on public.mfa_backup_codes;
 create policy "users read their own backup codes" on public.mfa_backup_codes
   for select to app_runtime using (user_id = (select app.current_user_id()));
-drop policy if exists "users are issued their own backup codes" on public.mfa_backup_codes;
-create policy "users are issued their own backup codes" on public.mfa_backup_codes
-  for insert to app_runtime with check (user_id = (select app.current_user_id()));
-drop policy if exists "users use their own backup codes" on public.mfa_backup_codes;
--- (The runtime may only UPDATE used_at, and only to a time: a used code stays used.)
-create policy "users use their own backup codes" on public.mfa_backup_codes
-  for update to app_runtime using (user_id = (select app.current_user_id()))
-  with check (user_id = (select app.current_user_id()) and used_at is not null);
-drop policy if exists "users discard their own backup codes" on public.mfa_backup_codes;
-create policy "users discard their own backup codes" on public.mfa_backup_codes
-  for delete to app_runtime using (user_id = (select app.current_user_id()));
+drop policy if exists "privileged functions read the sealed user's backup codes" on public.mfa_backup_codes;
+create policy "privileged functions read the sealed user's backup codes" on public.mfa_backup_codes
+  for select to app_privileged using (user_id = (select app.current_user_id()));
+drop policy if exists "privileged functions issue the sealed user's backup codes" on public.mfa_backup_codes;
+create policy "privileged functions issue the sealed user's backup codes" on public.mfa_backup_codes
+  for insert to app_privileged with check (user_id = (select app.current_user_id()) and used_at is null);
+drop policy if exists "privileged functions use the sealed user's backup codes" on public.mfa_backup_codes;
+-- (A used code stays used.)
+create policy "privileged functions use the sealed user's backup codes" on public.mfa_backup_codes
+  for update to app_privileged
+  using (user_id = (select app.current_user_id())) with check (user_id = (select app.current_user_id()) and used_at is not null);
+drop policy if exists "privileged functions discard the sealed user's backup codes" on public.mfa_backup_codes;
+create policy "privileged functions discard the sealed user's backup codes" on public.mfa_backup_codes
+  for delete to app_privileged using (user_id = (select app.current_user_id()));
 
 -- ---------------------------------------------------------------------------------------------
--- mfa_challenges: issued for the current user (after the password check); read and consumed
--- only through the functions below.
+-- mfa_challenges: issued by app.sign_in for the user whose password it verified; found by token
+-- and consumed (by the sealed user, once found) only here.
 -- ---------------------------------------------------------------------------------------------
-drop policy if exists "users are issued their own MFA challenges" on public.mfa_challenges;
-create policy "users are issued their own MFA challenges" on public.mfa_challenges
-  for insert to app_runtime with check (user_id = (select app.current_user_id()));
 drop policy if exists "privileged functions find MFA challenges" on public.mfa_challenges;
 create policy "privileged functions find MFA challenges" on public.mfa_challenges
   for select to app_privileged using (true);
-drop policy if exists "privileged functions consume MFA challenges" on public.mfa_challenges;
-create policy "privileged functions consume MFA challenges" on public.mfa_challenges
-  for update to app_privileged using (true) with check (used_at is not null);
+drop policy if exists "privileged functions issue the sealed user's MFA challenges" on public.mfa_challenges;
+create policy "privileged functions issue the sealed user's MFA challenges" on public.mfa_challenges
+  for insert to app_privileged with check (user_id = (select app.current_user_id()) and used_at is null);
+drop policy if exists "privileged functions consume the sealed user's MFA challenges" on public.mfa_challenges;
+create policy "privileged functions consume the sealed user's MFA challenges" on public.mfa_challenges
+  for update to app_privileged
+  using (user_id = (select app.current_user_id())) with check (user_id = (select app.current_user_id()) and used_at is not null);
 
 -- ---------------------------------------------------------------------------------------------
--- app.consume_mfa_challenge: uses a live MFA challenge, atomically; returns its user or NULL.
--- One UPDATE ... WHERE used_at IS NULL AND expires_at > now(): of two concurrent uses exactly
--- one gets the row. Crosses users because the caller is not signed in yet: the mfaToken is the
--- only thing identifying the user. The service calls it in the request transaction and checks
--- the code afterwards, so a wrong code rolls the consumption back (see src/modules/auth/mfa.ts).
+-- Internal steps (not callable by the runtime).
 -- ---------------------------------------------------------------------------------------------
-drop function if exists app.consume_mfa_challenge(bytea);
-create function app.consume_mfa_challenge(p_token_hash bytea)
-  returns uuid
-  language sql volatile security definer
+
+-- Records TOTP time step `p_step` for the sealed user, at most once: the row changes only when
+-- the step is newer than the last accepted one, so a replayed (or older) code is refused
+-- (GHMFA). p_enable: the row must be pending and becomes enabled; otherwise MFA must be on. A
+-- step more than five minutes from the database's clock is refused too, so nobody can push the
+-- replay guard far ahead and lock the user's authenticator out.
+create or replace function app.accept_totp_step(p_step bigint, p_enable boolean) returns void
+  language plpgsql volatile
   set search_path = pg_catalog, pg_temp
 as $$
-  update public.mfa_challenges
-     set used_at = pg_catalog.now()
-   where token_hash = p_token_hash
-     and used_at is null
-     and expires_at > pg_catalog.now()
-  returning mfa_challenges.user_id
+declare
+  v_user uuid := app.require_user();
+  v_now_step bigint := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()) / 30)::bigint;
+begin
+  if p_step is null or p_step not between v_now_step - 10 and v_now_step + 10 then
+    raise exception 'The code is wrong, expired or already used' using errcode = 'GHMFA';
+  end if;
+  update public.user_mfa
+     set last_used_step = p_step, updated_at = pg_catalog.now(),
+         enabled_at = case when p_enable then pg_catalog.now() else enabled_at end
+   where user_id = v_user
+     and (enabled_at is null) = p_enable
+     and (last_used_step is null or last_used_step < p_step);
+  if not found then
+    raise exception 'The code is wrong, expired or already used' using errcode = 'GHMFA';
+  end if;
+end
 $$;
-alter function app.consume_mfa_challenge(bytea) owner to app_privileged;
-revoke all on function app.consume_mfa_challenge(bytea) from public;
-grant execute on function app.consume_mfa_challenge(bytea) to app_runtime;
-comment on function app.consume_mfa_challenge(bytea) is
-  'MFA sign-in: the holder of an mfaToken is not signed in yet, so its user is found by the token';
+revoke all on function app.accept_totp_step(bigint, boolean) from public;
+grant execute on function app.accept_totp_step(bigint, boolean) to app_privileged;
+
+-- Uses one unused backup code of the sealed user (of two concurrent uses one wins); GHMFA if none.
+create or replace function app.use_backup_code(p_code_hash bytea) returns void
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  update public.mfa_backup_codes set used_at = pg_catalog.now()
+   where user_id = app.require_user() and code_hash = p_code_hash and used_at is null;
+  if not found then
+    raise exception 'The code is wrong, expired or already used' using errcode = 'GHMFA';
+  end if;
+end
+$$;
+revoke all on function app.use_backup_code(bytea) from public;
+grant execute on function app.use_backup_code(bytea) to app_privileged;
+
+-- Replaces every backup code of the sealed user with these hashes (ten, each 32 bytes).
+create or replace function app.replace_backup_codes(p_hashes bytea[]) returns void
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.require_user();
+begin
+  if coalesce(pg_catalog.cardinality(p_hashes), 0) <> 10
+     or exists (select 1 from pg_catalog.unnest(p_hashes) h where h is null or pg_catalog.length(h) <> 32) then
+    raise exception 'ten 32-byte backup code hashes are expected' using errcode = 'GHINV';
+  end if;
+  delete from public.mfa_backup_codes where user_id = v_user;
+  insert into public.mfa_backup_codes (user_id, code_hash) select v_user, h from pg_catalog.unnest(p_hashes) h;
+end
+$$;
+revoke all on function app.replace_backup_codes(bytea[]) from public;
+grant execute on function app.replace_backup_codes(bytea[]) to app_privileged;
+
+-- The second factor of the sealed user: a backup code's hash, or a TOTP step. Neither (the
+-- service found no step the code was valid for): GHMFA, like a wrong one.
+create or replace function app.use_second_factor(p_step bigint, p_backup_code_hash bytea) returns void
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_backup_code_hash is not null then
+    perform app.use_backup_code(p_backup_code_hash);
+  else
+    perform app.accept_totp_step(p_step, false);
+  end if;
+end
+$$;
+revoke all on function app.use_second_factor(bigint, bytea) from public;
+grant execute on function app.use_second_factor(bigint, bytea) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
--- app.mfa_challenge_user: the user of a live MFA challenge, without consuming it, or NULL.
--- The per-account limit on MFA codes is keyed by this user id (not by the token, which a
--- guesser could renew with each password sign-in), and runs before the request transaction.
--- Crosses users for the same reason as app.consume_mfa_challenge; it reveals a user id only to
--- whoever holds a live token for it, which the sign-in just handed to them.
+-- app.mfa_challenge: the user and sealed TOTP secret behind a live MFA challenge, without
+-- consuming it, or no row. Crosses users because the caller is not signed in yet: the mfaToken
+-- is all that identifies them, and they got it only by proving the password (app.sign_in). The
+-- service checks the code with the secret, and keys the per-account MFA limit by the user id.
 -- ---------------------------------------------------------------------------------------------
-drop function if exists app.mfa_challenge_user(bytea);
-create function app.mfa_challenge_user(p_token_hash bytea)
-  returns uuid
+drop function if exists app.mfa_challenge(bytea);
+create function app.mfa_challenge(p_token_hash bytea)
+  returns table (user_id uuid, secret_encrypted text)
   language sql stable security definer
   set search_path = pg_catalog, pg_temp
 as $$
-  select c.user_id from public.mfa_challenges c
+  select c.user_id, f.secret_encrypted
+    from public.mfa_challenges c
+    left join public.user_mfa f on f.user_id = c.user_id and f.enabled_at is not null
    where c.token_hash = p_token_hash and c.used_at is null and c.expires_at > pg_catalog.now()
 $$;
-alter function app.mfa_challenge_user(bytea) owner to app_privileged;
-revoke all on function app.mfa_challenge_user(bytea) from public;
-grant execute on function app.mfa_challenge_user(bytea) to app_runtime;
-comment on function app.mfa_challenge_user(bytea) is
-  'MFA sign-in rate limit: finds the account an mfaToken belongs to before anyone is signed in';
+alter function app.mfa_challenge(bytea) owner to app_privileged;
+revoke all on function app.mfa_challenge(bytea) from public;
+grant execute on function app.mfa_challenge(bytea) to app_runtime;
+comment on function app.mfa_challenge(bytea) is
+  'MFA sign-in: the holder of an mfaToken is not signed in yet, so its user is found by the token. '
+  'Checks: the token names a live challenge (issued only after a verified password)';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.complete_mfa_sign_in: spends a live challenge with its second factor and opens the
+-- session. The factor is a TOTP step (the service checked the code; the step is accepted once)
+-- or a backup code's hash (checked here, used once). A wrong factor refuses (GHMFA) and rolls the
+-- whole call back, consumption included: the challenge is used up only by a successful
+-- sign-in, concurrent uses still serialise on the row, and guessing is bounded by the
+-- per-account limit and the challenge's 5 minutes. Answers the user and the new session.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer);
+create function app.complete_mfa_sign_in(
+    p_challenge_hash bytea, p_step bigint, p_backup_code_hash bytea, p_session_token_hash bytea,
+    p_absolute_seconds integer, p_idle_seconds integer)
+  returns table (user_id uuid, session_id uuid)
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_challenge record;
+  v_session uuid;
+begin
+  if p_step is not null and p_backup_code_hash is not null then
+    raise exception 'send one of a TOTP step and a backup code' using errcode = 'GHINV';
+  end if;
+  select c.id, c.user_id into v_challenge from public.mfa_challenges c
+   where c.token_hash = p_challenge_hash and c.used_at is null and c.expires_at > pg_catalog.now();
+  if not found then
+    raise exception 'The sign-in challenge is unknown, used or expired' using errcode = 'GHTOK';
+  end if;
+  perform app.reseal_context(v_challenge.user_id, null, null);
+  update public.mfa_challenges set used_at = pg_catalog.now() where id = v_challenge.id and used_at is null;
+  if not found then
+    raise exception 'The sign-in challenge is unknown, used or expired' using errcode = 'GHTOK';
+  end if;
+  perform app.use_second_factor(p_step, p_backup_code_hash);
+  v_session := app.open_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds);
+  perform app.audit_append(null, 'event', 'auth.login', 'session', v_session::text, null,
+    pg_catalog.jsonb_build_object('method', case when p_backup_code_hash is null then 'totp' else 'backup_code' end));
+  return query select v_challenge.user_id, v_session;
+end
+$$;
+alter function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) owner to app_privileged;
+revoke all on function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) from public;
+grant execute on function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) to app_runtime;
+comment on function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) is
+  'MFA sign-in: opens a session for the user behind a challenge before anyone is signed in. '
+  'Checks: a live challenge (a verified password), spent once; a backup code or a TOTP step used once';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.mfa_setup: stores a new pending secret for the signed-in user (replacing an unconfirmed
+-- one), given a proof of their password: a stolen cookie cannot enrol its own authenticator.
+-- A verified address is required; MFA already on: GHCFL.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.mfa_setup(bytea, text);
+create function app.mfa_setup(p_password_proof bytea, p_secret_encrypted text)
+  returns void
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.assert_current_password(p_password_proof, 'The password is wrong');
+begin
+  if not exists (select 1 from public.users u where u.id = v_user and u.email_verified_at is not null) then
+    raise exception 'Verify your email address first' using errcode = 'GHUNV';
+  end if;
+  insert into public.user_mfa (user_id, secret_encrypted) values (v_user, p_secret_encrypted)
+  on conflict (user_id) do update set secret_encrypted = excluded.secret_encrypted, last_used_step = null, updated_at = pg_catalog.now()
+   where user_mfa.enabled_at is null;
+  if not found then
+    raise exception 'MFA is already enabled' using errcode = 'GHCFL';
+  end if;
+end
+$$;
+alter function app.mfa_setup(bytea, text) owner to app_privileged;
+revoke all on function app.mfa_setup(bytea, text) from public;
+grant execute on function app.mfa_setup(bytea, text) to app_runtime;
+comment on function app.mfa_setup(bytea, text) is
+  'MFA enrolment: writes the user''s TOTP secret, which the runtime may not. '
+  'Checks: the sealed user proves their password and has a verified address';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.mfa_enable: confirms the pending secret with a valid code's time step and stores the ten
+-- backup codes' hashes (the codes are shown once, by the service).
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.mfa_enable(bigint, bytea[]);
+create function app.mfa_enable(p_step bigint, p_backup_code_hashes bytea[])
+  returns void
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.require_user();
+begin
+  perform 1 from public.user_mfa f where f.user_id = v_user for update;
+  if not found then
+    raise exception 'Set MFA up first' using errcode = 'GHCFL';
+  end if;
+  if exists (select 1 from public.user_mfa f where f.user_id = v_user and f.enabled_at is not null) then
+    raise exception 'MFA is already enabled' using errcode = 'GHCFL';
+  end if;
+  perform app.accept_totp_step(p_step, true);
+  perform app.replace_backup_codes(p_backup_code_hashes);
+  perform app.audit_append(null, 'event', 'auth.mfa_enabled', 'user', v_user::text, null, null);
+end
+$$;
+alter function app.mfa_enable(bigint, bytea[]) owner to app_privileged;
+revoke all on function app.mfa_enable(bigint, bytea[]) from public;
+grant execute on function app.mfa_enable(bigint, bytea[]) to app_runtime;
+comment on function app.mfa_enable(bigint, bytea[]) is
+  'MFA enrolment: turns the user''s MFA on, which the runtime may not. '
+  'Checks: the sealed user has a pending secret; the code''s time step is new';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.mfa_disable: turns MFA off (the secret and every backup code go), given the password and a
+-- second factor: a TOTP step or a backup code, so that someone who lost their phone can sign in
+-- with one backup code, disable with another and enrol a new phone.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.mfa_disable(bytea, bigint, bytea);
+create function app.mfa_disable(p_password_proof bytea, p_step bigint, p_backup_code_hash bytea)
+  returns void
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.require_user();
+begin
+  if not exists (select 1 from public.user_mfa f where f.user_id = v_user and f.enabled_at is not null) then
+    raise exception 'MFA is not enabled' using errcode = 'GHCFL';
+  end if;
+  perform app.assert_current_password(p_password_proof, 'The password is wrong');
+  if p_step is not null and p_backup_code_hash is not null then
+    raise exception 'send one of a TOTP step and a backup code' using errcode = 'GHINV';
+  end if;
+  perform app.use_second_factor(p_step, p_backup_code_hash);
+  delete from public.mfa_backup_codes where user_id = v_user;
+  delete from public.user_mfa where user_id = v_user;
+  perform app.audit_append(null, 'event', 'auth.mfa_disabled', 'user', v_user::text, null,
+    pg_catalog.jsonb_build_object('method', case when p_backup_code_hash is null then 'totp' else 'backup_code' end));
+end
+$$;
+alter function app.mfa_disable(bytea, bigint, bytea) owner to app_privileged;
+revoke all on function app.mfa_disable(bytea, bigint, bytea) from public;
+grant execute on function app.mfa_disable(bytea, bigint, bytea) to app_runtime;
+comment on function app.mfa_disable(bytea, bigint, bytea) is
+  'MFA removal: deletes the user''s secret and backup codes, which the runtime may not. '
+  'Checks: the sealed user proves their password and a second factor';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.mfa_regenerate_backup_codes: ten new backup codes (hashes) for a valid code's time step;
+-- every old code stops working.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.mfa_regenerate_backup_codes(bigint, bytea[]);
+create function app.mfa_regenerate_backup_codes(p_step bigint, p_backup_code_hashes bytea[])
+  returns void
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.require_user();
+begin
+  if not exists (select 1 from public.user_mfa f where f.user_id = v_user and f.enabled_at is not null) then
+    raise exception 'MFA is not enabled' using errcode = 'GHCFL';
+  end if;
+  perform app.accept_totp_step(p_step, false);
+  perform app.replace_backup_codes(p_backup_code_hashes);
+  perform app.audit_append(null, 'event', 'auth.backup_codes_regenerated', 'user', v_user::text, null, null);
+end
+$$;
+alter function app.mfa_regenerate_backup_codes(bigint, bytea[]) owner to app_privileged;
+revoke all on function app.mfa_regenerate_backup_codes(bigint, bytea[]) from public;
+grant execute on function app.mfa_regenerate_backup_codes(bigint, bytea[]) to app_runtime;
+comment on function app.mfa_regenerate_backup_codes(bigint, bytea[]) is
+  'MFA backup codes: replaces the user''s codes, which the runtime may not. '
+  'Checks: the sealed user has MFA on; the code''s time step is new';

@@ -1,10 +1,75 @@
 -- =============================================================================================
--- Workspace members: who may see the member list, what a role change does to sessions, and the
--- rule that a workspace never loses its last owner.
+-- Workspace members: who may see the member list, who may change whose role, what a role change
+-- does to sessions, and the rule that a workspace never loses its last owner.
 --
--- Role changes themselves are ordinary UPDATEs of memberships under the tenant policies of
--- sql/030 (same workspace, active and paid-up), recorded by the change capture of sql/050.
+-- The runtime only reads memberships. Role changes and removals go through
+-- app.change_member_role and app.remove_member, which check in the database what the HTTP layer
+-- checks too: changing someone else needs members:manage, and nobody changes a member whose
+-- role holds a permission they lack, nor grants such a role ("nobody grants what they do not
+-- hold", against public.role_permissions, written from src/rbac/permissions.ts). The change
+-- capture of sql/050 records each change.
 -- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- role_permissions: the built-in roles' permissions. Written only by app.sync_role_permissions
+-- (run by every migration, src/db/migrate.ts); read by the checks below.
+-- ---------------------------------------------------------------------------------------------
+alter table public.role_permissions enable row level security;
+alter table public.role_permissions force row level security;
+drop policy if exists "privileged functions read the role catalogue" on public.role_permissions;
+create policy "privileged functions read the role catalogue" on public.role_permissions
+  for select to app_privileged using (true);
+-- Written only by the schema owner (the migrating login, named here as it runs): no privileged
+-- function can change what a role may do.
+drop policy if exists "the migrations write the role catalogue" on public.role_permissions;
+drop policy if exists "the migrations rewrite the role catalogue" on public.role_permissions;
+do $owner_writes$
+begin
+  execute pg_catalog.format('create policy "the migrations write the role catalogue" on public.role_permissions
+    for insert to %I with check (true)', current_user);
+  execute pg_catalog.format('create policy "the migrations rewrite the role catalogue" on public.role_permissions
+    for delete to %I using (true)', current_user);
+end
+$owner_writes$;
+
+-- Makes the catalogue exactly `p_roles` ({"role": ["permission", …], …}). Run by the schema
+-- owner when migrating, with its own rights (the policies above); not granted to anyone.
+drop function if exists app.sync_role_permissions(jsonb);
+create function app.sync_role_permissions(p_roles jsonb)
+  returns void
+  language plpgsql volatile security invoker
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  delete from public.role_permissions;
+  insert into public.role_permissions (role, permission)
+  select r.key, p.value from pg_catalog.jsonb_each(p_roles) r, pg_catalog.jsonb_array_elements_text(r.value) p;
+end
+$$;
+revoke all on function app.sync_role_permissions(jsonb) from public;
+comment on function app.sync_role_permissions(jsonb) is
+  'Role catalogue: writes the built-in roles'' permissions from the service''s catalogue, as the schema owner';
+
+-- Whether `p_role` grants `p_permission`.
+create or replace function app.role_has(p_role text, p_permission text) returns boolean
+  language sql stable
+  as $$ select exists (select 1 from public.role_permissions rp where rp.role = p_role and rp.permission = p_permission) $$;
+revoke all on function app.role_has(text, text) from public;
+grant execute on function app.role_has(text, text) to app_privileged;
+
+-- Whether `p_holder` has every permission of `p_role`: what it takes to grant `p_role`, or to
+-- change the role of a member who holds it. An unknown role is covered by nobody.
+create or replace function app.role_covers(p_holder text, p_role text) returns boolean
+  language sql stable
+  as $$
+    select exists (select 1 from public.role_permissions rp where rp.role = p_role)
+       and not exists (select 1 from public.role_permissions needed
+                        where needed.role = p_role
+                          and not exists (select 1 from public.role_permissions held
+                                           where held.role = p_holder and held.permission = needed.permission))
+  $$;
+revoke all on function app.role_covers(text, text) from public;
+grant execute on function app.role_covers(text, text) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.workspace_members: the member list of the request's workspace, with each member's email,
@@ -30,24 +95,146 @@ alter function app.workspace_members() owner to app_privileged;
 revoke all on function app.workspace_members() from public;
 grant execute on function app.workspace_members() to app_runtime;
 comment on function app.workspace_members() is
-  'Member list: reads the users rows of the request workspace''s members, which RLS keeps per user';
+  'Member list: reads the users rows of the request workspace''s members, which RLS keeps per user. '
+  'Checks: only the sealed workspace''s members';
 
--- user_mfa: the member list may learn whether a user has MFA on (enabled_at), nothing else; the
--- column grant in sql/090 keeps the secret envelope out of its reach.
-drop policy if exists "privileged functions see who uses MFA" on public.user_mfa;
-create policy "privileged functions see who uses MFA" on public.user_mfa
-  for select to app_privileged using (true);
+
+-- ---------------------------------------------------------------------------------------------
+-- app.lock_for_member_change: the shared first half of a role change and a removal, in the
+-- request's workspace. Locks what the change decides on, always in one order: the workspace's
+-- owner rows first (so changes in one workspace run one at a time, and two owners deposing each
+-- other cannot both see another owner left), then the caller's and the member's rows. Checks,
+-- under the lock: the caller is still a member; everything but leaving (removing oneself) needs
+-- members:manage; the member exists here (GHNFD: another tenant's user is not found, like an
+-- unknown one); the caller covers the member's current role. Answers the member's role and
+-- whether they are the last owner.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.lock_for_member_change(p_user_id uuid, p_leaving_allowed boolean)
+  returns table (caller_role text, member_role text, last_owner boolean)
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_ws uuid := app.current_workspace_id();
+  v_caller uuid := app.require_user();
+  v_owners integer;
+  v_caller_role text;
+  v_member_role text;
+begin
+  perform app.assert_current_workspace_writable();
+  select pg_catalog.count(*) into v_owners from (
+    select 1 from public.memberships m where m.workspace_id = v_ws and m.role = 'owner' order by m.user_id for update) o;
+  perform 1 from public.memberships m
+   where m.workspace_id = v_ws and m.user_id in (v_caller, p_user_id) order by m.user_id for update;
+  select m.role into v_caller_role from public.memberships m where m.workspace_id = v_ws and m.user_id = v_caller;
+  select m.role into v_member_role from public.memberships m where m.workspace_id = v_ws and m.user_id = p_user_id;
+  if v_caller_role is null then
+    raise exception 'You are not a member of this workspace' using errcode = 'GHMEM';
+  end if;
+  if not (p_leaving_allowed and p_user_id = v_caller) and not app.role_has(v_caller_role, 'members:manage') then
+    raise exception 'Your role lacks the permission members:manage' using errcode = 'GHFBD';
+  end if;
+  if v_member_role is null then
+    raise exception 'No such member' using errcode = 'GHNFD';
+  end if;
+  if not app.role_covers(v_caller_role, v_member_role) then
+    raise exception 'Your role (%) cannot change a member who is %', v_caller_role, v_member_role using errcode = 'GHFBD';
+  end if;
+  return query select v_caller_role, v_member_role, v_member_role = 'owner' and v_owners <= 1;
+end
+$$;
+revoke all on function app.lock_for_member_change(uuid, boolean) from public;
+grant execute on function app.lock_for_member_change(uuid, boolean) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.change_member_role: gives a member of the request's workspace another role. Beyond the
+-- checks above: the caller covers the new role too (an admin can neither make nor unmake an
+-- owner: billing:read is the owners' alone), and the last owner stays one (GHCFL). The member's
+-- sessions are marked for a new token by the trigger below.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.change_member_role(uuid, text);
+create function app.change_member_role(p_user_id uuid, p_role text)
+  returns void
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v record;
+begin
+  select * into v from app.lock_for_member_change(p_user_id, false);
+  if not app.role_covers(v.caller_role, p_role) then
+    raise exception 'Your role (%) cannot grant the role %', v.caller_role, p_role using errcode = 'GHFBD';
+  end if;
+  if v.last_owner and p_role <> 'owner' then
+    raise exception 'The last owner cannot be demoted; make another member an owner first' using errcode = 'GHCFL';
+  end if;
+  if v.member_role <> p_role then
+    update public.memberships set role = p_role
+     where workspace_id = app.current_workspace_id() and user_id = p_user_id;
+  end if;
+end
+$$;
+alter function app.change_member_role(uuid, text) owner to app_privileged;
+revoke all on function app.change_member_role(uuid, text) from public;
+grant execute on function app.change_member_role(uuid, text) to app_runtime;
+comment on function app.change_member_role(uuid, text) is
+  'Role change: writes a membership the runtime may only read. '
+  'Checks: the sealed member holds members:manage and every permission of the old and the new role; the last owner stays';
+
+-- Removing a member first counts the contacts they still own in the request's workspace.
+drop policy if exists "privileged functions read who owns the request workspace's contacts" on public.contacts;
+drop policy if exists "privileged functions read the request workspace's contacts" on public.contacts;
+create policy "privileged functions read the request workspace's contacts" on public.contacts
+  for select to app_privileged using (workspace_id = (select app.current_workspace_id()));
+
+-- ---------------------------------------------------------------------------------------------
+-- app.remove_member: removes a member of the request's workspace, or lets the caller leave
+-- (which needs no permission). Refused, changing nothing: the last owner (GHCFL); a member who
+-- still owns contacts, deleted ones included (GHCFL: their contacts go to another member first
+-- — a contact's owner must be a member, a constraint, so nothing points at someone who left).
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.remove_member(uuid);
+create function app.remove_member(p_user_id uuid)
+  returns void
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v record;
+  v_owned integer;
+begin
+  select * into v from app.lock_for_member_change(p_user_id, true);
+  if v.last_owner then
+    raise exception 'The last owner cannot leave; make another member an owner first' using errcode = 'GHCFL';
+  end if;
+  select pg_catalog.count(*) into v_owned from public.contacts c
+   where c.workspace_id = app.current_workspace_id() and c.owner_id = p_user_id;
+  if v_owned > 0 then
+    raise exception 'The member still owns % contact% (deleted ones included); give them to another member first',
+      v_owned, case when v_owned = 1 then '' else 's' end using errcode = 'GHCFL';
+  end if;
+  delete from public.memberships where workspace_id = app.current_workspace_id() and user_id = p_user_id;
+end
+$$;
+alter function app.remove_member(uuid) owner to app_privileged;
+revoke all on function app.remove_member(uuid) from public;
+grant execute on function app.remove_member(uuid) to app_runtime;
+comment on function app.remove_member(uuid) is
+  'Member removal: deletes a membership the runtime may only read. '
+  'Checks: leaving oneself, or members:manage and every permission of the member''s role; the last owner stays';
 
 -- ---------------------------------------------------------------------------------------------
 -- A role change re-issues the user's sessions (API.md: a new token on role change). The trigger
 -- marks every live session of the user; app.begin_request reports the mark and the service
 -- answers that session's next request with a new token (app.reissue_session, sql/040), so a
 -- token from before the change stops working. Enforced here rather than in the handler, so any
--- role change, however made, has the effect. SECURITY DEFINER: the sessions belong to another
--- user than the one making the change.
+-- role change, however made, has the effect. SECURITY INVOKER: it runs with the rights of whoever
+-- changed the role — app.change_member_role, whose policy on sessions (sql/030) reaches the
+-- members of the request's workspace, or a superuser's maintenance edit, which RLS does not
+-- restrict — and so marks exactly the sessions the change's author may reach.
 -- ---------------------------------------------------------------------------------------------
 create or replace function app.memberships_mark_sessions_for_reissue() returns trigger
-  language plpgsql security definer
+  language plpgsql security invoker
   set search_path = pg_catalog, pg_temp
 as $$
 begin
@@ -59,7 +246,7 @@ $$;
 alter function app.memberships_mark_sessions_for_reissue() owner to app_privileged;
 revoke all on function app.memberships_mark_sessions_for_reissue() from public;
 comment on function app.memberships_mark_sessions_for_reissue() is
-  'Role change: marks the member''s sessions (another user''s rows) for a new token';
+  'Role change: marks the member''s sessions for a new token, with the rights of whoever changed the role';
 
 drop trigger if exists memberships_role_change_reissues_sessions on public.memberships;
 create trigger memberships_role_change_reissues_sessions
@@ -93,7 +280,7 @@ $$;
 alter function app.memberships_keep_an_owner() owner to app_privileged;
 revoke all on function app.memberships_keep_an_owner() from public;
 comment on function app.memberships_keep_an_owner() is
-  'Last-owner rule: counts every owner of the workspace, whatever the caller may see';
+  'Last-owner rule: counts every owner of the workspace, whatever the caller may see. Checks: a trigger; refuses only';
 
 drop trigger if exists memberships_workspace_keeps_an_owner on public.memberships;
 create trigger memberships_workspace_keeps_an_owner

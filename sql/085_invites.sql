@@ -1,27 +1,112 @@
 -- =============================================================================================
 -- Invitations (public.workspace_invites, migrations/0005)
 --
--- A tenant table like contacts: members with members:manage (checked by the service) invite,
--- list and revoke in their own workspace, under the standard policies; the approval and trial
--- gate holds for them as for any write. The link's token is stored as SHA-256 only, and the
+-- A tenant table the runtime only reads (its own workspace's, under the standard policy):
+-- inviting and revoking go through app.create_invite and app.revoke_invite, which check
+-- members:manage and "nobody grants what they do not hold" in the database, since an
+-- invitation is a role waiting to be granted. The link's token is stored as SHA-256 only, and the
 -- change capture (sql/050) never copies it (app.audit_redact drops *hash columns).
 --
 -- Accepting crosses tenants: the person accepting is not a member of the workspace yet, so the
 -- invitation is found by its token and the membership written through app.accept_invite.
 -- =============================================================================================
 
-call app.secure_tenant_table('public.workspace_invites', 'invites');
+call app.secure_tenant_table('public.workspace_invites', 'invites', array['select']);
 
 drop policy if exists "privileged functions find invitations by token" on public.workspace_invites;
 create policy "privileged functions find invitations by token" on public.workspace_invites
   for select to app_privileged using (true);
+drop policy if exists "privileged functions invite into the request's workspace" on public.workspace_invites;
+create policy "privileged functions invite into the request's workspace" on public.workspace_invites
+  for insert to app_privileged
+  with check (workspace_id = (select app.current_workspace_id()) and invited_by = (select app.current_user_id())
+              and accepted_at is null and revoked_at is null);
+-- An open invitation changes once: revoked in its own workspace, or accepted by the signed-in
+-- user it was for (app.accept_invite checks the address).
 drop policy if exists "privileged functions mark invitations accepted" on public.workspace_invites;
-create policy "privileged functions mark invitations accepted" on public.workspace_invites
-  for update to app_privileged using (true) with check (accepted_at is not null and accepted_by is not null);
+drop policy if exists "privileged functions close open invitations" on public.workspace_invites;
+create policy "privileged functions close open invitations" on public.workspace_invites
+  for update to app_privileged
+  using (accepted_at is null and revoked_at is null)
+  with check ((workspace_id = (select app.current_workspace_id()) and revoked_at is not null and accepted_at is null)
+              or (accepted_by = (select app.current_user_id()) and accepted_at is not null and revoked_at is null));
 
-drop policy if exists "privileged functions add accepted invitees" on public.memberships;
-create policy "privileged functions add accepted invitees" on public.memberships
-  for insert to app_privileged with check (true);
+-- ---------------------------------------------------------------------------------------------
+-- app.create_invite: an invitation into the request's workspace, replacing the open one for the
+-- same address. Checks in the database what the HTTP layer checks too: the caller holds
+-- members:manage and every permission of the role offered (nobody grants what they do not
+-- hold), the workspace takes writes, and the address is not a member's already (GHCFL).
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.create_invite(text, text, bytea, timestamptz);
+create function app.create_invite(p_email text, p_role text, p_token_hash bytea, p_expires_at timestamptz)
+  returns setof public.workspace_invites
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_ws uuid := app.current_workspace_id();
+  v_user uuid := app.require_user();
+  v_role text;
+begin
+  perform app.assert_current_workspace_writable();
+  select m.role into v_role from public.memberships m where m.workspace_id = v_ws and m.user_id = v_user;
+  if not app.role_has(v_role, 'members:manage') then
+    raise exception 'Your role lacks the permission members:manage' using errcode = 'GHFBD';
+  end if;
+  if not app.role_covers(v_role, p_role) then
+    raise exception 'Your role (%) cannot grant the role %', v_role, p_role using errcode = 'GHFBD';
+  end if;
+  if p_expires_at > pg_catalog.now() + interval '30 days' then
+    raise exception 'an invitation lives 30 days at most' using errcode = 'GHINV';
+  end if;
+  if exists (select 1 from public.memberships m join public.users u on u.id = m.user_id
+              where m.workspace_id = v_ws and u.email = p_email) then
+    raise exception '% is already a member of this workspace', p_email using errcode = 'GHCFL';
+  end if;
+  update public.workspace_invites i set revoked_at = pg_catalog.now()
+   where i.workspace_id = v_ws and i.email = p_email and i.accepted_at is null and i.revoked_at is null;
+  return query
+    insert into public.workspace_invites (workspace_id, email, role, token_hash, invited_by, expires_at)
+    values (v_ws, p_email, p_role, p_token_hash, v_user, p_expires_at)
+    returning *;
+end
+$$;
+alter function app.create_invite(text, text, bytea, timestamptz) owner to app_privileged;
+revoke all on function app.create_invite(text, text, bytea, timestamptz) from public;
+grant execute on function app.create_invite(text, text, bytea, timestamptz) to app_runtime;
+comment on function app.create_invite(text, text, bytea, timestamptz) is
+  'Invitations: writes an invitation, which the runtime may only read (it grants a role on acceptance). '
+  'Checks: the sealed member holds members:manage and every permission of the role offered';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.revoke_invite: revokes an open invitation of the request's workspace; false when there is
+-- none with that id here. Needs members:manage, like inviting.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.revoke_invite(uuid);
+create function app.revoke_invite(p_id uuid)
+  returns boolean
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_ws uuid := app.current_workspace_id();
+begin
+  perform app.assert_current_workspace_writable();
+  if not app.role_has((select m.role from public.memberships m where m.workspace_id = v_ws and m.user_id = app.require_user()),
+                      'members:manage') then
+    raise exception 'Your role lacks the permission members:manage' using errcode = 'GHFBD';
+  end if;
+  update public.workspace_invites i set revoked_at = pg_catalog.now()
+   where i.workspace_id = v_ws and i.id = p_id and i.accepted_at is null and i.revoked_at is null;
+  return found;
+end
+$$;
+alter function app.revoke_invite(uuid) owner to app_privileged;
+revoke all on function app.revoke_invite(uuid) from public;
+grant execute on function app.revoke_invite(uuid) to app_runtime;
+comment on function app.revoke_invite(uuid) is
+  'Invitations: closes an invitation, which the runtime may only read. '
+  'Checks: the sealed member holds members:manage in the invitation''s workspace';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.accept_invite: spends an invitation for the signed-in user, atomically. The invitation is
@@ -42,13 +127,10 @@ create function app.accept_invite(p_token_hash bytea)
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.current_user_id();
+  v_user uuid := app.require_user();
   inv public.workspace_invites;
   w public.workspaces;
 begin
-  if v_user is null then
-    raise exception 'no authenticated user in this transaction' using errcode = '42501';
-  end if;
   select * into inv from public.workspace_invites i where i.token_hash = p_token_hash for update;
   if not found or inv.accepted_at is not null or inv.revoked_at is not null or inv.expires_at <= pg_catalog.now() then
     return query select 'invalid_token'::text, null::uuid;
@@ -67,10 +149,12 @@ begin
     return query select 'trial_expired'::text, null::uuid;
     return;
   end if;
-  insert into public.memberships (workspace_id, user_id, role) values (inv.workspace_id, v_user, inv.role)
-    on conflict do nothing;
+  -- Marked accepted first: the memberships insert policy (sql/030) admits exactly the invitee of
+  -- an invitation accepted in this transaction, with its role.
   update public.workspace_invites i set accepted_at = pg_catalog.now(), accepted_by = v_user
    where i.workspace_id = inv.workspace_id and i.id = inv.id;
+  insert into public.memberships (workspace_id, user_id, role) values (inv.workspace_id, v_user, inv.role)
+    on conflict do nothing;
   return query select 'ok'::text, inv.workspace_id;
 end
 $$;
@@ -78,4 +162,5 @@ alter function app.accept_invite(bytea) owner to app_privileged;
 revoke all on function app.accept_invite(bytea) from public;
 grant execute on function app.accept_invite(bytea) to app_runtime;
 comment on function app.accept_invite(bytea) is
-  'Invitations: makes the signed-in user a member of a workspace they do not belong to yet';
+  'Invitations: makes the signed-in user a member of a workspace they do not belong to yet. '
+  'Checks: a live invitation for the sealed user''s verified address, spent once';

@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import type { Config } from './config.js'
 import type { Pools } from './db/pool.js'
+import type { ServiceKeys } from './db/startup.js'
 import type { EmailTransport } from './email/transport.js'
 import { validatorCompiler } from './schemas/validator.js'
 import errors from './plugins/errors.js'
@@ -39,6 +40,8 @@ declare module 'fastify' {
 
 export interface AppDeps {
   pools: Pools
+  /** What the schema owner handed over at start-up (src/db/startup.ts): the outbox worker's key. */
+  keys: ServiceKeys
   /** A pino logger (server.ts makes it); tests pass none and get a silent one. */
   logger?: FastifyBaseLogger
   /** Overrides the email transport built from the configuration. */
@@ -83,6 +86,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(gates)
   await app.register(outbox, {
     transport: deps.emailTransport,
+    workerKey: deps.keys.workerKey,
     intervalMs: deps.outboxIntervalMs ?? 1000,
     composers: { [RESET_REQUEST_TEMPLATE]: composePasswordReset(config) },
   })

@@ -21,6 +21,8 @@ export interface Config {
   resendBaseUrl?: string
   emailFrom: string
   encryptionKeys: KeyRing
+  /** Argon2id secrets ("peppers") for passwords; the first hashes, every one verifies. */
+  passwordPeppers: KeyRing
   sessionSecret: string
   corsOrigins: string[]
   trustProxy: boolean | string | number
@@ -46,6 +48,7 @@ type Env = Record<string, string | undefined>
 /** Secrets a development or test run may generate (server.ts keeps them in the data folder). */
 export interface GeneratedSecrets {
   encryptionKeys: string
+  passwordPeppers: string
   sessionSecret: string
   closedBetaInviteCode: string
 }
@@ -112,6 +115,18 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
       problems.push(`ENCRYPTION_KEYS: ${(err as Error).message}`)
     }
   }
+  // Same format as ENCRYPTION_KEYS, and kept apart from it: a pepper cannot be rotated away like
+  // an encryption key (a password hashed with it needs the password to move to another), so
+  // removing one signs its users out of their passwords until they reset them.
+  let passwordPeppers: KeyRing = { active: { id: '', key: Buffer.alloc(0) }, byId: new Map() }
+  const peppersRaw = secret('PASSWORD_PEPPERS', generated?.passwordPeppers)
+  if (peppersRaw) {
+    try {
+      passwordPeppers = parseKeyRing(peppersRaw)
+    } catch (err) {
+      problems.push(`PASSWORD_PEPPERS: ${(err as Error).message}`)
+    }
+  }
   const sessionSecret = secret('SESSION_SECRET', generated?.sessionSecret)
   if (sessionSecret && sessionSecret.length < 32) problems.push('SESSION_SECRET must be at least 32 characters')
   const closedBetaInviteCode = secret('CLOSED_BETA_INVITE_CODE', generated?.closedBetaInviteCode)
@@ -152,6 +167,7 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
     resendBaseUrl: str('RESEND_BASE_URL'),
     emailFrom: str('EMAIL_FROM') ?? 'Gatehouse <no-reply@gatehouse.localhost>',
     encryptionKeys,
+    passwordPeppers,
     sessionSecret,
     corsOrigins,
     trustProxy,

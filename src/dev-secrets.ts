@@ -19,6 +19,7 @@ const random = (bytes = 24) => randomBytes(bytes).toString('base64url')
 export function generateDevSecrets(): DevSecrets {
   return {
     encryptionKeys: generateKeyRingSpec('dev1'),
+    passwordPeppers: generateKeyRingSpec('pepper1'),
     sessionSecret: random(32),
     closedBetaInviteCode: `beta-${randomBytes(6).toString('hex')}`,
     pgSuperPassword: random(),

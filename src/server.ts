@@ -10,6 +10,7 @@ import { loadOrCreateDevSecrets, type DevSecrets } from './dev-secrets.js'
 import { startLocalDatabase, type Cluster } from './db/embedded.js'
 import { migrate, roleFromUrl } from './db/migrate.js'
 import { assertRuntimeRoleIsSafe, closePools, createPools } from './db/pool.js'
+import { syncWithDatabase, type ServiceKeys } from './db/startup.js'
 import { buildApp } from './app.js'
 
 async function main(): Promise<void> {
@@ -45,10 +46,14 @@ async function main(): Promise<void> {
     }))
   }
 
+  // The schema owner migrates and syncs, then its connection is closed: the running service
+  // holds only runtime-login connections.
   let pools: ReturnType<typeof createPools> | undefined
+  let keys: ServiceKeys
   try {
     await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
-    pools = createPools({ ownerUrl: databaseUrl, runtimeUrl: appDatabaseUrl! })
+    keys = await syncWithDatabase({ ownerUrl: databaseUrl, platformAdminEmails: config.platformAdminEmails, log: (m) => logger.info(m) })
+    pools = createPools({ runtimeUrl: appDatabaseUrl!, log: logger })
     await assertRuntimeRoleIsSafe(pools.runtime)
   } catch (err) {
     // Leave nothing running behind a failed start.
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
     throw err
   }
 
-  const app = await buildApp(config, { pools, logger })
+  const app = await buildApp(config, { pools, keys, logger })
   const shutdown = async () => {
     await app.close()
     await closePools(pools!)

@@ -21,7 +21,7 @@ export interface Tenant {
 export const CONTACTS_PER_WORKSPACE = 60
 
 export async function seed(superUrl: string, config: Config, cookieName: string, count: number): Promise<Tenant[]> {
-  const passwordHash = await hashPassword(`bench-${randomUUID()}`)
+  const passwordHash = await hashPassword(`bench-${randomUUID()}`, config.passwordPeppers)
   const tenants = Array.from({ length: count }, () => ({ userId: randomUUID(), workspaceId: randomUUID(), token: newToken() }))
   const users = tenants.map((t) => t.userId)
   const workspaces = tenants.map((t) => t.workspaceId)

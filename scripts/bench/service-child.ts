@@ -11,6 +11,7 @@ import type pg from 'pg'
 import { loadConfig } from '../../src/config.js'
 import { loggerOptions } from '../../src/logger.js'
 import { assertRuntimeRoleIsSafe, closePools, createPools } from '../../src/db/pool.js'
+import { syncWithDatabase } from '../../src/db/startup.js'
 import { buildApp } from '../../src/app.js'
 import { reportFailure, reportReady, serveParent, type ProbeAnswer } from './children.js'
 
@@ -42,10 +43,11 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env)
   if (!config.databaseUrl || !config.appDatabaseUrl) throw new Error('the bench passes DATABASE_URL and APP_DATABASE_URL')
   const logger = pino(loggerOptions(config.logLevel, false))
-  const pools = createPools({ ownerUrl: config.databaseUrl, runtimeUrl: config.appDatabaseUrl })
+  const keys = await syncWithDatabase({ ownerUrl: config.databaseUrl, platformAdminEmails: config.platformAdminEmails })
+  const pools = createPools({ runtimeUrl: config.appDatabaseUrl, log: logger })
   await assertRuntimeRoleIsSafe(pools.runtime)
   recordQueries(pools.runtime)
-  const app = await buildApp(config, { pools, logger })
+  const app = await buildApp(config, { pools, keys, logger })
   await app.listen({ host: config.host, port: config.port })
 
   // The runtime pool has 20 connections and autocannon opens 32: how many requests queue for a

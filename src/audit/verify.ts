@@ -146,6 +146,9 @@ async function findBreak(client: pg.Client, chainKey: string, prev: Link | null,
   return null
 }
 
+/** The hash of a chain's placeholder head before its first row (app.audit_chain_origin()). */
+const CHAIN_ORIGIN = Buffer.alloc(32)
+
 /**
  * Walks the chains and names the first broken row of each. Runs its own read-only transaction
  * (one snapshot), so `client` must not be inside one; it must see the whole log (see above).
@@ -198,7 +201,11 @@ export async function verifyAuditChains(client: pg.Client, opts: VerifyOptions =
       if (chain.head_seq === null || chain.head_hash === null) {
         record(prev?.seq ?? 0, prev?.id ?? null, 'the chain has no head in audit_chain_heads: it was removed')
       } else if (!prev) {
-        record(0, null, `the chain head is at chain_seq ${chain.head_seq} but the chain has no rows: all were deleted`)
+        // A chain starts from a placeholder head (seq 0, 32 zero bytes, sql/050) laid just before
+        // its first row: a placeholder with no rows is an empty chain, nothing was removed.
+        if (Number(chain.head_seq) !== 0 || !chain.head_hash.equals(CHAIN_ORIGIN)) {
+          record(0, null, `the chain head is at chain_seq ${chain.head_seq} but the chain has no rows: all were deleted`)
+        }
       } else if (Number(chain.head_seq) !== prev.seq || !chain.head_hash.equals(prev.hash)) {
         const headSeq = Number(chain.head_seq)
         record(prev.seq, prev.id, headSeq > prev.seq

@@ -1,12 +1,13 @@
-// Applies migrations/ (drizzle-kit output, ordered, never edited once landed) and then every
-// file in sql/ (hand-written and re-runnable: roles, helper functions, policies, grants), as the
-// schema owner. An advisory lock lets several instances start at once without racing.
+// Applies migrations/ (drizzle-kit output, ordered, never edited once landed), then every file
+// in sql/ (hand-written and re-runnable: roles, helper functions, policies, grants), then the
+// built-in roles' permissions (src/rbac/permissions.ts), as the schema owner. An advisory lock lets several instances start at once without racing.
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator'
 import { ROOT } from '../paths.js'
+import { BUILT_IN_ROLES } from '../rbac/permissions.js'
 
 export const MIGRATIONS_DIR = path.join(ROOT, 'migrations')
 export const SQL_DIR = path.join(ROOT, 'sql')
@@ -44,6 +45,8 @@ export async function migrate({ ownerUrl, runtimeLogin, log = () => {} }: Migrat
       }
     }
     log(`sql/ applied (${files.length} files)`)
+    // The database's own role checks (sql/080) read the same catalogue as the HTTP gate.
+    await client.query('select app.sync_role_permissions($1::jsonb)', [JSON.stringify(BUILT_IN_ROLES)])
   } finally {
     await client.query(`select pg_advisory_unlock(hashtext('gatehouse.migrate'))`).catch(() => {})
     await client.end()

@@ -1,26 +1,54 @@
-// The two pools. The runtime pool logs in as APP_DATABASE_URL's role, which must not be able to
-// bypass row-level security (invariant 2): start-up checks that and refuses to run otherwise.
-// The owner pool is small and used only for migrations and the outbox worker.
+// The service's pools, both on the runtime login (APP_DATABASE_URL), whose role must not be able
+// to bypass row-level security (invariant 2): start-up checks that and refuses to run otherwise.
+// The service holds no connection as the schema owner: that login runs the migrations and the
+// start-up sync (src/db/startup.ts), then is closed.
+//
+//   runtime  request transactions, the rate limiter, session re-issues. In pipeline mode, so a
+//            request's BEGIN and its app.begin_request go out in one write: one round trip.
+//   worker   the outbox worker's drains (src/email/worker.ts), kept apart so a slow email
+//            provider never holds a connection requests are waiting for.
 import pg from 'pg'
+import type { FastifyBaseLogger } from 'fastify'
 
 export interface Pools {
   runtime: pg.Pool
-  owner: pg.Pool
+  worker: pg.Pool
 }
 
-export function createPools(opts: { ownerUrl: string; runtimeUrl: string; runtimeMax?: number }): Pools {
-  const common = { connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 }
-  const runtime = new pg.Pool({ connectionString: opts.runtimeUrl, max: opts.runtimeMax ?? 20, ...common, application_name: 'gatehouse' })
-  const owner = new pg.Pool({ connectionString: opts.ownerUrl, max: 2, ...common, application_name: 'gatehouse-owner' })
-  // An idle client that errors (server restart, network) is removed by pg; without a listener
-  // the error would crash the process.
-  runtime.on('error', () => {})
-  owner.on('error', () => {})
-  return { runtime, owner }
+export interface PoolOptions {
+  runtimeUrl: string
+  runtimeMax?: number
+  /** Told about a connection that failed while no query was waiting on it. */
+  log?: Pick<FastifyBaseLogger, 'warn'>
+}
+
+/**
+ * Guards every client of `pool` for its whole life. pg emits 'error' on a client whose backend
+ * goes away (a server restart, pg_terminate_backend, a network drop) even between two queries;
+ * pg-pool listens only while the client is idle in the pool, so a checked-out client — a
+ * request's, the outbox worker's in the middle of a drain — would otherwise throw an uncaught
+ * exception and take the process down. With a listener from the moment the client exists, the
+ * next query on it fails instead, and whoever holds it releases it as broken.
+ */
+function guardClients(pool: pg.Pool, name: string, log?: PoolOptions['log']): void {
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log?.warn({ err, pool: name }, 'database connection lost'))
+  })
+  // An idle client's error reaches the pool too; pg has already removed it.
+  pool.on('error', (err) => log?.warn({ err, pool: name }, 'idle database connection lost'))
+}
+
+export function createPools(opts: PoolOptions): Pools {
+  const common = { connectionString: opts.runtimeUrl, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 }
+  const runtime = new pg.Pool({ ...common, max: opts.runtimeMax ?? 20, application_name: 'gatehouse', pipeline: true })
+  const worker = new pg.Pool({ ...common, max: 2, application_name: 'gatehouse-worker' })
+  guardClients(runtime, 'runtime', opts.log)
+  guardClients(worker, 'worker', opts.log)
+  return { runtime, worker }
 }
 
 export async function closePools(pools: Pools): Promise<void> {
-  await Promise.allSettled([pools.runtime.end(), pools.owner.end()])
+  await Promise.allSettled([pools.runtime.end(), pools.worker.end()])
 }
 
 export class UnsafeRuntimeRoleError extends Error {
@@ -32,7 +60,8 @@ export class UnsafeRuntimeRoleError extends Error {
  * member of one), a CREATEROLE role (on PostgreSQL 15 it can grant itself the schema owner's
  * role and switch row-level security off), a REPLICATION role (it can stream every row), an
  * owner of anything in this database (or a member of the schema owner), or a member of
- * app_privileged. Also requires membership of app_runtime, or nothing would work.
+ * app_privileged or app_mailer (whose functions would then run on its own authority). Also
+ * requires membership of app_runtime, or nothing would work.
  */
 export async function assertRuntimeRoleIsSafe(pool: pg.Pool): Promise<void> {
   const { rows } = await pool.query<{
@@ -62,7 +91,7 @@ export async function assertRuntimeRoleIsSafe(pool: pg.Pool): Promise<void> {
            ) as owns,
            coalesce((select pg_has_role(r.oid, c.relowner, 'MEMBER') from pg_class c
                       where c.oid = to_regclass('public.contacts')), false) as member_of_owner,
-           exists (select 1 from pg_roles p where p.rolname = 'app_privileged'
+           exists (select 1 from pg_roles p where p.rolname in ('app_privileged', 'app_mailer')
                       and pg_has_role(r.oid, p.oid, 'MEMBER')) as privileged,
            exists (select 1 from pg_roles a where a.rolname = 'app_runtime'
                       and pg_has_role(r.oid, a.oid, 'MEMBER')) as runtime
@@ -77,7 +106,7 @@ export async function assertRuntimeRoleIsSafe(pool: pg.Pool): Promise<void> {
   if (r.inherits_bypass) problems.push('is a member of a superuser or BYPASSRLS role')
   if (r.owns) problems.push(`owns ${r.owns}`)
   if (r.member_of_owner) problems.push('is a member of the schema owner role')
-  if (r.privileged) problems.push('is a member of app_privileged')
+  if (r.privileged) problems.push('is a member of app_privileged or app_mailer')
   if (problems.length) {
     throw new UnsafeRuntimeRoleError(
       `Refusing to start: the runtime database role "${r.role}" could bypass row-level security: it ${problems.join(', ')}. ` +

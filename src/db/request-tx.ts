@@ -1,12 +1,14 @@
-// The request transaction (invariants 3 and 4) and its context: the only place in the service
-// that sets the RLS context.
+// The request transaction (invariants 3 and 4) and its context.
 //
-// One round trip opens it: `BEGIN; SELECT * FROM app.begin_request(...)` goes as a single
-// simple-protocol string (its two literals are validated and built here, never taken from the
-// client), and app.begin_request sets the transaction-local context and returns the row the
-// gates decide on. Handlers then run their queries on the same connection, the response is sent
-// only after COMMIT succeeds, any error rolls back, and a connection whose transaction is not
-// idle afterwards is destroyed rather than returned to the pool.
+// One round trip opens it: BEGIN and `SELECT * FROM app.begin_request($1, …)` go out together
+// (the runtime pool runs in pipeline mode, src/db/pool.ts), the second as a prepared statement
+// with every value bound: the token hash never appears in query text, where pg_stat_activity
+// would show it to every other runtime connection. app.begin_request verifies the session and
+// seals the transaction's context in the database (sql/020, sql/040) and returns the row the
+// gates decide on; nothing here or anywhere else in the service sets a context itself. Handlers
+// then run their queries on the same connection, the response is sent only after COMMIT
+// succeeds, any error rolls back, and a connection whose transaction is not idle afterwards is
+// destroyed rather than returned to the pool.
 import pg from 'pg'
 import { DrizzleQueryError } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
@@ -23,6 +25,8 @@ export interface ContextRow {
   email: string
   name: string
   email_verified: boolean
+  /** A platform administrator (public.platform_admins: a listed address, verified). */
+  is_platform_admin: boolean
   workspace_id: string | null
   role: string | null
   workspace_name: string | null
@@ -84,18 +88,6 @@ export class RequestTx {
     return this.done
   }
 
-  /**
-   * Sets the user context after the service itself authenticated someone (sign-in, or a new
-   * account's id before its INSERT), for the rest of this transaction only.
-   */
-  async setUser(userId: string, sessionId?: string): Promise<void> {
-    if (!isUuid(userId) || (sessionId && !isUuid(sessionId))) throw new Error('setUser needs UUIDs')
-    await this.client.query(
-      `select set_config('app.user_id', $1, true), set_config('app.session_id', $2, true)`,
-      [userId, sessionId ?? ''],
-    )
-  }
-
   /** Commits; a COMMIT that did not commit (failed, or an aborted transaction) throws 503. */
   async commit(): Promise<void> {
     if (this.done) return
@@ -153,43 +145,37 @@ export function cleanMetadata(value: string | null | undefined, max: number): st
   return value ? value.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, max) || null : null
 }
 
-// Cleaned, then quoted by pg's escapeLiteral.
-function literal(value: string | null | undefined, max: number): string {
-  const clean = cleanMetadata(value, max)
-  return clean === null ? 'NULL::text' : pg.escapeLiteral(clean)
-}
-
-const guarded = new WeakSet<pg.PoolClient>()
+// A prepared statement, parsed once per pooled connection; every value is a bind parameter.
+const BEGIN_REQUEST = 'SELECT * FROM app.begin_request($1, $2, $3, $4, $5)'
 
 /** Opens the request transaction and resolves its context in one round trip. */
 export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx; context: ContextRow | null }> {
   if (opts.tokenHash && opts.tokenHash.length !== 32) throw new Error('token hash must be 32 bytes')
   if (opts.workspaceId && !isUuid(opts.workspaceId)) throw new Error('workspace id must be a UUID')
-  // The token and workspace literals are built from validated values (hex digits, a UUID); the
-  // metadata is quoted by pg's escapeLiteral: nothing from the client reaches this unescaped.
-  const token = opts.tokenHash ? `'\\x${opts.tokenHash.toString('hex')}'::bytea` : 'NULL::bytea'
-  const workspace = opts.workspaceId ? `'${opts.workspaceId.toLowerCase()}'::uuid` : 'NULL::uuid'
-  const metadata = `${literal(opts.ip, METADATA_MAX.ip)}, ${literal(opts.userAgent, METADATA_MAX.userAgent)}, ${literal(opts.requestId, METADATA_MAX.requestId)}`
   let client: pg.PoolClient
   try {
     client = await pool.connect()
   } catch (err) {
     throw new AppError('unavailable', 'The database is unavailable; please retry.', { cause: err })
   }
-  // pg-pool listens for a client's 'error' only while it is idle in the pool. A checked-out
-  // client whose connection drops (server restart, pg_terminate_backend) between two queries
-  // emits 'error' with nobody listening, which would crash the process. The next query on it
-  // fails instead, and finishing the transaction then destroys it.
-  if (!guarded.has(client)) {
-    client.on('error', () => {})
-    guarded.add(client)
-  }
   try {
-    const results = (await client.query(
-      `BEGIN; SELECT * FROM app.begin_request(${token}, ${workspace}, ${metadata})`,
-    )) as unknown as pg.QueryResult[]
-    const row = (results[1]?.rows[0] as ContextRow | undefined) ?? null
-    return { tx: new RequestTx(client), context: row }
+    // Both are written before either answer is read (pipeline mode). A failed BEGIN leaves the
+    // second query failing too, and a failed begin_request an aborted transaction: the catch
+    // below destroys the connection either way.
+    const begin = client.query('BEGIN')
+    const context = client.query<ContextRow>({
+      name: 'gh_begin_request',
+      text: BEGIN_REQUEST,
+      values: [
+        opts.tokenHash ?? null,
+        opts.workspaceId?.toLowerCase() ?? null,
+        cleanMetadata(opts.ip, METADATA_MAX.ip),
+        cleanMetadata(opts.userAgent, METADATA_MAX.userAgent),
+        cleanMetadata(opts.requestId, METADATA_MAX.requestId),
+      ],
+    })
+    const [, result] = await Promise.all([begin, context])
+    return { tx: new RequestTx(client), context: result.rows[0] ?? null }
   } catch (err) {
     client.release(err as Error)
     if (isUnavailableError(err)) throw new AppError('unavailable', 'The database is unavailable; please retry.', { cause: err })

@@ -1,7 +1,12 @@
 // The outbox worker: claims due emails with FOR UPDATE SKIP LOCKED (several instances never
 // send the same row at once), sends each, and records the outcome. A failure is retried with
 // exponential backoff up to MAX_ATTEMPTS; after delivery the secret-bearing body is purged.
-// It runs as the owner pool: the runtime role may only queue emails, never read them back.
+// It runs on its own small pool of the runtime login, and reaches the queue only through the
+// functions of sql/045_outbox.sql after app.begin_worker has checked its key (the key the
+// database issued, read at start-up): the runtime role itself may only queue emails, never read
+// them back. A connection lost mid-drain (its client is guarded, src/db/pool.ts) fails the
+// drain; nothing was marked sent, so the next drain sends again with the same idempotency key,
+// and Resend does not deliver it twice.
 //
 // A row whose template has a composer is a request to compose (email/outbox.ts): the composer
 // gets the sealed input and answers the email to send, which replaces the row's template and
@@ -21,6 +26,8 @@ const BATCH = 20
 
 export interface OutboxWorkerOptions {
   pool: pg.Pool
+  /** The worker key (src/db/startup.ts). */
+  workerKey: Buffer
   transport: EmailTransport
   keys: KeyRing
   from: string
@@ -38,12 +45,14 @@ export function backoffSeconds(attempts: number): number {
 export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
   const client = await opts.pool.connect()
   let sent = 0
+  const settle = (id: string, outcome: string, extra: { providerId?: string; error?: string; backoff?: number; template?: string; body?: string } = {}) =>
+    client.query('select app.outbox_settle($1, $2, $3, $4, $5, $6, $7)',
+      [id, outcome, extra.providerId ?? null, extra.error ?? null, extra.backoff ?? null, extra.template ?? null, extra.body ?? null])
   try {
     await client.query('BEGIN')
+    await client.query('select app.begin_worker($1)', [opts.workerKey])
     const { rows } = await client.query<{ id: string; to_address: string; template: string; body_encrypted: string | null; attempts: number }>(
-      `select id, to_address, template, body_encrypted, attempts from email_outbox
-        where status = 'pending' and next_attempt_at <= now()
-        order by next_attempt_at limit $1 for update skip locked`,
+      'select * from app.outbox_claim($1)',
       [BATCH],
     )
     for (const row of rows) {
@@ -55,31 +64,20 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
         if (composer) {
           const message = await compose(client, composer, row.to_address, sealed)
           if (!message) {
-            await client.query('delete from email_outbox where id = $1', [row.id])
+            await settle(row.id, 'discard')
             continue
           }
           body = { subject: message.subject, text: message.text, html: message.html }
-          await client.query('update email_outbox set template = $2, body_encrypted = $3 where id = $1',
-            [row.id, message.template, encrypt(opts.keys, JSON.stringify(body), outboxAad(row.id))])
+          await settle(row.id, 'compose', { template: message.template, body: encrypt(opts.keys, JSON.stringify(body), outboxAad(row.id)) })
         }
         const { providerId } = await opts.transport.send({ id: row.id, from: opts.from, to: row.to_address, ...body })
-        await client.query(
-          `update email_outbox set status = 'sent', sent_at = now(), body_encrypted = null,
-                  provider_message_id = $2, attempts = attempts + 1, last_error = null where id = $1`,
-          [row.id, providerId],
-        )
+        await settle(row.id, 'sent', { providerId })
         sent++
       } catch (err) {
         const attempts = row.attempts + 1
         const failed = attempts >= MAX_ATTEMPTS
         opts.log.warn({ err, emailId: row.id, attempts }, failed ? 'email failed for good' : 'email send failed; will retry')
-        await client.query(
-          `update email_outbox set attempts = $2, last_error = left($3, 500),
-                  status = case when $4 then 'failed' else 'pending' end,
-                  body_encrypted = case when $4 then null else body_encrypted end,
-                  next_attempt_at = now() + make_interval(secs => $5) where id = $1`,
-          [row.id, attempts, (err as Error).message, failed, backoffSeconds(attempts)],
-        )
+        await settle(row.id, failed ? 'failed' : 'retry', { error: (err as Error).message, backoff: backoffSeconds(attempts) })
       }
     }
     await client.query('COMMIT')

@@ -149,13 +149,13 @@ export default fp(
       const { tx, context } = await beginRequest(app.pools.runtime, {
         tokenHash,
         workspaceId,
-        // Raw: beginRequest cleans and caps them itself as it builds its literals (once per request).
+        // Raw: beginRequest cleans and caps them itself (once per request).
         ip: request.ip,
         userAgent: request.headers['user-agent'],
         requestId: request.id,
       })
       request.tx = tx
-      applyContext(request, context, app.config.platformAdminEmails)
+      applyContext(request, context)
       request.sessionTokenHash = tokenHash ?? null
       request.reissueSession = !!context?.reissue
     })
@@ -207,7 +207,7 @@ function readSessionToken(request: FastifyRequest, cookieName: string): Buffer |
   return hashToken(unsigned.value)
 }
 
-function applyContext(request: FastifyRequest, row: ContextRow | null, admins: Set<string>): void {
+function applyContext(request: FastifyRequest, row: ContextRow | null): void {
   request.dbNow = row?.db_now ?? new Date()
   if (!row) return
   request.principal = {
@@ -216,7 +216,8 @@ function applyContext(request: FastifyRequest, row: ContextRow | null, admins: S
     email: row.email,
     name: row.name,
     emailVerified: row.email_verified,
-    isPlatformAdmin: row.email_verified && admins.has(row.email),
+    // Recorded in the database (a listed address, verified), where the admin functions check it too.
+    isPlatformAdmin: row.is_platform_admin,
   }
   if (row.workspace_id && row.role && row.workspace_status) {
     request.workspace = {

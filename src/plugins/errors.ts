@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ERRORS, type ErrorCode } from '../errors.js'
 import { driverError, isUnavailableError } from '../db/request-tx.js'
+import { fromRefusal } from '../db/refusals.js'
 
 function fromFastify(err: FastifyError): AppError | undefined {
   if (err.validation) {
@@ -42,8 +43,10 @@ function fromFastify(err: FastifyError): AppError | undefined {
 }
 
 // PostgreSQL errors that reach here without a handler mapping them.
-function fromPostgres(err: { code?: string; constraint?: string }): AppError | undefined {
+function fromPostgres(err: { code?: string; constraint?: string; message?: string }): AppError | undefined {
   if (isUnavailableError(err)) return new AppError('unavailable')
+  const refusal = fromRefusal(err)
+  if (refusal) return refusal
   switch (err.code) {
     case '23505':
       return new AppError('conflict', 'A record with these values already exists')

@@ -12,6 +12,8 @@ declare module 'fastify' {
 
 export interface OutboxPluginOptions {
   transport?: EmailTransport
+  /** The worker key the database issued (src/db/startup.ts). */
+  workerKey: Buffer
   /** Poll interval; 0 disables the background worker (tests drain by hand). */
   intervalMs: number
   /** Composers of queued compositions, by template (email/outbox.ts). */
@@ -24,7 +26,7 @@ export default fp<OutboxPluginOptions>(
     const transport =
       opts.transport ??
       (config.resendApiKey ? new ResendTransport(config.resendApiKey, config.resendBaseUrl) : new LogTransport(app.log))
-    const options: OutboxWorkerOptions = { pool: app.pools.owner, transport, keys: config.encryptionKeys, from: config.emailFrom, log: app.log, composers: opts.composers }
+    const options: OutboxWorkerOptions = { pool: app.pools.worker, workerKey: opts.workerKey, transport, keys: config.encryptionKeys, from: config.emailFrom, log: app.log, composers: opts.composers }
     const worker = opts.intervalMs > 0 ? startOutboxWorker({ ...options, intervalMs: opts.intervalMs }) : undefined
     app.decorate('outbox', {
       drain: () => drainOutbox(options),

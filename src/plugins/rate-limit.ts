@@ -78,7 +78,8 @@ export default fp<RateLimitPluginOptions>(
       const { max, windowMs } = app.config.rateLimits[spec.limit]
       let hit: Hit
       try {
-        hit = await store.hit(spec.limit, subjectHash(subject), windowMs, max)
+        // Every account hit may be given back (a refusal below, a success when only failures count).
+        hit = await store.hit(spec.limit, subjectHash(subject), windowMs, max, true)
       } catch (err) {
         const refusal = store.failure(spec.limit, err)
         if (refusal) throw refusal

@@ -18,6 +18,8 @@ export interface StoreDeps {
 export interface Hit {
   key: string
   bucket: number
+  /** The refund ticket the database issued with this hit (refundable hits only). */
+  ticket: string | null
   /** Raw count of the current bucket, this hit included. */
   current: number
   previous: number
@@ -30,25 +32,33 @@ export interface Hit {
 // Each is one statement through a SECURITY DEFINER function (sql/060_rate_limits.sql): the
 // runtime role has no privilege on the table itself. A hit is an atomic upsert that also reads
 // the previous bucket, one round trip; expires_at is the end of the window after this one,
-// until when the row still weighs on the estimate.
-const HIT = `select count, previous from app.rate_limit_hit($1, $2::bigint, $3)`
-const REFUND = `select app.rate_limit_refund($1, $2::bigint)`
+// until when the row still weighs on the estimate. A refundable hit comes with a ticket, the
+// only way to give its unit back (once): nobody can refund someone else's hits.
+const HIT = `select count, previous, ticket from app.rate_limit_hit($1, $2::bigint, $3, $4)`
+const REFUND = `select app.rate_limit_refund($1)`
 const SWEEP = `select app.rate_limit_sweep($1) as deleted`
 
 export class PgRateLimitStore {
   constructor(readonly deps: StoreDeps) {}
 
-  /** Counts one request against `limit`'s budget for `subject`. Throws the database's error. */
-  async hit(limit: LimitName, subject: string, windowMs: number, max: number): Promise<Hit> {
+  /**
+   * Counts one request against `limit`'s budget for `subject` (with a refund ticket when
+   * `refundable`). Throws the database's error.
+   */
+  async hit(limit: LimitName, subject: string, windowMs: number, max: number, refundable = false): Promise<Hit> {
     const now = this.deps.clock()
     const key = `${limit}:${subject}`
     const bucket = bucketOf(now, windowMs)
-    const { rows } = await this.deps.pool.query<{ count: number; previous: number }>(HIT, [key, bucket, new Date((bucket + 2) * windowMs)])
+    const { rows } = await this.deps.pool.query<{ count: number; previous: number; ticket: string | null }>(
+      HIT,
+      [key, bucket, new Date((bucket + 2) * windowMs), refundable],
+    )
     const current = Number(rows[0]!.count)
     const previous = Number(rows[0]!.previous)
     return {
       key,
       bucket,
+      ticket: rows[0]!.ticket,
       current,
       previous,
       estimate: slidingEstimate(current, previous, now, windowMs),
@@ -56,8 +66,10 @@ export class PgRateLimitStore {
     }
   }
 
-  async refund(hit: Pick<Hit, 'key' | 'bucket'>): Promise<void> {
-    await this.deps.pool.query(REFUND, [hit.key, hit.bucket])
+  /** Gives the unit of a refundable hit back, once; a hit without a ticket cannot be refunded. */
+  async refund(hit: Pick<Hit, 'ticket'>): Promise<void> {
+    if (!hit.ticket) throw new Error('this hit was not counted as refundable')
+    await this.deps.pool.query(REFUND, [hit.ticket])
   }
 
   /** Deletes every expired counter; returns how many. */

@@ -70,8 +70,13 @@ t.test('who may administer', async (t) => {
     t.equal((await row(id)).status, 'pending_approval', 'nothing changed')
 
     const token = await tokenFromEmail(ctx, PENDING_ADMIN)
-    t.equal((await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email', payload: { token } })).statusCode, 200)
+    t.equal((await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email', headers: as(pending), payload: { token } })).statusCode, 200)
     t.equal((await list(pending)).statusCode, 200, 'verified: the same session now administers')
+    t.same(
+      await ctx.sql(`select action, actor_user_id, entity_id, after from audit_log where action = 'platform.admin_granted' and entity_id = $1`, [pending.id]),
+      [{ action: 'platform.admin_granted', actor_user_id: pending.id, entity_id: pending.id, after: { email: PENDING_ADMIN } }],
+      'the grant is audited',
+    )
     const again = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: as(pending) })
     t.equal(again.json().user.isPlatformAdmin, true)
   })

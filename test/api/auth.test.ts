@@ -117,26 +117,52 @@ t.test('POST /api/auth/register', async (t) => {
 })
 
 t.test('POST /api/auth/verify-email', async (t) => {
-  await t.test('200 verifies; the same token again, or a garbage one, is 400 invalid_token', async (t) => {
+  await t.test('200 verifies for the signed-in account; the same token again, or a garbage one, is 400 invalid_token', async (t) => {
     // Threat: a verification link is replayed or guessed to verify an address the caller does not own.
     const actor = await register(ctx, { verified: false })
     const token = await tokenFromEmail(ctx, actor.email)
-    const res = await post('/api/auth/verify-email', { token })
+    const res = await post('/api/auth/verify-email', { token }, { cookie: actor.cookie })
     t.equal(res.statusCode, 200, res.body)
     t.equal(res.json().user.id, actor.id)
     t.equal(res.json().user.emailVerified, true)
     t.equal((await me(actor.cookie)).json().user.emailVerified, true, '/me agrees')
 
-    assertError(t, await post('/api/auth/verify-email', { token }), 400, 'invalid_token')
-    assertError(t, await post('/api/auth/verify-email', { token: 'x'.repeat(43) }), 400, 'invalid_token')
-    assertError(t, await post('/api/auth/verify-email', { token: 'not-a-token' }), 400, 'invalid_token')
+    assertError(t, await post('/api/auth/verify-email', { token }, { cookie: actor.cookie }), 400, 'invalid_token')
+    assertError(t, await post('/api/auth/verify-email', { token: 'x'.repeat(43) }, { cookie: actor.cookie }), 400, 'invalid_token')
+    assertError(t, await post('/api/auth/verify-email', { token: 'not-a-token' }, { cookie: actor.cookie }), 400, 'invalid_token')
+  })
+
+  await t.test('pre-account-takeover: a link verifies only the account it was sent to, signed in', async (t) => {
+    // Threat: someone registers an address they do not own; when its owner clicks the emailed
+    // link (signed out, or signed in as themselves), the squatter's account becomes verified.
+    const squatter = await register(ctx, { verified: false })
+    const token = await tokenFromEmail(ctx, squatter.email)
+    assertError(t, await post('/api/auth/verify-email', { token }), 401, 'unauthenticated', /Sign in to the account/)
+    const owner = await register(ctx)
+    assertError(t, await post('/api/auth/verify-email', { token }, { cookie: owner.cookie }), 403, 'forbidden', /another account/)
+    t.equal((await me(squatter.cookie)).json().user.emailVerified, false, 'the squatter is still unverified')
+    t.equal((await me(owner.cookie)).json().user.id, owner.id, 'the clicker is still signed in as themselves')
+    // The link survived both refusals: it still works for its own account.
+    t.equal((await post('/api/auth/verify-email', { token }, { cookie: squatter.cookie })).statusCode, 200)
+  })
+
+  await t.test('verifying signs out every other session of the account', async (t) => {
+    // Threat: a session opened before the address was proven (by whoever registered it) stays in.
+    const actor = await register(ctx, { verified: false })
+    const other = sessionCookie(await post('/api/auth/login', { email: actor.email, password: PASSWORD }))
+    const token = await tokenFromEmail(ctx, actor.email)
+    t.equal((await post('/api/auth/verify-email', { token }, { cookie: actor.cookie })).statusCode, 200)
+    assertError(t, await me(other), 401, 'unauthenticated')
+    t.equal((await me(actor.cookie)).statusCode, 200, 'the verifying session stays')
+    const [event] = await ctx.sql<{ after: unknown }>(`select after from audit_log where action = 'auth.email_verified' and entity_id = $1`, [actor.id])
+    t.same(event!.after, { sessionsRevoked: 1 }, 'audited with how many sessions were signed out')
   })
 
   await t.test('an expired token is 400 and leaves the address unverified', async (t) => {
     const actor = await register(ctx, { verified: false })
     const token = await tokenFromEmail(ctx, actor.email)
     await ctx.sql(`update email_tokens set expires_at = now() - interval '1 second' where user_id = $1`, [actor.id])
-    assertError(t, await post('/api/auth/verify-email', { token }), 400, 'invalid_token')
+    assertError(t, await post('/api/auth/verify-email', { token }, { cookie: actor.cookie }), 400, 'invalid_token')
     t.equal((await me(actor.cookie)).json().user.emailVerified, false)
   })
 
@@ -164,7 +190,7 @@ t.test('POST /api/auth/verify-email/resend', async (t) => {
     t.equal(mails.length, 2, 'a second email')
     const second = await tokenFromEmail(ctx, actor.email)
     t.not(second, first, 'with a new token')
-    t.equal((await post('/api/auth/verify-email', { token: second })).json().user.emailVerified, true)
+    t.equal((await post('/api/auth/verify-email', { token: second }, { cookie: actor.cookie })).json().user.emailVerified, true)
   })
 
   await t.test('202 and no email once verified', async (t) => {

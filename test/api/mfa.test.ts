@@ -38,7 +38,7 @@ interface MfaUser extends Actor {
 /** A verified user with MFA enabled (with the previous step's code, leaving now and +1 unused). */
 async function mfaUser(): Promise<MfaUser> {
   const user = await register(ctx)
-  const setup = await post('/api/settings/security/mfa/setup', undefined, user.cookie)
+  const setup = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, user.cookie)
   if (setup.statusCode !== 200) throw new Error(`setup: ${setup.statusCode} ${setup.body}`)
   const { secret } = setup.json() as { secret: string }
   const enable = await post('/api/settings/security/mfa/enable', { code: await code(secret, -1) }, user.cookie)
@@ -56,9 +56,9 @@ t.test('setup, enable and sign in with a TOTP code', async (t) => {
   const user = await register(ctx)
   t.same((await security(user.cookie)).json(), { mfaEnabled: false, backupCodesRemaining: 0 })
 
-  const first = await post('/api/settings/security/mfa/setup', undefined, user.cookie)
+  const first = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, user.cookie)
   t.equal(first.statusCode, 200, first.body)
-  const again = await post('/api/settings/security/mfa/setup', undefined, user.cookie)
+  const again = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, user.cookie)
   t.equal(again.statusCode, 200, 'a second setup before enabling replaces the pending secret')
   const { secret, otpauthUrl } = again.json() as { secret: string; otpauthUrl: string }
   t.not(secret, first.json().secret)
@@ -83,7 +83,7 @@ t.test('setup, enable and sign in with a TOTP code', async (t) => {
   for (const c of backupCodes) t.match(c, /^[a-z2-7]{5}-[a-z2-7]{5}$/)
   t.same((await security(user.cookie)).json(), { mfaEnabled: true, backupCodesRemaining: 10 })
   t.equal((await me(user.cookie)).json().user.mfaEnabled, true, '/me says mfaEnabled')
-  assertError(t, await post('/api/settings/security/mfa/setup', undefined, user.cookie), 409, 'conflict')
+  assertError(t, await post('/api/settings/security/mfa/setup', { password: PASSWORD }, user.cookie), 409, 'conflict')
   assertError(t, await post('/api/settings/security/mfa/enable', { code: await code(secret) }, user.cookie), 409, 'conflict')
 
   const res = await login(user.email)
@@ -233,7 +233,7 @@ t.test('a lost phone: sign in with a backup code, disable with another, enrol a 
   t.equal(off.statusCode, 204, off.body)
   const audit = await ctx.sql<{ after: { method: string } }>(`select after from audit_log where actor_user_id = $1 and action = 'auth.mfa_disabled'`, [user.id])
   t.same(audit.map((r) => r.after), [{ method: 'backup_code' }], 'audited with the method used')
-  const setup = await post('/api/settings/security/mfa/setup', undefined, cookie)
+  const setup = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, cookie)
   t.equal(setup.statusCode, 200, 'a new phone can be enrolled')
   const enabled = await post('/api/settings/security/mfa/enable', { code: await code(setup.json().secret) }, cookie)
   t.equal(enabled.statusCode, 200, enabled.body)
@@ -256,6 +256,17 @@ t.test('the TOTP secret is stored encrypted and bound to its user', async (t) =>
   await ctx.sql('update user_mfa set secret_encrypted = $1, last_used_step = null where user_id = $2', [row!.secret_encrypted, other.id])
   const res = await post('/api/settings/security/backup-codes', { code: await code(user.secret) }, other.cookie)
   assertError(t, res, 401, 'invalid_mfa_code')
+})
+
+t.test('enrolling needs the current password and a verified address', async (t) => {
+  // Threat: a stolen cookie enrols the thief's authenticator and locks the owner out of their account.
+  const user = await register(ctx)
+  assertError(t, await post('/api/settings/security/mfa/setup', { password: 'not the password' }, user.cookie), 401, 'invalid_credentials', /password is wrong/)
+  assertError(t, await post('/api/settings/security/mfa/setup', {}, user.cookie), 400, 'validation_failed')
+  t.same(await ctx.sql('select 1 from user_mfa where user_id = $1', [user.id]), [], 'nothing was enrolled')
+  const unverified = await register(ctx, { verified: false })
+  assertError(t, await post('/api/settings/security/mfa/setup', { password: PASSWORD }, unverified.cookie), 403, 'email_unverified')
+  t.same(await ctx.sql('select 1 from user_mfa where user_id = $1', [unverified.id]), [], 'nor for an unverified address')
 })
 
 t.test('setup and enable without MFA set up, and signed out', async (t) => {

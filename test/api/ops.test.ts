@@ -34,8 +34,9 @@ t.test('with the database unreachable', async (t) => {
     { NODE_ENV: 'test', DATABASE_URL: url, APP_DATABASE_URL: url, CLOSED_BETA_INVITE_CODE: 'x', PUBLIC_URL: 'http://gatehouse.test' },
     generateDevSecrets(),
   )
-  const pools = createPools({ ownerUrl: url, runtimeUrl: url, runtimeMax: 1 })
-  const app = await buildApp(config, { pools, outboxIntervalMs: 0 })
+  const pools = createPools({ runtimeUrl: url, runtimeMax: 1 })
+  // No database to read the worker key from; none is needed to answer 503.
+  const app = await buildApp(config, { pools, keys: { workerKey: Buffer.alloc(32) }, outboxIntervalMs: 0 })
   t.teardown(async () => {
     await app.close()
     await closePools(pools)

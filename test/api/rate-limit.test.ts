@@ -204,7 +204,7 @@ t.test('failure policy: a broken limiter never lets a request through silently',
   const clock = { now: T0 }
   const ctx = await instance(t, {}, clock)
   const user = await register(ctx, { verified: false })
-  await ctx.sql('revoke execute on function app.rate_limit_hit(text, bigint, timestamptz) from app_runtime')
+  await ctx.sql('revoke execute on function app.rate_limit_hit(text, bigint, timestamptz, boolean) from app_runtime')
 
   await t.test('login fails closed with 503 unavailable', async (t) => {
     assertError(t, await login(ctx, '10.4.0.1', user.email, PASSWORD), 503, 'unavailable')

@@ -16,7 +16,7 @@ const CONTACTS = '/api/crm/contacts'
 
 /** Pools on this file's test database with a runtime pool of one connection. */
 function singleConnectionPools(): Pools {
-  const pools = createPools({ ownerUrl: ctx.db.ownerUrl, runtimeUrl: ctx.db.appUrl, runtimeMax: 1 })
+  const pools = createPools({ runtimeUrl: ctx.db.appUrl, runtimeMax: 1 })
   t.teardown(() => closePools(pools))
   return pools
 }
@@ -111,7 +111,7 @@ t.test('(c) any handler error rolls back everything the request wrote', async (t
 t.test('(d) context never leaks between requests on a pooled connection', async (t) => {
   // Threat: tenant A's context, left on a pooled connection, is what tenant B's request runs with.
   const pools = singleConnectionPools()
-  const app = await buildApp(ctx.config, { pools, outboxIntervalMs: 0 })
+  const app = await buildApp(ctx.config, { pools, keys: ctx.keys, outboxIntervalMs: 0 })
   t.teardown(() => app.close())
   await app.ready()
 

@@ -63,6 +63,7 @@ t.test('npm run build, then node dist/src/server.js serves and stops cleanly', a
       APP_DATABASE_URL: db.appUrl,
       SESSION_SECRET: secrets.sessionSecret,
       ENCRYPTION_KEYS: secrets.encryptionKeys,
+      PASSWORD_PEPPERS: secrets.passwordPeppers,
       CLOSED_BETA_INVITE_CODE: secrets.closedBetaInviteCode,
       RESEND_API_KEY: 're_test_never_used',
       RESEND_BASE_URL: 'http://127.0.0.1:9',

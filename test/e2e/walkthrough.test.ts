@@ -2,7 +2,8 @@
 // over HTTP, the outbox worker sending through the real Resend SDK to a fake Resend API.
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
-import { createPools } from '../../src/db/pool.js'
+import { closePools, createPools } from '../../src/db/pool.js'
+import { syncWithDatabase } from '../../src/db/startup.js'
 import { ADMIN_EMAIL, INVITE_CODE, testConfig } from '../helpers/app.js'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import { startFakeResend } from '../helpers/fake-resend.js'
@@ -38,13 +39,13 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   const db = await createTestDatabase(t)
   const mail = await startFakeResend()
   const config = testConfig(db, mail.url)
-  const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
-  const app = await buildApp(config, { pools, outboxIntervalMs: 20 })
+  const keys = await syncWithDatabase({ ownerUrl: db.ownerUrl, platformAdminEmails: config.platformAdminEmails })
+  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5 })
+  const app = await buildApp(config, { pools, keys, outboxIntervalMs: 20 })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => {
     await app.close()
-    await pools.runtime.end()
-    await pools.owner.end()
+    await closePools(pools)
     await mail.close()
   })
 

@@ -48,7 +48,7 @@ export async function register(ctx: TestContext, opts: { email?: string; verifie
   const actor: Actor = { id: res.json().user.id, email: email.toLowerCase(), password: PASSWORD, cookie: sessionCookie(res) }
   if (opts.verified ?? true) {
     const token = await tokenFromEmail(ctx, actor.email)
-    const v = await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email', payload: { token } })
+    const v = await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email', headers: { cookie: actor.cookie }, payload: { token } })
     if (v.statusCode !== 200) throw new Error(`verify ${email}: ${v.statusCode} ${v.body}`)
   }
   return actor

@@ -4,7 +4,8 @@ import pg from 'pg'
 import { buildApp, type AppDeps } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { LIMITS } from '../../src/rate-limit/limits.js'
-import { createPools, type Pools } from '../../src/db/pool.js'
+import { closePools, createPools, type Pools } from '../../src/db/pool.js'
+import { syncWithDatabase, type ServiceKeys } from '../../src/db/startup.js'
 import { generateDevSecrets } from '../../src/dev-secrets.js'
 import { createTestDatabase, type TestDatabase } from './db.js'
 import { startFakeResend, type FakeResend } from './fake-resend.js'
@@ -16,6 +17,8 @@ export interface TestContext {
   app: Awaited<ReturnType<typeof buildApp>>
   config: Config
   pools: Pools
+  /** What start-up read through the schema owner (the outbox worker's key). */
+  keys: ServiceKeys
   db: TestDatabase
   mail: FakeResend
   /** Runs SQL as superuser on the test database (fixtures that must bypass RLS). */
@@ -47,7 +50,7 @@ export function testConfig(db: TestDatabase, resendUrl: string, env: Record<stri
   )
 }
 
-export interface TestAppOptions extends Pick<AppDeps, 'clock' | 'logger' | 'rateLimitSweepMs'> {
+export interface TestAppOptions extends Pick<AppDeps, 'clock' | 'logger' | 'rateLimitSweepMs' | 'emailTransport'> {
   /** An existing test database (several app instances on one database); a fresh one by default. */
   db?: TestDatabase
 }
@@ -57,14 +60,15 @@ export async function buildTestApp(t: TapLike, env: Record<string, string> = {},
   const db = existing ?? (await createTestDatabase(t))
   const mail = await startFakeResend()
   const config = testConfig(db, mail.url, env)
-  const pools = createPools({ ownerUrl: db.ownerUrl, runtimeUrl: db.appUrl, runtimeMax: 5 })
-  const app = await buildApp(config, { pools, outboxIntervalMs: 0, ...deps })
+  // As server.ts does after migrating (the template is migrated once by scripts/test.ts).
+  const keys = await syncWithDatabase({ ownerUrl: db.ownerUrl, platformAdminEmails: config.platformAdminEmails })
+  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5 })
+  const app = await buildApp(config, { pools, keys, outboxIntervalMs: 0, ...deps })
   await app.ready()
   const superPool = new pg.Pool({ connectionString: db.superUrl, max: 2 })
   t.teardown(async () => {
     await app.close()
-    await pools.runtime.end()
-    await pools.owner.end()
+    await closePools(pools)
     await superPool.end()
     await mail.close()
   })
@@ -72,6 +76,7 @@ export async function buildTestApp(t: TapLike, env: Record<string, string> = {},
     app,
     config,
     pools,
+    keys,
     db,
     mail,
     sql: async (text, values) => (await superPool.query(text, values)).rows,

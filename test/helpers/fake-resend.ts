@@ -1,5 +1,7 @@
 // A fake Resend API on loopback: the real Resend SDK is pointed at it with RESEND_BASE_URL,
-// so tests exercise the SDK's request exactly as production sends it.
+// so tests exercise the SDK's request exactly as production sends it. Like Resend, it honours
+// the Idempotency-Key header: a request repeating a key it has seen is answered with the first
+// request's id and delivers nothing again (counted in `repeats`).
 import { createServer, type Server } from 'node:http'
 
 export interface SentEmail {
@@ -14,7 +16,10 @@ export interface SentEmail {
 
 export interface FakeResend {
   url: string
+  /** Each email delivered, once per idempotency key. */
   sent: SentEmail[]
+  /** Requests that repeated an idempotency key already delivered (and delivered nothing). */
+  repeats: SentEmail[]
   /** Answer the next `n` requests with HTTP 500. */
   failNext(n: number): void
   /** Resolves with the first email (already sent or yet to come) to `to` that `matches`. */
@@ -24,6 +29,8 @@ export interface FakeResend {
 
 export async function startFakeResend(): Promise<FakeResend> {
   const sent: SentEmail[] = []
+  const repeats: SentEmail[] = []
+  const byKey = new Map<string, string>()
   const waiters: { wanted: (email: SentEmail) => boolean; resolve: (email: SentEmail) => void }[] = []
   let failures = 0
   const server: Server = createServer((req, res) => {
@@ -43,13 +50,22 @@ export async function startFakeResend(): Promise<FakeResend> {
         return
       }
       const email = JSON.parse(body) as { from: string; to: string | string[]; subject: string; text: string; html: string }
-      sent.push({
+      const received: SentEmail = {
         ...email,
         to: Array.isArray(email.to) ? email.to : [email.to],
         idempotencyKey: req.headers['idempotency-key'] as string | undefined,
         authorization: req.headers.authorization,
-      })
-      res.end(JSON.stringify({ id: `fake-${sent.length}` }))
+      }
+      const earlier = received.idempotencyKey ? byKey.get(received.idempotencyKey) : undefined
+      if (earlier) {
+        repeats.push(received)
+        res.end(JSON.stringify({ id: earlier }))
+        return
+      }
+      sent.push(received)
+      const id = `fake-${sent.length}`
+      if (received.idempotencyKey) byKey.set(received.idempotencyKey, id)
+      res.end(JSON.stringify({ id }))
       const delivered = sent[sent.length - 1]!
       for (const waiter of waiters.splice(0)) {
         if (waiter.wanted(delivered)) waiter.resolve(delivered)
@@ -62,6 +78,7 @@ export async function startFakeResend(): Promise<FakeResend> {
   return {
     url: `http://127.0.0.1:${address.port}`,
     sent,
+    repeats,
     failNext: (n) => (failures = n),
     waitFor: (to, matches = () => true) =>
       new Promise((resolve) => {

@@ -1,6 +1,8 @@
 // Fixtures and context for the RLS suite (test/rls/): tenants seeded as superuser (which bypasses
-// row-level security), then SQL run as the runtime role inside a transaction that carries the
-// context exactly as app.begin_request would set it. One helper serves every file there.
+// row-level security), then SQL run as the runtime role inside a transaction whose context was
+// sealed the real way: app.begin_request with a session's token hash, as the service opens every
+// request. Nothing here sets an app.* setting to make a context (that proves nothing: the
+// database ignores such settings); the forgery tests set them to show exactly that.
 import { createHash, randomBytes } from 'node:crypto'
 import pg from 'pg'
 
@@ -41,6 +43,8 @@ export interface TenantState {
 export interface Tenant {
   workspaceId: string
   ownerId: string
+  /** The owner's live session (its token hash): what app.begin_request verifies. */
+  session: Buffer
   contactIds: string[]
 }
 
@@ -64,7 +68,7 @@ export async function seedTenant(sql: Sql, state: TenantState = {}): Promise<Ten
      select $1, 'Contact ' || n, $2, $2 from generate_series(1, $3::int) n returning id`,
     [workspaceId, ownerId, state.contacts ?? 2],
   )
-  return { workspaceId, ownerId, contactIds: contacts.rows.map((r) => r.id) }
+  return { workspaceId, ownerId, session: await seedSession(sql, ownerId), contactIds: contacts.rows.map((r) => r.id) }
 }
 
 /** A random 32-byte value standing in for SHA-256(token): what the database stores. */
@@ -118,42 +122,57 @@ export async function seedInvite(sql: Sql, workspaceId: string, invitedBy: strin
   return { id: rows[0]!.id, hash }
 }
 
-export interface Context {
-  workspaceId?: string
-  userId?: string
+export interface Request {
+  /** The token hash of the session the request carries (seedSession, seedTenant); none: anonymous. */
+  session?: Buffer | null
+  /** The workspace the request names (sealed only for a member). */
+  workspaceId?: string | null
   /** Request metadata, recorded with every audit row of the transaction. */
   ip?: string
   userAgent?: string
   requestId?: string
 }
 
-const SETTINGS: Array<[keyof Context, string]> = [
-  ['workspaceId', 'app.workspace_id'],
-  ['userId', 'app.user_id'],
-  ['ip', 'app.ip'],
-  ['userAgent', 'app.user_agent'],
-  ['requestId', 'app.request_id'],
-]
+/** Opens the request's context in the current transaction as the service does: app.begin_request. */
+export async function beginRequest(client: Sql, req: Request = {}): Promise<Record<string, unknown> | undefined> {
+  const { rows } = await client.query('select * from app.begin_request($1, $2, $3, $4, $5)', [
+    req.session ?? null, req.workspaceId ?? null, req.ip ?? null, req.userAgent ?? null, req.requestId ?? null,
+  ])
+  return rows[0]
+}
 
 /**
- * Runs `fn` in one transaction whose context is `ctx`, set transaction-locally as
- * app.begin_request sets it (a key that is absent is not set at all). Commits when `fn`
- * succeeds, so callers can check afterwards, as superuser, that nothing changed; rolls back and
- * rethrows when it fails.
+ * Runs `fn` in one transaction opened like a request: BEGIN, then app.begin_request with
+ * `req`'s session token hash and workspace. Commits when `fn` succeeds, so callers can check
+ * afterwards, as superuser, that nothing changed; rolls back and rethrows when it fails.
  */
-export async function asTenant<T>(client: Sql, ctx: Context, fn: (sql: Sql) => Promise<T>): Promise<T> {
+export async function inRequest<T>(client: Sql, req: Request, fn: (sql: Sql) => Promise<T>): Promise<T> {
   await client.query('begin')
   try {
-    for (const [key, setting] of SETTINGS) {
-      const value = ctx[key]
-      if (value !== undefined) await client.query('select set_config($1, $2, true)', [setting, value])
-    }
+    await beginRequest(client, req)
     const result = await fn(client)
     await client.query('commit')
     return result
   } catch (err) {
     await client.query('rollback')
     throw err
+  }
+}
+
+/** A tenant's owner, signed in, acting in their workspace. */
+export function ownerOf(tenant: Tenant): Request {
+  return { session: tenant.session, workspaceId: tenant.workspaceId }
+}
+
+/** Every custom setting an attacker might plant to pose as someone (the names Gatehouse once used). */
+export const CONTEXT_SETTINGS = [
+  'app.workspace_id', 'app.user_id', 'app.session_id', 'app.token_id', 'app.acting_as', 'app.ip', 'app.user_agent', 'app.request_id',
+] as const
+
+/** Sets every context setting to `values` (transaction-local unless `sessionLevel`): a forgery. */
+export async function plantSettings(client: Sql, values: Partial<Record<(typeof CONTEXT_SETTINGS)[number], string>>, sessionLevel = false): Promise<void> {
+  for (const [name, value] of Object.entries(values)) {
+    await client.query('select set_config($1, $2, $3)', [name, value, !sessionLevel])
   }
 }
 

@@ -1,14 +1,18 @@
 // The audit chain verifier (src/audit/verify.ts): it agrees with the sealing trigger on an
 // untouched log, refuses a login that cannot see the whole log, and names the first broken row
-// and why when a superuser edits, deletes or reorders rows behind the append-only guard.
+// and why when a superuser edits, deletes or reorders rows behind the append-only guard (or,
+// switching off the chain head guard too, moves or removes a head). Requests are opened the real
+// way (app.begin_request with a live session's token hash).
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import { PLATFORM_CHAIN, verifyAuditChains, type ChainBreak } from '../../src/audit/verify.js'
 import { roleFromUrl } from '../../src/db/migrate.js'
 import {
-  asTenant,
   auditChain,
   createLogin,
+  inRequest,
+  ownerOf,
   permissionDenied,
   pgError,
   seedTenant,
@@ -24,12 +28,24 @@ const runtime = await connect(t, db.appUrl)
 /** A tenant whose chain is: membership.create, two contact.create, three contact.update (rows 1–6). */
 async function tenantWithHistory(): Promise<Tenant> {
   const tenant = await seedTenant(su)
-  const ctx = { workspaceId: tenant.workspaceId, userId: tenant.ownerId, ip: '198.51.100.1', userAgent: 'verify test', requestId: 'req-history' }
+  const req = { ...ownerOf(tenant), ip: '198.51.100.1', userAgent: 'verify test', requestId: 'req-history' }
   for (const name of ['Grace', 'Grace H.', 'Grace Hopper']) {
-    await asTenant(runtime, ctx, (sql) => sql.query('update contacts set name = $1 where id = $2', [name, tenant.contactIds[0]]))
+    await inRequest(runtime, req, (sql) => sql.query('update contacts set name = $1 where id = $2', [name, tenant.contactIds[0]]))
   }
   return tenant
 }
+
+/** Makes `userId` a platform administrator, as a granted listed address (sql/044). */
+async function makePlatformAdmin(userId: string): Promise<void> {
+  await su.query('insert into platform_admins (email, user_id, granted_at) select email, id, now() from users where id = $1', [userId])
+}
+
+/** The head guard (app.audit_chain_head_guard) off for `statements` and back on ALWAYS, with tamperAsSuperuser's. */
+const withoutHeadGuard = (...statements: string[]): string[] => [
+  'alter table audit_chain_heads disable trigger audit_chain_heads_move_only_with_the_chain',
+  ...statements,
+  'alter table audit_chain_heads enable always trigger audit_chain_heads_move_only_with_the_chain',
+]
 
 const breaksOf = async (workspaceId: string): Promise<ChainBreak[]> => (await verifyAuditChains(su, { workspaceId })).breaks
 
@@ -37,11 +53,12 @@ t.test('the verifier agrees with the sealing trigger on an untampered log', asyn
   // Threat: a verifier that disagrees with the trigger cries wolf, and then nobody runs it.
   const tenant = await tenantWithHistory()
   // Rows with text that JSON escapes, numbers, nulls, timestamps and platform events.
-  await asTenant(runtime, { workspaceId: tenant.workspaceId, userId: tenant.ownerId, userAgent: 'Ünïcødé 🚀 "quoted" \\ back\\slash' }, (sql) =>
+  await inRequest(runtime, { ...ownerOf(tenant), userAgent: 'Ünïcødé 🚀 "quoted" \\ back\\slash' }, (sql) =>
     sql.query(`insert into contacts (workspace_id, name, email, phone) values ($1, 'Zoë “Ω” O''Brien 🚀', null, '+1 555 0100\t')`,
       [tenant.workspaceId]))
-  await asTenant(runtime, { userId: tenant.ownerId }, async (sql) => {
-    await sql.query(`select * from app.admin_transition_workspace('trial', $1, array['active'], null, null, now() + interval '3 days 0.123456 seconds', false)`,
+  await makePlatformAdmin(tenant.ownerId)
+  await inRequest(runtime, { session: tenant.session }, async (sql) => {
+    await sql.query(`select * from app.admin_transition_workspace('trial', $1, null, now() + interval '3 days 0.123456 seconds')`,
       [tenant.workspaceId])
     await sql.query(`select app.audit_event('platform.probe', 'thing', '42', '{"n": 1.50, "big": 12345678901234567890, "a": [true, null]}', null, true)`)
   })
@@ -112,8 +129,8 @@ t.test('a superuser who replaces app.audit_canonical and re-seals the chain does
   await tamperAsSuperuser(su,
     `create or replace function app.audit_canonical(r public.audit_log) returns text language sql immutable as $$ select 'forged' $$`,
     `update audit_log set before = '{"name": "Nobody"}' where id = '${row.id}'`,
-    // Re-seal the whole chain with the replaced function, as the trigger would.
-    `do $$ declare r record; begin
+    // Re-seal the whole chain with the replaced function, as the trigger would, head included.
+    ...withoutHeadGuard(`do $$ declare r record; begin
        for r in select id from audit_log where chain_key = '${ws}' order by chain_seq loop
          update audit_log a set prev_hash = (select p.hash from audit_log p where p.chain_key = a.chain_key and p.chain_seq = a.chain_seq - 1)
           where a.id = r.id;
@@ -121,7 +138,7 @@ t.test('a superuser who replaces app.audit_canonical and re-seals the chain does
        end loop;
        update audit_chain_heads set hash = (select hash from audit_log where chain_key = '${ws}' order by chain_seq desc limit 1)
         where chain_key = '${ws}';
-     end $$`)
+     end $$`))
   const fooled = await su.query(`select 1 from audit_log a where chain_key = $1
       and hash <> sha256(coalesce(prev_hash, '') || convert_to(app.audit_canonical(a), 'UTF8'))`, [ws])
   t.equal(fooled.rowCount, 0, 'checked with the replaced function, the chain looks intact')
@@ -170,6 +187,24 @@ t.test('a superuser who deletes the last rows is caught by the chain head', asyn
   }], 'every row deleted')
 })
 
+t.test('a superuser who switches the head guard off and moves a head is caught at the last row', async (t) => {
+  // Threat: a superuser moves a chain's head, to claim rows that were never written or to disown the newest one.
+  const tenant = await tenantWithHistory()
+  const ws = tenant.workspaceId
+  const last = (await auditChain(su, ws))[5]!
+  await tamperAsSuperuser(su, ...withoutHeadGuard(`update audit_chain_heads set seq = seq + 2 where chain_key = '${ws}'`))
+  t.same(await breaksOf(ws), [{
+    chainKey: ws, chainSeq: 6, id: last.id,
+    reason: 'the chain ends at chain_seq 6 but its head (audit_chain_heads) is at 8: rows after this one were deleted',
+  }], 'a head run ahead of its chain')
+  await tamperAsSuperuser(su, ...withoutHeadGuard(`update audit_chain_heads set seq = 6, hash = sha256('forged') where chain_key = '${ws}'`))
+  const forged = createHash('sha256').update('forged').digest('hex').slice(0, 16)
+  t.same(await breaksOf(ws), [{
+    chainKey: ws, chainSeq: 6, id: last.id,
+    reason: `the chain head (audit_chain_heads: chain_seq 6, hash ${forged}…) does not match the last row (chain_seq 6, hash ${last.hash.toString('hex').slice(0, 16)}…)`,
+  }], 'a head at the last position with another hash')
+})
+
 t.test('a whole-log run names each broken chain once and passes the intact ones', async (t) => {
   // Threat: one broken chain hides another, or the intact tenants are reported broken too.
   const intact = await tenantWithHistory()
@@ -177,10 +212,20 @@ t.test('a whole-log run names each broken chain once and passes the intact ones'
   const headless = await tenantWithHistory()
   const chain = await auditChain(su, edited.workspaceId)
   await tamperAsSuperuser(su, ...chain.slice(1, 3).map((r) => `update audit_log set ip = '10.0.0.1' where id = '${r.id}'`))
-  await su.query('delete from audit_chain_heads where chain_key = $1', [headless.workspaceId])
+  await tamperAsSuperuser(su, ...withoutHeadGuard(`delete from audit_chain_heads where chain_key = '${headless.workspaceId}'`))
   const { breaks } = await verifyAuditChains(su, {})
   t.same(breaks.filter((b) => b.chainKey === edited.workspaceId).map((b) => b.chainSeq), [2], 'the edited chain, at its first edit')
   t.same(breaks.filter((b) => b.chainKey === headless.workspaceId).map((b) => b.reason),
     ['the chain has no head in audit_chain_heads: it was removed'], 'the chain whose head was removed')
   t.notOk(breaks.some((b) => b.chainKey === intact.workspaceId), 'not the intact chain')
+})
+
+t.test('a chain that was started but has no row yet is empty, not broken', async (t) => {
+  // Threat: the verifier cries wolf over a placeholder head (seq 0) that the chain guard allows.
+  const key = '7e57c0de-0000-4000-8000-000000000001'
+  await su.query(`insert into audit_chain_heads (chain_key, seq, hash) values ($1, 0, app.audit_chain_origin())`, [key])
+  t.same(await breaksOf(key), [], 'a placeholder head with no rows: nothing broken')
+  await tamperAsSuperuser(su, ...withoutHeadGuard(`update audit_chain_heads set seq = 3 where chain_key = '${key}'`))
+  t.match(await breaksOf(key), [{ chainKey: key, chainSeq: 0, reason: 'the chain head is at chain_seq 3 but the chain has no rows: all were deleted' }],
+    'a head past an empty chain still is')
 })

@@ -1,11 +1,13 @@
 // Tenant isolation as the runtime role (invariant 1): the database, not the handlers, keeps
 // tenants apart, and missing context matches nothing. Fixtures are inserted as superuser; every
+// request is opened the real way (app.begin_request with a session's token hash), and every
 // assertion about what changed is checked as superuser too.
 import t from 'tap'
 import pg from 'pg'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
-  asTenant,
+  inRequest,
+  ownerOf,
   permissionDenied,
   pgError,
   rlsViolation,
@@ -24,15 +26,15 @@ const runtime = await connect(t, db.appUrl)
 
 const a = await seedTenant(su)
 const b = await seedTenant(su)
-const sessionA = await seedSession(su, a.ownerId)
-await seedSession(su, b.ownerId)
 await seedEmailToken(su, a.ownerId, 'verify_email')
 await seedEmailToken(su, b.ownerId, 'reset_password')
 await seedMfa(su, a.ownerId)
 await seedMfa(su, b.ownerId)
 await seedInvite(su, a.workspaceId, a.ownerId)
 await seedInvite(su, b.workspaceId, b.ownerId)
-const inA = { workspaceId: a.workspaceId, userId: a.ownerId }
+const inA = ownerOf(a)
+/** A, signed in, naming no workspace. */
+const asA = { session: a.session }
 
 const ids = async (sql: Sql, text: string, values?: unknown[]) =>
   (await rows<{ id: string }>(sql, text, values)).map((r) => r.id).sort()
@@ -43,7 +45,7 @@ const membershipsOf = (workspaceId: string) =>
 
 t.test('a tenant reads none of another tenant\'s rows', async (t) => {
   // Threat: a query that forgets `where workspace_id = …` returns another tenant's data.
-  await asTenant(runtime, inA, async (sql) => {
+  await inRequest(runtime, inA, async (sql) => {
     t.same(await ids(sql, 'select id from contacts'), [...a.contactIds].sort(), 'an unfiltered select returns only A\'s contacts')
     t.same(await ids(sql, 'select id from contacts where workspace_id = $1', [b.workspaceId]), [], 'B\'s contacts by workspace: none')
     t.same(await ids(sql, 'select id from contacts where id = any($1::uuid[])', [b.contactIds]), [], 'B\'s contacts by id: none')
@@ -53,6 +55,7 @@ t.test('a tenant reads none of another tenant\'s rows', async (t) => {
       'only A\'s membership',
     )
     t.same(await ids(sql, 'select id from workspaces'), [a.workspaceId], 'only workspace A')
+    t.same(await ids(sql, 'select workspace_id as id from workspace_invites'), [a.workspaceId], 'only A\'s invitations')
   })
 })
 
@@ -60,14 +63,15 @@ t.test('a tenant cannot change or delete another tenant\'s rows', async (t) => {
   // Threat: an UPDATE or DELETE keyed only by id reaches into another tenant.
   const contactsBefore = await contactsOf(b.workspaceId)
   const membershipsBefore = await membershipsOf(b.workspaceId)
-  await asTenant(runtime, inA, async (sql) => {
+  await inRequest(runtime, inA, async (sql) => {
     const updated = await sql.query(`update contacts set name = 'hijacked' where id = any($1::uuid[])`, [b.contactIds])
     t.equal(updated.rowCount, 0, 'update of B\'s contacts: 0 rows')
-    const moved = await sql.query('update memberships set role = $1 where workspace_id = $2', ['admin', b.workspaceId])
-    t.equal(moved.rowCount, 0, 'update of B\'s memberships: 0 rows')
     t.equal((await sql.query('delete from contacts where workspace_id = $1', [b.workspaceId])).rowCount, 0, 'delete of B\'s contacts: 0 rows')
-    t.equal((await sql.query('delete from memberships where workspace_id = $1', [b.workspaceId])).rowCount, 0, 'delete of B\'s memberships: 0 rows')
   })
+  // Memberships are not the runtime's to write at all (app.change_member_role, sql/080).
+  for (const text of ['update memberships set role = \'admin\' where workspace_id = $1', 'delete from memberships where workspace_id = $1']) {
+    t.same(await pgError(inRequest(runtime, inA, (sql) => sql.query(text, [b.workspaceId]))), permissionDenied('table', 'memberships'), text)
+  }
   t.same(await contactsOf(b.workspaceId), contactsBefore, 'B\'s contacts are unchanged')
   t.same(await membershipsOf(b.workspaceId), membershipsBefore, 'B\'s memberships are unchanged')
 })
@@ -77,13 +81,13 @@ t.test('a tenant cannot insert into another tenant', async (t) => {
   const before = await contactsOf(b.workspaceId)
   const membersBefore = await membershipsOf(b.workspaceId)
   t.same(
-    await pgError(asTenant(runtime, inA, (sql) => sql.query(`insert into contacts (workspace_id, name) values ($1, 'planted')`, [b.workspaceId]))),
+    await pgError(inRequest(runtime, inA, (sql) => sql.query(`insert into contacts (workspace_id, name) values ($1, 'planted')`, [b.workspaceId]))),
     rlsViolation('contacts'),
   )
   t.same(
-    await pgError(asTenant(runtime, inA, (sql) =>
+    await pgError(inRequest(runtime, inA, (sql) =>
       sql.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [b.workspaceId, a.ownerId]))),
-    rlsViolation('memberships'),
+    permissionDenied('table', 'memberships'),
     'nor join it',
   )
   t.same(await contactsOf(b.workspaceId), before, 'B\'s contacts are unchanged')
@@ -94,50 +98,55 @@ t.test('a tenant cannot move its row into another tenant', async (t) => {
   // Threat: UPDATE … SET workspace_id hands a row (and its data) to another tenant.
   const [moved] = a.contactIds
   t.same(
-    await pgError(asTenant(runtime, inA, (sql) => sql.query('update contacts set workspace_id = $1 where id = $2', [b.workspaceId, moved]))),
+    await pgError(inRequest(runtime, inA, (sql) => sql.query('update contacts set workspace_id = $1 where id = $2', [b.workspaceId, moved]))),
     rlsViolation('contacts'),
   )
   t.same(await ids(su, 'select id from contacts where workspace_id = $1', [a.workspaceId]), [...a.contactIds].sort(), 'the row is still A\'s')
+})
+
+t.test('a member naming another tenant\'s workspace gets no workspace at all', async (t) => {
+  // Threat: the X-Workspace-Id header of a request names a workspace its user is not a member of.
+  await inRequest(runtime, { session: a.session, workspaceId: b.workspaceId }, async (sql) => {
+    t.same(await rows(sql, 'select app.current_workspace_id() as ws, app.current_user_id() as usr'), [{ ws: null, usr: a.ownerId }], 'signed in, no workspace')
+    t.same(await ids(sql, 'select id from contacts'), [], 'neither A\'s nor B\'s contacts')
+  })
 })
 
 t.test('without context nothing is visible and nothing can be written', async (t) => {
   // Threat: a code path that never set the context sees every tenant (fail open).
   const { rows: tables } = await runtime.query<{ name: string }>(
     `select c.oid::regclass::text as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = 'public' and c.relkind in ('r', 'p') and has_table_privilege(c.oid, 'SELECT') order by 1`,
+      where n.nspname = 'public' and c.relkind in ('r', 'p') and has_any_column_privilege(c.oid, 'SELECT') order by 1`,
   )
   t.ok(tables.some((r) => r.name === 'contacts'), 'the readable tables include contacts')
+  t.ok(tables.some((r) => r.name === 'users'), '… and users, readable by column')
   for (const { name } of tables) {
+    if (name === 'request_contexts') continue // a connection's own context row, below
     const [stored] = await rows<{ n: number }>(su, `select count(*)::int as n from ${name}`)
     t.ok(stored!.n > 0, `${name} has rows to hide`)
-    const seen = await asTenant(runtime, {}, (sql) => rows<{ n: number }>(sql, `select count(*)::int as n from ${name}`))
+    const seen = await inRequest(runtime, {}, (sql) => rows<{ n: number }>(sql, `select count(*)::int as n from ${name}`))
     t.equal(seen[0]!.n, 0, `${name}: no context reads no row`)
   }
-  const writes: Array<[string, string, unknown[]]> = [
-    ['contacts', `insert into contacts (workspace_id, name) values ($1, 'x')`, [a.workspaceId]],
+  const own = await inRequest(runtime, {}, (sql) =>
+    rows(sql, 'select pid = pg_backend_pid() as mine, kind, user_id, workspace_id from request_contexts'))
+  t.same(own, [{ mine: true, kind: 'request', user_id: null, workspace_id: null }], 'request_contexts: only this connection\'s own row, naming nobody')
+
+  // Business tables refuse a write with no actor before RLS is consulted (the audit trail's
+  // actor check); with an actor but no workspace, RLS refuses it. The rest are not the
+  // runtime's to write.
+  const unattributed = { code: '42501', message: 'unattributed change to contacts: no actor in this transaction' }
+  const insertContact = (sql: Sql) => sql.query(`insert into contacts (workspace_id, name) values ($1, 'x')`, [a.workspaceId])
+  t.same(await pgError(inRequest(runtime, {}, insertContact)), unattributed, 'contacts: no context inserts nothing')
+  t.same(await pgError(inRequest(runtime, asA, insertContact)), rlsViolation('contacts'), 'contacts: a user but no workspace inserts nothing')
+  const denied: Array<[string, string, unknown[]]> = [
     ['memberships', `insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [a.workspaceId, b.ownerId]],
     ['users', `insert into users (id, email, name, password_hash) values (gen_random_uuid(), 'nobody@rls.test', 'x', 'x')`, []],
-    ['sessions', `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds) values ($1, $2, now(), 60)`, [a.ownerId, sessionA]],
+    ['sessions', `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds) values ($1, $2, now(), 60)`, [a.ownerId, a.session]],
   ]
-  // Business tables refuse a write with no actor before RLS is consulted (the audit trail's
-  // actor check); with an actor but no workspace, RLS refuses it.
-  const unattributed = (table: string) => ({ code: '42501', message: `unattributed change to ${table}: no actor in this transaction` })
-  for (const [table, text, values] of writes) {
-    const business = table === 'contacts' || table === 'memberships'
-    t.same(
-      await pgError(asTenant(runtime, {}, (sql) => sql.query(text, values))),
-      business ? unattributed(table) : rlsViolation(table),
-      `${table}: no context inserts nothing`,
-    )
-    if (business) {
-      t.same(
-        await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) => sql.query(text, values))),
-        rlsViolation(table),
-        `${table}: a user but no workspace context inserts nothing`,
-      )
-    }
+  for (const [table, text, values] of denied) {
+    t.same(await pgError(inRequest(runtime, {}, (sql) => sql.query(text, values))), permissionDenied('table', table), `${table}: not the runtime's to insert`)
   }
-  await asTenant(runtime, {}, async (sql) => {
+  await inRequest(runtime, {}, async (sql) => {
     t.equal((await sql.query(`update contacts set name = 'x'`)).rowCount, 0, 'no context updates nothing')
     t.equal((await sql.query('delete from contacts')).rowCount, 0, 'no context deletes nothing')
   })
@@ -145,11 +154,12 @@ t.test('without context nothing is visible and nothing can be written', async (t
 })
 
 t.test('a pooled backend carries no context into its next transaction', async (t) => {
-  // Threat: a connection reused from the pool ("dirty backend") still acts as the previous tenant.
+  // Threat: a connection reused from the pool ("dirty backend") still acts as the previous
+  // tenant, in a transaction that forgot app.begin_request.
   const pool = new pg.Pool({ connectionString: db.appUrl, max: 1 })
   t.teardown(() => pool.end())
   const first = await pool.connect()
-  const firstPid = await asTenant(first, inA, async (sql) => {
+  const firstPid = await inRequest(first, inA, async (sql) => {
     const [seen] = await rows<{ n: number }>(sql, 'select count(*)::int as n from contacts')
     t.equal(seen!.n, a.contactIds.length, 'the first transaction reads A\'s contacts')
     return (await rows<{ pid: number }>(sql, 'select pg_backend_pid() as pid'))[0]!.pid
@@ -157,48 +167,42 @@ t.test('a pooled backend carries no context into its next transaction', async (t
   first.release()
   const second = await pool.connect()
   try {
-    const [state] = await rows<{ pid: number; setting: string | null; ws: string | null; n: number }>(
+    const state = async () => (await rows<{ pid: number; ws: string | null; usr: string | null; n: number; left: number }>(
       second,
-      `select pg_backend_pid() as pid, current_setting('app.workspace_id', true) as setting,
-              app.current_workspace_id() as ws, (select count(*)::int from contacts) as n`,
-    )
-    t.equal(state!.pid, firstPid, 'same backend')
-    t.equal(state!.setting, '', 'the setting reads as the empty string')
-    t.equal(state!.ws, null, 'no current workspace')
-    t.equal(state!.n, 0, 'no rows')
+      `select pg_backend_pid() as pid, app.current_workspace_id() as ws, app.current_user_id() as usr,
+              (select count(*)::int from contacts) as n,
+              (select count(*)::int from request_contexts where user_id is not null) as left`,
+    ))[0]!
+    t.match(await state(), { pid: firstPid, ws: null, usr: null, n: 0, left: 1 }, 'same backend, its old row still there, but no context and no rows')
+    await second.query('begin')
+    // A write gives this transaction an id of its own; the old row's stamp is not it.
+    await second.query(`insert into email_outbox (to_address, template) values ('x@rls.test', 'probe')`)
+    t.match(await state(), { ws: null, usr: null, n: 0 }, 'nor inside a new transaction that has an id')
+    await second.query('rollback')
   } finally {
     second.release()
   }
 })
 
-t.test('an unset and an emptied setting both mean no context', async (t) => {
-  // Threat: '' (left behind by an earlier transaction) is read as a value rather than as "none".
-  const fresh = await connect(t, db.appUrl)
-  const helpers = `select current_setting('app.workspace_id', true) as setting, app.current_workspace_id() as ws,
-                          app.current_user_id() as usr, app.current_session_id() as sess`
-  t.same(await rows(fresh, helpers), [{ setting: null, ws: null, usr: null, sess: null }], 'fresh backend: NULL')
-  await asTenant(fresh, inA, async () => {})
-  t.same(await rows(fresh, helpers), [{ setting: '', ws: null, usr: null, sess: null }], 'after a committed context: \'\', still NULL')
-  const explicit = await asTenant(fresh, { workspaceId: '', userId: '' }, (sql) =>
-    rows(sql, `${helpers}, (select count(*)::int from contacts) as n`))
-  t.same(explicit, [{ setting: '', ws: null, usr: null, sess: null, n: 0 }], 'set to \'\' inside the transaction: no context, no rows')
-})
-
-t.test('a user reads only their own user row, sessions and email tokens', async (t) => {
-  // Threat: one signed-in user lists or edits other users' accounts or sessions.
-  const asA = { userId: a.ownerId }
-  await asTenant(runtime, asA, async (sql) => {
+t.test('a user reads only their own user row and sessions, and no email token at all', async (t) => {
+  // Threat: one signed-in user lists or edits other users' accounts or sessions, or reads a link's hash.
+  await inRequest(runtime, asA, async (sql) => {
     t.same(await ids(sql, 'select id from users'), [a.ownerId], 'only their own users row')
     t.same(await ids(sql, 'select user_id as id from sessions'), [a.ownerId], 'only their own session')
-    t.same(await ids(sql, 'select user_id as id from email_tokens'), [a.ownerId], 'only their own email token')
     t.equal((await sql.query(`update users set name = 'hijacked' where id = $1`, [b.ownerId])).rowCount, 0, 'cannot rename B')
     t.equal((await sql.query('update sessions set revoked_at = now() where user_id = $1', [b.ownerId])).rowCount, 0, 'cannot revoke B\'s sessions')
   })
+  for (const [table, text] of [
+    ['users', 'select password_hash from users'],
+    ['sessions', 'select token_hash from sessions'],
+    ['email_tokens', 'select * from email_tokens'],
+  ] as const) {
+    t.same(await pgError(inRequest(runtime, asA, (sql) => sql.query(text))), permissionDenied('table', table), `${text}: not even one's own`)
+  }
   t.same(
-    await pgError(asTenant(runtime, asA, (sql) =>
-      sql.query(`insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds) values ($1, $2, now(), 60)`, [b.ownerId, sessionA]))),
-    rlsViolation('sessions'),
-    'cannot open a session for B',
+    await pgError(inRequest(runtime, asA, (sql) => sql.query(`update users set password_hash = 'x' where id = $1`, [a.ownerId]))),
+    permissionDenied('table', 'users'),
+    'not even one\'s own password hash: only app.change_password and app.reset_password write it',
   )
   t.same(
     await rows(su, 'select name, (select count(*)::int from sessions s where s.user_id = u.id and s.revoked_at is not null) as revoked from users u where id = $1', [b.ownerId]),
@@ -210,18 +214,18 @@ t.test('a user reads only their own user row, sessions and email tokens', async 
 t.test('the service queues emails it cannot read back', async (t) => {
   // Threat: a compromised handler reads queued emails (which carry other users' tokens).
   const to = `outbox-${a.workspaceId}@rls.test`
-  const queued = await asTenant(runtime, {}, (sql) =>
+  const queued = await inRequest(runtime, {}, (sql) =>
     sql.query(`insert into email_outbox (to_address, template, body_encrypted) values ($1, 'verify_email', 'sealed')`, [to]))
   t.equal(queued.rowCount, 1, 'a pending email is queued')
-  t.same(await pgError(asTenant(runtime, inA, (sql) => sql.query('select * from email_outbox'))), permissionDenied('table', 'email_outbox'), 'cannot select')
+  t.same(await pgError(inRequest(runtime, inA, (sql) => sql.query('select * from email_outbox'))), permissionDenied('table', 'email_outbox'), 'cannot select')
   t.same(
-    await pgError(asTenant(runtime, {}, (sql) =>
+    await pgError(inRequest(runtime, {}, (sql) =>
       sql.query(`insert into email_outbox (to_address, template) values ($1, 'verify_email') returning body_encrypted`, [to]))),
     permissionDenied('table', 'email_outbox'),
     'cannot read back through RETURNING',
   )
   t.same(
-    await pgError(asTenant(runtime, {}, (sql) =>
+    await pgError(inRequest(runtime, {}, (sql) =>
       sql.query(`insert into email_outbox (to_address, template, status) values ($1, 'verify_email', 'sent')`, [to]))),
     rlsViolation('email_outbox'),
     'cannot queue an email as already sent',
@@ -233,9 +237,8 @@ t.test('a revoked session cannot be brought back', async (t) => {
   // Threat: a compromised handler un-revokes a session the user signed out of (or an admin revoked).
   const user = await seedTenant(su)
   await seedSession(su, user.ownerId, { revoked: true })
-  const asUser = { userId: user.ownerId }
   t.same(
-    await pgError(asTenant(runtime, asUser, (sql) => sql.query('update sessions set revoked_at = null where user_id = $1', [user.ownerId]))),
+    await pgError(inRequest(runtime, { session: user.session }, (sql) => sql.query('update sessions set revoked_at = null where user_id = $1', [user.ownerId]))),
     rlsViolation('sessions'),
     'setting revoked_at back to NULL violates the policy',
   )
@@ -246,33 +249,27 @@ t.test('a revoked session cannot be brought back', async (t) => {
   )
 })
 
-t.test('a user reads and changes only their own MFA settings and backup codes', async (t) => {
-  // Threat: a query keyed by another user's id reads their TOTP envelope or disables their MFA.
-  await asTenant(runtime, { userId: a.ownerId }, async (sql) => {
+t.test('a user reads their own MFA settings, and changes no one\'s directly', async (t) => {
+  // Threat: a query keyed by another user's id reads their TOTP envelope or disables their MFA;
+  // or one riding on the user's own session deletes their MFA or plants a secret.
+  await inRequest(runtime, asA, async (sql) => {
     t.same(await rows(sql, 'select user_id from user_mfa'), [{ user_id: a.ownerId }], 'only A\'s MFA row')
-    t.same(await rows(sql, 'select user_id from mfa_backup_codes'), [{ user_id: a.ownerId }], 'only A\'s backup codes')
-    t.equal((await sql.query('update user_mfa set last_used_step = 1 where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s replay guard: untouched')
-    t.equal((await sql.query('update mfa_backup_codes set used_at = now() where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s codes: not used up')
-    t.equal((await sql.query('delete from user_mfa where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s MFA: not removed')
-    t.equal((await sql.query('delete from mfa_backup_codes where user_id = $1', [b.ownerId])).rowCount, 0, 'B\'s codes: not removed')
+    t.same(await rows(sql, 'select user_id, used_at from mfa_backup_codes'), [{ user_id: a.ownerId, used_at: null }], 'only A\'s backup codes, and whether they are used')
   })
-  t.same(
-    await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) =>
-      sql.query(`insert into user_mfa (user_id, secret_encrypted) values ($1, 'x')`, [b.ownerId]))),
-    rlsViolation('user_mfa'),
-    'nor set MFA up for B',
-  )
-  t.same(
-    await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) =>
-      sql.query(`insert into mfa_challenges (user_id, token_hash, expires_at) values ($1, $2, now())`, [b.ownerId, Buffer.alloc(32)]))),
-    rlsViolation('mfa_challenges'),
-    'nor issue B a challenge',
-  )
-  t.same(
-    await pgError(asTenant(runtime, { userId: a.ownerId }, (sql) => sql.query('select * from mfa_challenges'))),
-    permissionDenied('table', 'mfa_challenges'),
-    'challenges are not readable at all',
-  )
-  const [row] = await rows<{ enabled: boolean; step: string | null }>(su, 'select enabled_at is not null as enabled, last_used_step as step from user_mfa where user_id = $1', [b.ownerId])
-  t.same(row, { enabled: true, step: null }, 'B\'s MFA is unchanged')
+  const denied: Array<[string, string, unknown[]]> = [
+    ['user_mfa', 'update user_mfa set last_used_step = 1 where user_id = $1', [a.ownerId]],
+    ['user_mfa', 'delete from user_mfa where user_id = $1', [a.ownerId]],
+    ['user_mfa', `insert into user_mfa (user_id, secret_encrypted) values ($1, 'x')`, [b.ownerId]],
+    ['mfa_backup_codes', 'select code_hash from mfa_backup_codes where user_id = $1', [a.ownerId]],
+    ['mfa_backup_codes', 'update mfa_backup_codes set used_at = now() where user_id = $1', [a.ownerId]],
+    ['mfa_backup_codes', 'delete from mfa_backup_codes where user_id = $1', [a.ownerId]],
+    ['mfa_challenges', `insert into mfa_challenges (user_id, token_hash, expires_at) values ($1, $2, now())`, [a.ownerId, Buffer.alloc(32)]],
+    ['mfa_challenges', 'select * from mfa_challenges', []],
+  ]
+  for (const [table, text, values] of denied) {
+    t.same(await pgError(inRequest(runtime, asA, (sql) => sql.query(text, values))), permissionDenied('table', table), text)
+  }
+  const mfa = await rows(su, 'select user_id, enabled_at is not null as enabled, last_used_step as step from user_mfa order by user_id')
+  t.same(mfa.map((r) => ({ ...r })), [a.ownerId, b.ownerId].sort().map((id) => ({ user_id: id, enabled: true, step: null })), 'both users\' MFA is unchanged')
+  t.same(await rows(su, 'select count(*)::int as n from mfa_backup_codes where used_at is null'), [{ n: 2 }], 'every backup code unused')
 })

@@ -1,56 +1,41 @@
-// The SECURITY DEFINER functions of sql/040, called as the runtime role: the short list of paths
-// that cross tenants must hand out exactly what they promise and nothing more.
-import { randomUUID } from 'node:crypto'
+// The SECURITY DEFINER functions of sql/040–060 called as the runtime role: the short list of
+// paths that cross tenants hands out exactly what it promises, and authorises from what it
+// verified itself — a session token, the sealed context, a key or ticket the database issued —
+// never from an argument naming someone. (Accounts: accounts.test.ts; members and invitations:
+// members.test.ts, invites.test.ts; every function under forged contexts: forgery.test.ts.)
 import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
-  asTenant,
-  createLogin,
-  permissionDenied,
-  pgError,
-  rlsViolation,
-  rows,
-  seedEmailToken,
-  seedMfa,
-  seedSession,
-  seedTenant,
-  seedUser,
-  tokenHash,
-  type Sql,
+  beginRequest, createLogin, inRequest, ownerOf, permissionDenied, pgError, plantSettings, rows, seedSession, seedTenant, seedUser, tokenHash,
 } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
 const runtime = await connect(t, db.appUrl)
+const owner = await connect(t, db.ownerUrl)
 
 const a = await seedTenant(su)
 const b = await seedTenant(su)
-const sessionA = await seedSession(su, a.ownerId)
+const refusal = (code: string, message: string) => ({ code, message })
 
-const SETTINGS = `select current_setting('app.workspace_id', true) as workspace_id,
-                         current_setting('app.user_id', true) as user_id,
-                         current_setting('app.session_id', true) as session_id,
-                         (select count(*)::int from contacts) as contacts`
-const NO_CONTEXT = { workspace_id: '', user_id: '', session_id: '', contacts: 0 }
+const CONTEXT = `select app.current_workspace_id() as workspace_id, app.current_user_id() as user_id,
+                        app.current_session_id() as session_id, (select count(*)::int from contacts) as contacts`
+const NO_CONTEXT = { workspace_id: null, user_id: null, session_id: null, contacts: 0 }
 
-const beginRequest = (sql: Sql, hash: Buffer | null, workspaceId: string | null) =>
-  rows(sql, 'select * from app.begin_request($1, $2)', [hash, workspaceId])
-
-t.test('begin_request sets the workspace only for its members', async (t) => {
+t.test('begin_request seals the workspace only for its members', async (t) => {
   // Threat: naming another tenant's workspace id in a request header grants its context.
-  await asTenant(runtime, {}, async (sql) => {
-    const [row] = await beginRequest(sql, sessionA, a.workspaceId)
-    t.match(row, { user_id: a.ownerId, email_verified: true, workspace_id: a.workspaceId, role: 'owner', workspace_status: 'active' }, 'a member gets the workspace row')
-    const [settings] = await rows(sql, SETTINGS)
-    t.match(settings, { workspace_id: a.workspaceId, user_id: a.ownerId, contacts: a.contactIds.length }, 'and its context')
-    t.equal((settings as { session_id: string }).session_id, (row as { session_id: string }).session_id, 'the session is in the context')
+  await inRequest(runtime, {}, async (sql) => {
+    const row = await beginRequest(sql, ownerOf(a))
+    t.match(row, { user_id: a.ownerId, email_verified: true, is_platform_admin: false, workspace_id: a.workspaceId, role: 'owner', workspace_status: 'active' }, 'a member gets the workspace row')
+    const [ctx] = await rows(sql, CONTEXT)
+    t.same(ctx, { workspace_id: a.workspaceId, user_id: a.ownerId, session_id: row!.session_id, contacts: a.contactIds.length }, 'and its context')
   })
-  await asTenant(runtime, {}, async (sql) => {
-    const [row] = await beginRequest(sql, sessionA, b.workspaceId)
+  await inRequest(runtime, {}, async (sql) => {
+    const row = await beginRequest(sql, { session: a.session, workspaceId: b.workspaceId })
     t.match(row, { user_id: a.ownerId, workspace_id: null, role: null, workspace_status: null }, 'a non-member gets no workspace')
-    t.same(await rows(sql, `${SETTINGS}, (select count(*)::int from workspaces) as workspaces`), [
-      { ...NO_CONTEXT, user_id: a.ownerId, session_id: (row as { session_id: string }).session_id, workspaces: 0 },
-    ], 'no app.workspace_id, so neither A\'s nor B\'s rows')
+    t.same(await rows(sql, `${CONTEXT}, (select count(*)::int from workspaces) as workspaces`), [
+      { ...NO_CONTEXT, user_id: a.ownerId, session_id: row!.session_id, workspaces: 0 },
+    ], 'so neither A\'s nor B\'s rows')
   })
 })
 
@@ -64,150 +49,189 @@ t.test('begin_request finds no session for a bad token', async (t) => {
     ['an idle-expired session', await seedSession(su, a.ownerId, { idleTimeoutSeconds: 600, lastSeenAgo: 601 })],
   ]
   for (const [label, hash] of cases) {
-    await asTenant(runtime, {}, async (sql) => {
-      t.same(await beginRequest(sql, hash, a.workspaceId), [], `${label}: no row`)
-      t.same(await rows(sql, SETTINGS), [NO_CONTEXT], `${label}: no context`)
+    await inRequest(runtime, {}, async (sql) => {
+      t.same(await beginRequest(sql, { session: hash, workspaceId: a.workspaceId }), undefined, `${label}: no row`)
+      t.same(await rows(sql, CONTEXT), [NO_CONTEXT], `${label}: no context`)
     })
   }
 })
 
-t.test('begin_request starts from no context on a dirty backend', async (t) => {
-  // Threat: context left on a connection (session-level SET, or set earlier in the transaction) survives into the request.
+t.test('begin_request ignores whatever settings a dirty backend carries', async (t) => {
+  // Threat: settings left on a connection (session-level SET, or set earlier in the transaction) become the request's context.
   const dirty = await connect(t, db.appUrl)
-  await dirty.query(`select set_config('app.workspace_id', $1, false), set_config('app.user_id', $2, false), set_config('app.session_id', $2, false)`, [b.workspaceId, b.ownerId])
-  await asTenant(dirty, { workspaceId: b.workspaceId, userId: b.ownerId }, async (sql) => {
-    t.same(await beginRequest(sql, tokenHash(), b.workspaceId), [], 'an unknown token: no row')
-    t.same(await rows(sql, SETTINGS), [NO_CONTEXT], 'and the leftover context is gone')
-    const [row] = await beginRequest(sql, sessionA, b.workspaceId)
-    t.match(row, { user_id: a.ownerId, workspace_id: null }, 'A naming B on the dirty backend')
-    t.match((await rows(sql, SETTINGS))[0], { workspace_id: '', user_id: a.ownerId, contacts: 0 }, 'gets no workspace, not the leftover one')
-  })
-})
-
-t.test('consume_email_token is single-use', async (t) => {
-  // Threat: a verification or reset link is replayed.
-  const user = await seedUser(su, { verified: false })
-  const hash = await seedEmailToken(su, user, 'verify_email')
-  const consume = () => rows<{ user_id: string | null }>(runtime, `select app.consume_email_token($1, 'verify_email') as user_id`, [hash])
-  t.same(await consume(), [{ user_id: user }], 'the first use returns the user')
-  t.same(await consume(), [{ user_id: null }], 'the second returns NULL')
-  t.same(
-    await rows(su, `select (u.email_verified_at is not null) as verified, (e.used_at is not null) as used
-                      from users u join email_tokens e on e.user_id = u.id where u.id = $1`, [user]),
-    [{ verified: true, used: true }],
-    'the address is verified and the token used',
-  )
-})
-
-t.test('consume_email_token refuses an expired token or another purpose', async (t) => {
-  // Threat: an old link, or a verification link used as a password reset, still works.
-  const user = await seedUser(su, { verified: false })
-  const expired = await seedEmailToken(su, user, 'verify_email', -1)
-  const reset = await seedEmailToken(su, user, 'reset_password')
-  const consume = (hash: Buffer, purpose: string) =>
-    rows(runtime, 'select app.consume_email_token($1, $2) as user_id', [hash, purpose])
-  t.same(await consume(expired, 'verify_email'), [{ user_id: null }], 'expired: NULL')
-  t.same(await consume(reset, 'verify_email'), [{ user_id: null }], 'wrong purpose: NULL')
-  t.same(
-    await rows(su, `select (select email_verified_at from users where id = $1) as verified,
-                           array_agg(used_at) as used from email_tokens where user_id = $1`, [user]),
-    [{ verified: null, used: [null, null] }],
-    'nothing was used or verified',
-  )
-})
-
-t.test('of two concurrent uses of a token exactly one wins', async (t) => {
-  // Threat: two requests racing with the same link both succeed (double spend).
-  const user = await seedUser(su)
-  const hash = await seedEmailToken(su, user, 'reset_password')
-  const first = await connect(t, db.appUrl)
-  const second = await connect(t, db.appUrl)
-  const consume = `select app.consume_email_token($1, 'reset_password') as user_id`
-  const secondPid = (await rows<{ pid: number }>(second, 'select pg_backend_pid() as pid'))[0]!.pid
-
-  await first.query('begin')
-  const won = await rows(first, consume, [hash])
-  const racing = rows(second, consume, [hash])
-  // Commit only once the second consumer is provably waiting on the first one's row lock.
-  let blocked = false
-  for (let i = 0; i < 10_000 && !blocked; i++) {
-    const [w] = await rows<{ n: number }>(su, 'select cardinality(pg_blocking_pids($1)) as n', [secondPid])
-    blocked = w!.n > 0
-  }
-  t.ok(blocked, 'the second consumer waits for the first')
-  await first.query('commit')
-  t.same(won, [{ user_id: user }], 'the first wins')
-  t.same(await racing, [{ user_id: null }], 'the second gets NULL')
+  const forged = { 'app.workspace_id': b.workspaceId, 'app.user_id': b.ownerId, 'app.session_id': b.ownerId }
+  await plantSettings(dirty, forged, true)
+  await dirty.query('begin')
+  await plantSettings(dirty, forged)
+  t.same(await rows(dirty, CONTEXT), [NO_CONTEXT], 'planted settings are no context')
+  t.same(await beginRequest(dirty, { session: tokenHash(), workspaceId: b.workspaceId }), undefined, 'an unknown token: no row')
+  t.same(await rows(dirty, CONTEXT), [NO_CONTEXT], 'and still no context')
+  const row = await beginRequest(dirty, { session: a.session, workspaceId: b.workspaceId })
+  t.match(row, { user_id: a.ownerId, workspace_id: null }, 'A naming B on the dirty backend')
+  t.match((await rows(dirty, CONTEXT))[0], { workspace_id: null, user_id: a.ownerId, contacts: 0 }, 'gets A and no workspace, not the planted B')
+  await dirty.query('commit')
 })
 
 t.test('create_workspace requires a verified user and allows one workspace per owner', async (t) => {
   // Threat: unverified or repeat sign-ups create workspaces (spam, trial farming).
   const unverified = await seedUser(su, { verified: false })
-  const create = (userId?: string) =>
-    asTenant(runtime, userId ? { userId } : {}, (sql) => rows<{ id: string }>(sql, `select app.create_workspace('Acme') as id`))
-  t.same(await pgError(create()), { code: '42501', message: 'no authenticated user in this transaction' }, 'no user: refused')
-  t.same(await pgError(create(unverified)), { code: '42501', message: 'a verified email is required to create a workspace' }, 'unverified: refused')
+  const create = (session?: Buffer) =>
+    inRequest(runtime, session ? { session } : {}, (sql) => rows<{ id: string }>(sql, `select app.create_workspace('Acme') as id`))
+  t.same(await pgError(create()), refusal('GHAUT', 'Sign in first'), 'no user: refused')
+  t.same(await pgError(create(await seedSession(su, unverified))), refusal('GHUNV', 'Verify your email address first'), 'unverified: refused')
 
-  const owner = await seedUser(su)
-  const [created] = await create(owner)
+  const creator = await seedUser(su)
+  const session = await seedSession(su, creator)
+  const [created] = await create(session)
   t.same(
     await rows(su, `select w.status, w.owner_id, m.user_id, m.role from workspaces w join memberships m on m.workspace_id = w.id where w.id = $1`, [created!.id]),
-    [{ status: 'pending_approval', owner_id: owner, user_id: owner, role: 'owner' }],
+    [{ status: 'pending_approval', owner_id: creator, user_id: creator, role: 'owner' }],
     'a pending workspace with its owner\'s membership',
   )
-  t.same(
-    await pgError(create(owner)),
-    { code: '23505', message: 'duplicate key value violates unique constraint "workspaces_one_per_owner"', constraint: 'workspaces_one_per_owner' },
-    'a second workspace: refused',
-  )
-  t.same(await rows(su, 'select count(*)::int as n from workspaces where owner_id = any($1::uuid[])', [[owner, unverified]]), [{ n: 1 }], 'one workspace in all')
+  t.same(await pgError(create(session)), refusal('GHWLR', 'You already own a workspace'), 'a second workspace: refused')
+  t.same(await rows(su, 'select count(*)::int as n from workspaces where owner_id = any($1::uuid[])', [[creator, unverified]]), [{ n: 1 }], 'one workspace in all')
 })
 
 t.test('the runtime cannot verify emails nor write workspaces itself', async (t) => {
   // Threat: a handler bug marks an address verified or approves a workspace without the privileged path.
   const user = await seedUser(su, { verified: false })
-  const asUser = (text: string, values: unknown[]) => asTenant(runtime, { userId: user }, (sql) => sql.query(text, values))
-  t.same(await pgError(asUser('update users set email_verified_at = now() where id = $1', [user])), permissionDenied('table', 'users'), 'email_verified_at: denied')
-  t.equal((await asUser(`update users set name = 'Renamed' where id = $1`, [user])).rowCount, 1, 'while the name may be changed')
-  t.same(await rows(su, 'select name, email_verified_at from users where id = $1', [user]), [{ name: 'Renamed', email_verified_at: null }], 'still unverified')
-  const preverified = `insert into users (id, email, name, password_hash, email_verified_at) values ($1, $2, 'x', 'x', now())`
-  const newId = randomUUID()
-  t.same(
-    await pgError(asTenant(runtime, { userId: newId }, (sql) => sql.query(preverified, [newId, `${newId}@rls.test`]))),
-    rlsViolation('users'),
-    'nor can it register an already-verified user',
-  )
-
-  const inA = { workspaceId: a.workspaceId, userId: a.ownerId }
+  const asUser = (text: string, values: unknown[]) => inRequest(runtime, { session: a.session }, (sql) => sql.query(text, values))
+  t.same(await pgError(asUser('update users set email_verified_at = now() where id = $1', [a.ownerId])), permissionDenied('table', 'users'), 'email_verified_at: denied')
+  t.equal((await asUser(`update users set name = 'Renamed' where id = $1`, [a.ownerId])).rowCount, 1, 'while one\'s own name may be changed')
+  t.same(await rows(su, 'select name from users where id = $1', [a.ownerId]), [{ name: 'Renamed' }])
   const writes = [
     [`insert into workspaces (name, owner_id) values ('Mine', $1)`, [user]],
     [`update workspaces set status = 'active', billing_status = 'active' where id = $1`, [a.workspaceId]],
     ['delete from workspaces where id = $1', [a.workspaceId]],
   ] as const
   for (const [text, values] of writes) {
-    t.same(await pgError(asTenant(runtime, inA, (sql) => sql.query(text, [...values]))), permissionDenied('table', 'workspaces'), text.split(' ')[0]!)
+    t.same(await pgError(inRequest(runtime, ownerOf(a), (sql) => sql.query(text, [...values]))), permissionDenied('table', 'workspaces'), text.split(' ')[0]!)
   }
   t.same(await rows(su, 'select status, billing_status from workspaces where id = $1', [a.workspaceId]), [{ status: 'active', billing_status: 'none' }], 'A is unchanged')
 })
 
-t.test('only the outbox worker issues reset tokens for an address', async (t) => {
-  // Threat: a handler (or an injected query) mints a reset token for any address it names.
+t.test('platform administration: only a recorded, verified administrator', async (t) => {
+  // Threat: app.admin_* called by anyone lists every tenant with owner emails, or approves /
+  // suspends workspaces at will (the platform-admin check used to exist only in TypeScript).
+  const adminUser = await seedUser(su)
+  const [{ email }] = await rows<{ email: string }>(su, 'select email from users where id = $1', [adminUser]) as [{ email: string }]
+  const adminSession = await seedSession(su, adminUser)
+  const pending = await seedTenant(su, { status: 'pending_approval', trialDays: null })
+  const calls: Array<[string, string, unknown[]]> = [
+    ['admin_list_workspaces', 'select * from app.admin_list_workspaces(null)', []],
+    ['admin_transition_workspace', `select * from app.admin_transition_workspace('approve', $1, null, now() + interval '100 years')`, [pending.workspaceId]],
+    ['admin_transition_workspace', `select * from app.admin_transition_workspace('suspend', $1, 'competitor', null)`, [a.workspaceId]],
+    ['admin_audit_log', 'select * from app.admin_audit_log(null, null, 100)', []],
+  ]
+  for (const session of [null, a.session, adminSession]) {
+    for (const [name, text, values] of calls) {
+      t.same(await pgError(inRequest(runtime, { session }, (sql) => sql.query(text, values))), refusal('GHFBD', 'Platform administrators only'), `${name}: ${session === adminSession ? 'an admin not yet listed' : session ? 'a tenant owner' : 'nobody'}`)
+    }
+  }
+  t.same(await rows(su, 'select status from workspaces where id = any($1::uuid[]) order by status', [[pending.workspaceId, a.workspaceId]]), [{ status: 'active' }, { status: 'pending_approval' }], 'nothing changed')
+
+  // The runtime cannot make anyone an administrator; the schema owner's start-up sync can.
+  t.same(await pgError(runtime.query('select * from app.sync_platform_admins($1)', [[email]])), permissionDenied('function', 'sync_platform_admins'), 'the runtime cannot sync the list')
+  t.same(await pgError(inRequest(runtime, { session: adminSession }, (sql) => sql.query(`insert into platform_admins (email, user_id, granted_at) values ($1, $2, now())`, [email, adminUser]))), permissionDenied('table', 'platform_admins'), 'nor write it')
+  const synced = await rows<{ change: string; email: string }>(owner, 'select * from app.sync_platform_admins($1)', [[email.toUpperCase(), ' ', 'later@rls.test']])
+  t.same(synced.sort((x, y) => `${x.change}${x.email}`.localeCompare(`${y.change}${y.email}`)),
+    [{ change: 'granted', email }, { change: 'listed', email: 'later@rls.test' }, { change: 'listed', email }].sort((x, y) => `${x.change}${x.email}`.localeCompare(`${y.change}${y.email}`)),
+    'the sync lists both (normalised) and grants the verified account')
+  const [listed] = await inRequest(runtime, { session: adminSession }, (sql) => rows<{ id: string }>(sql, 'select id from app.admin_list_workspaces($1)', ['pending_approval']))
+  t.ok(listed, 'now the administrator reviews workspaces')
+  const [approved] = await inRequest(runtime, { session: adminSession }, (sql) =>
+    rows(sql, `select outcome, status from app.admin_transition_workspace('approve', $1, null, now() + interval '14 days')`, [pending.workspaceId]))
+  t.same(approved, { outcome: 'ok', status: 'active' })
+  t.same(await pgError(inRequest(runtime, { session: adminSession }, (sql) => sql.query(`select * from app.admin_transition_workspace('delete', $1, null, null)`, [pending.workspaceId]))), refusal('GHINV', 'unknown workspace action "delete"'), 'only the state machine\'s actions')
+  t.same(await rows(owner, 'select * from app.sync_platform_admins($1)', [['later@rls.test']]), [{ change: 'unlisted', email }], 'unlisting removes the grant')
+  t.same(await pgError(inRequest(runtime, { session: adminSession }, (sql) => sql.query('select * from app.admin_list_workspaces(null)'))), refusal('GHFBD', 'Platform administrators only'), 'at once')
+  t.same(
+    (await rows<{ action: string; entity_id: string; actor_user_id: string | null; db_role: string }>(su,
+      `select action, entity_id, actor_user_id, db_role from audit_log where action like 'platform.admin_%' order by chain_seq`)),
+    [
+      { action: 'platform.admin_granted', entity_id: adminUser, actor_user_id: null, db_role: 'gatehouse_owner' },
+      { action: 'platform.admin_revoked', entity_id: adminUser, actor_user_id: null, db_role: 'gatehouse_owner' },
+    ],
+    'the grant and the removal are audited',
+  )
+  const later = await seedUser(su, { verified: false })
+  await su.query(`update users set email = 'later@rls.test' where id = $1`, [later])
+  t.same(await rows(owner, 'select * from app.sync_platform_admins($1)', [['later@rls.test']]), [], 'an unverified holder of a listed address is granted nothing')
+})
+
+t.test('the outbox is the worker\'s, and only with the key the database issued', async (t) => {
+  // Threat: an injected statement reads the queue (addresses, sealed bodies), marks emails sent,
+  // or mints a reset token for any address it names.
   const user = await seedUser(su)
-  const [email] = await rows<{ email: string }>(su, 'select email from users where id = $1', [user])
-  const call = 'select * from app.issue_password_reset($1, $2, 3600, null, null, null)'
-  t.same(await pgError(asTenant(runtime, {}, (sql) => sql.query(call, [email!.email, tokenHash()]))), permissionDenied('function', 'issue_password_reset'), 'not the runtime')
-  const owner = await connect(t, db.ownerUrl)
-  const hash = tokenHash()
-  t.match(await rows(owner, call, [email!.email, hash]), [{ user_id: user }], 'the owner (the worker) may')
-  t.same(await rows(owner, call, ['nobody@rls.test', tokenHash()]), [], 'and gets nothing for an unknown address')
-  t.same(await rows(su, 'select purpose, user_id from email_tokens where token_hash = $1', [hash]), [{ purpose: 'reset_password', user_id: user }])
+  const [{ email }] = await rows<{ email: string }>(su, 'select email from users where id = $1', [user]) as [{ email: string }]
+  const [{ secret: key }] = await rows<{ secret: Buffer }>(su, `select secret from database_secrets where name = 'outbox_worker'`) as [{ secret: Buffer }]
+  await su.query(`insert into email_outbox (to_address, template, body_encrypted) values ($1, 'verify_email', 'sealed')`, [email])
+  const worker = [
+    ['outbox_claim', 'select * from app.outbox_claim(10)', []],
+    ['outbox_settle', `select app.outbox_settle(gen_random_uuid(), 'sent', 'x', null, null, null, null)`, []],
+    ['issue_password_reset', 'select * from app.issue_password_reset($1, $2, 3600, null, null, null)', [email, tokenHash()]],
+  ] as const
+  for (const [label, wrongKey] of [['no key', null], ['a wrong key', Buffer.alloc(32)]] as const) {
+    t.same(await pgError(inRequest(runtime, {}, (sql) => sql.query('select app.begin_worker($1)', [wrongKey]))), refusal('GHFBD', 'only the outbox worker may drain the outbox'), `begin_worker: ${label}`)
+  }
+  for (const [name, text, values] of worker) {
+    t.same(await pgError(inRequest(runtime, ownerOf(a), (sql) => sql.query(text, [...values]))), refusal('GHFBD', 'only the outbox worker may drain the outbox'), `${name}: not for a request`)
+  }
+  t.same(await rows(su, 'select count(*)::int as n from email_tokens where user_id = $1', [user]), [{ n: 0 }], 'no token was minted')
+
+  t.same(
+    await pgError(inRequest(runtime, {}, async (sql) => {
+      await sql.query('select app.begin_worker($1)', [key])
+      return sql.query('select * from email_outbox')
+    })),
+    permissionDenied('table', 'email_outbox'),
+    'even as the worker, the runtime cannot read the queue itself',
+  )
+  await runtime.query('begin')
+  await runtime.query('select app.begin_worker($1)', [key])
+  t.same(await rows(runtime, CONTEXT), [NO_CONTEXT], 'a worker context names no user and no workspace')
+  const claimed = await rows<{ to_address: string }>(runtime, 'select to_address from app.outbox_claim(10)')
+  t.ok(claimed.some((r) => r.to_address === email), 'the worker claims due emails')
+  const [issued] = await rows<{ user_id: string }>(runtime, 'select * from app.issue_password_reset($1, $2, 86400, $3, $4, $5)', [email, tokenHash(), '198.51.100.7', 'Probe', 'req-1'])
+  t.same(issued, { user_id: user, name: 'RLS test user' }, 'and issues a reset link for an account')
+  t.same(await rows(runtime, 'select * from app.issue_password_reset($1, $2, 3600, null, null, null)', ['nobody@rls.test', tokenHash()]), [], 'nothing for an unknown address')
+  await runtime.query('commit')
+  t.same(
+    await rows(su, `select (expires_at - created_at) <= interval '1 hour' as capped from email_tokens where user_id = $1`, [user]),
+    [{ capped: true }],
+    'a reset link lives an hour at most, whatever the worker asks',
+  )
+  t.same(
+    await rows(su, `select actor_user_id, ip, user_agent, request_id from audit_log where action = 'auth.password_reset_requested' and entity_id = $1`, [user]),
+    [{ actor_user_id: null, ip: '198.51.100.7', user_agent: 'Probe', request_id: 'req-1' }],
+    'audited about the user, with no actor and the original request\'s metadata',
+  )
+})
+
+t.test('a rate-limit unit comes back only with its own hit\'s ticket, once', async (t) => {
+  // Threat: an injected call resets another account's lockout (the refund used to take any key).
+  const key = `login_account:${tokenHash().toString('hex')}`
+  const hit = (refundable: boolean) => rows<{ count: number; ticket: string | null }>(runtime, `select count, ticket from app.rate_limit_hit($1, 1, now() + interval '1 hour', $2)`, [key, refundable])
+  for (let i = 0; i < 3; i++) await hit(false)
+  const [mine] = await hit(true)
+  t.equal(mine!.count, 4)
+  t.equal((await hit(false))[0]!.ticket, null, 'a plain hit has no ticket')
+  const refund = (ticket: string) => rows<{ ok: boolean }>(runtime, 'select app.rate_limit_refund($1) as ok', [ticket])
+  t.same(await refund('00000000-0000-4000-8000-000000000000'), [{ ok: false }], 'a made-up ticket refunds nothing')
+  t.same(await rows(su, 'select count from rate_limits where key = $1', [key]), [{ count: 5 }])
+  t.same(await refund(mine!.ticket!), [{ ok: true }], 'the hit\'s own ticket refunds its unit')
+  t.same(await refund(mine!.ticket!), [{ ok: false }], 'once')
+  t.same(await rows(su, 'select count from rate_limits where key = $1', [key]), [{ count: 4 }])
+  t.same(await rows(su, `select count(*)::int as n from rate_limit_refunds where key = $1`, [key]), [{ n: 0 }], 'and the ticket is gone')
+  const [swept] = await rows<{ n: number }>(runtime, `select app.rate_limit_sweep(now() + interval '100 years') as n`)
+  t.same(await rows(su, 'select count from rate_limits where key = $1', [key]), [{ count: 4 }], `a sweep with a future time deletes no live counter (${swept!.n} expired ones went)`)
 })
 
 t.test('a role outside app_runtime cannot execute the privileged functions', async (t) => {
   // Threat: any other login in the cluster (PUBLIC) calls the functions that cross tenants.
   const login = await createLogin(t, su, db.appUrl)
   const outsider = await connect(t, login.url)
-  t.same(await pgError(beginRequest(outsider, sessionA, a.workspaceId)), permissionDenied('schema', 'app'), 'the app schema is closed to it')
+  t.same(await pgError(outsider.query('select * from app.begin_request(null, null)')), permissionDenied('schema', 'app'), 'the app schema is closed to it')
 
   await su.query(`grant usage on schema app to ${login.name}`)
   const functions = await rows<{ name: string; call: string; allowed: boolean }>(
@@ -225,23 +249,4 @@ t.test('a role outside app_runtime cannot execute the privileged functions', asy
     t.equal(f.allowed, false, `${f.name}: no EXECUTE privilege`)
     t.same(await pgError(outsider.query(f.call)), permissionDenied('function', f.name), `${f.name}: calling it is denied`)
   }
-})
-
-t.test('consume_mfa_challenge is single-use and refuses expired challenges; mfa_challenge_user only peeks', async (t) => {
-  // Threat: an MFA challenge token is replayed, or used after its 5 minutes.
-  const user = await seedUser(su)
-  const hash = await seedMfa(su, user)
-  const peek = (h: Buffer) => rows(runtime, 'select app.mfa_challenge_user($1) as user_id', [h])
-  const consume = (h: Buffer) => rows(runtime, 'select app.consume_mfa_challenge($1) as user_id', [h])
-  t.same(await peek(hash), [{ user_id: user }], 'peek: the user')
-  t.same(await peek(hash), [{ user_id: user }], 'peeking consumes nothing')
-  t.same(await consume(hash), [{ user_id: user }], 'the first use returns the user')
-  t.same(await consume(hash), [{ user_id: null }], 'the second returns NULL')
-  t.same(await peek(hash), [{ user_id: null }], 'a used challenge: no user')
-  t.same(await consume(tokenHash()), [{ user_id: null }], 'unknown: NULL')
-  const other = await seedUser(su)
-  const expired = await seedMfa(su, other, { challengeExpiresIn: -1 })
-  t.same(await peek(expired), [{ user_id: null }], 'expired: no user')
-  t.same(await consume(expired), [{ user_id: null }], 'expired: NULL')
-  t.same(await rows(su, 'select used_at from mfa_challenges where token_hash = $1', [expired]), [{ used_at: null }], 'and not marked used')
 })

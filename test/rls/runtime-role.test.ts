@@ -49,7 +49,7 @@ t.test('a superuser login is refused', async (t) => {
   const login = await createLogin(t, su, db.appUrl, 'superuser')
   t.same(
     await refusal(t, login),
-    refused(login.name, 'is a superuser, is a member of a superuser or BYPASSRLS role, is a member of the schema owner role, is a member of app_privileged'),
+    refused(login.name, 'is a superuser, is a member of a superuser or BYPASSRLS role, is a member of the schema owner role, is a member of app_privileged or app_mailer'),
   )
 })
 
@@ -87,10 +87,12 @@ t.test('a login that owns a table is refused', async (t) => {
   t.same(await refusal(t, login), refused(login.name, `owns table ${table}`))
 })
 
-t.test('a member of app_privileged is refused', async (t) => {
-  // Threat: the runtime acts with the rights of the role that owns the cross-tenant functions.
-  const login = await createLogin(t, su, db.appUrl, 'in role app_runtime, app_privileged')
-  t.same(await refusal(t, login), refused(login.name, 'is a member of app_privileged'))
+t.test('a member of app_privileged or app_mailer is refused', async (t) => {
+  // Threat: the runtime acts with the rights of the roles that own the cross-tenant functions.
+  for (const role of ['app_privileged', 'app_mailer']) {
+    const login = await createLogin(t, su, db.appUrl, `in role app_runtime, ${role}`)
+    t.same(await refusal(t, login), refused(login.name, 'is a member of app_privileged or app_mailer'), role)
+  }
 })
 
 t.test('a login outside app_runtime is refused', async (t) => {

@@ -1,16 +1,27 @@
 // The database's own approval and trial gate (invariant 5): restrictive write policies built on
 // app.current_workspace_writable(), so a route that skips the HTTP gate hooks still cannot write
-// to a pending, rejected, suspended or expired workspace, while its members can still read.
+// to a pending, rejected, suspended or expired workspace, while its members can still read; and
+// the same gate inside the privileged functions that write the tenant tables the runtime may not
+// (memberships, invitations). As the runtime login with arbitrary SQL and no HTTP in between:
+// fixtures are inserted as superuser, every request is opened the real way (app.begin_request
+// with a session's token hash), and "nothing changed" is checked as superuser.
 import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
   appendOnly,
-  asTenant,
+  inRequest,
+  ownerOf,
+  permissionDenied,
   pgError,
   restrictiveViolation,
   rows,
+  seedInvite,
+  seedSession,
   seedTenant,
   seedUser,
+  tokenHash,
+  type PgError,
+  type Sql,
   type Tenant,
   type TenantState,
 } from '../helpers/rls.js'
@@ -19,20 +30,32 @@ const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
 const runtime = await connect(t, db.appUrl)
 
-// Every table keyed by workspace_id, from the catalogue, so a new tenant table is gated here too;
-// append-only tables (the audit log) have no write policies at all and are tested in audit.test.ts.
+// Every table keyed by workspace_id, from the catalogue, so a new tenant table is covered here
+// too. Append-only tables (the audit log) have no write policies at all and are tested in
+// audit.test.ts; request_contexts is keyed by the workspace a connection's request acts in, not
+// tenant data, and is not the runtime's to write (isolation.test.ts, privileged.test.ts).
 const tenantTables = (
   await rows<{ name: string }>(
     su,
     `select c.oid::regclass::text as name from pg_class c
        join pg_namespace n on n.oid = c.relnamespace
        join pg_attribute a on a.attrelid = c.oid and a.attname = 'workspace_id' and not a.attisdropped
-      where n.nspname = 'public' and c.relkind in ('r', 'p') and not ${appendOnly('c')} order by 1`,
+      where n.nspname = 'public' and c.relkind in ('r', 'p') and not ${appendOnly('c')}
+        and c.oid <> 'public.request_contexts'::regclass
+      order by 1`,
   )
 ).map((r) => r.name)
 
-// Per table: a column the runtime may UPDATE (workspace_id if it may), and whether it may DELETE.
-const privileges = new Map<string, { column: string | undefined; deletable: boolean }>()
+// Per table, from the catalogue: whether the runtime may INSERT (any column), a column it may
+// UPDATE (workspace_id if it may), whether it may DELETE; and the name of its restrictive
+// runtime policy per command.
+interface Privileges {
+  insertable: boolean
+  column: string | undefined
+  deletable: boolean
+  gates: Record<string, string>
+}
+const privileges = new Map<string, Privileges>()
 for (const table of tenantTables) {
   const columns = await rows<{ name: string }>(
     su,
@@ -42,11 +65,28 @@ for (const table of tenantTables) {
       order by a.attname <> 'workspace_id', a.attnum`,
     [table],
   )
-  const [deletable] = await rows<{ ok: boolean }>(su, `select has_table_privilege('app_runtime', $1::regclass, 'DELETE') as ok`, [table])
-  privileges.set(table, { column: columns[0]?.name, deletable: deletable!.ok })
+  const [may] = await rows<{ insertable: boolean; deletable: boolean }>(su,
+    `select has_any_column_privilege('app_runtime', $1::regclass, 'INSERT') as insertable,
+            has_table_privilege('app_runtime', $1::regclass, 'DELETE') as deletable`, [table])
+  const gates = await rows<{ cmd: string; name: string }>(su,
+    `select lower(p.cmd) as cmd, p.policyname as name from pg_policies p
+      where format('%I.%I', p.schemaname, p.tablename)::regclass = $1::regclass and p.permissive = 'RESTRICTIVE'
+        and p.roles = '{app_runtime}' and p.cmd in ('INSERT', 'UPDATE', 'DELETE')
+        and concat_ws(' ', p.qual, p.with_check) like '%app.current_workspace_writable()%'`, [table])
+  privileges.set(table, { ...may!, column: columns[0]?.name, gates: Object.fromEntries(gates.map((g) => [g.cmd, g.name])) })
+}
+const runtimeWritable = tenantTables.filter((table) => {
+  const p = privileges.get(table)!
+  return p.insertable || p.column !== undefined || p.deletable
+})
+const runtimeReadOnly = tenantTables.filter((table) => !runtimeWritable.includes(table))
+
+// An insert of one row into `table` of `tenant`'s workspace, for every tenant table the runtime
+// may insert into: the gate is tested with a real row, not only by its policy's name.
+const insertProbes: Record<string, (tenant: Tenant) => [string, unknown[]]> = {
+  contacts: (tenant) => [`insert into contacts (workspace_id, name) values ($1, 'new')`, [tenant.workspaceId]],
 }
 
-const member = (tenant: Tenant) => ({ workspaceId: tenant.workspaceId, userId: tenant.ownerId })
 const snapshot = async (tenant: Tenant) => {
   const out: Record<string, unknown[]> = {}
   for (const table of tenantTables) {
@@ -55,46 +95,105 @@ const snapshot = async (tenant: Tenant) => {
   return out
 }
 
-const closed: Array<[string, TenantState]> = [
-  ['pending approval', { status: 'pending_approval' }],
-  ['rejected', { status: 'rejected' }],
-  ['suspended', { status: 'suspended' }],
-  ['active with an expired trial and no billing', { status: 'active', trialDays: -1, billing: 'none' }],
-  ['active with an expired trial and billing past due', { status: 'active', trialDays: -1, billing: 'past_due' }],
+t.test('the catalogue: every tenant table the runtime writes is gated, and the others it cannot write at all', async (t) => {
+  // Threat: a tenant table gains a runtime write privilege without the restrictive gate, or memberships and invitations become writable by the runtime again.
+  t.ok(tenantTables.includes('contacts') && tenantTables.includes('memberships') && tenantTables.includes('workspace_invites'), 'the catalogue query finds the tenant tables')
+  t.same(runtimeWritable, ['contacts'], 'the runtime writes contacts itself')
+  t.ok(runtimeReadOnly.includes('memberships'), 'memberships: only through app.change_member_role, app.remove_member, app.accept_invite, app.create_workspace')
+  t.ok(runtimeReadOnly.includes('workspace_invites'), 'workspace_invites: only through app.create_invite, app.revoke_invite, app.accept_invite')
+  for (const table of runtimeWritable) {
+    const p = privileges.get(table)!
+    const held = [p.insertable && 'insert', p.column !== undefined && 'update', p.deletable && 'delete'].filter(Boolean).sort()
+    t.same(Object.keys(p.gates).sort(), held, `${table}: a restrictive write gate for each command the runtime holds`)
+    if (p.insertable) t.ok(insertProbes[table], `${table}: an insert probe below`)
+  }
+  for (const table of runtimeReadOnly) {
+    const [held] = await rows<{ privileges: string[] }>(su,
+      `select array(select c from unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) c
+                     where has_table_privilege('app_runtime', $1::regclass, c)
+                        or (c in ('INSERT', 'UPDATE', 'REFERENCES') and has_any_column_privilege('app_runtime', $1::regclass, c))) as privileges`, [table])
+    t.same(held!.privileges, [], `${table}: no runtime privilege but SELECT`)
+  }
+})
+
+/** A workspace in `state` with, besides its owner, a member to change and an open invitation with its invitee's session. */
+async function seedPeople(state: TenantState) {
+  // Non-active workspaces keep a running trial here, so their status alone must close them.
+  const tenant = await seedTenant(su, { trialDays: 14, ...state })
+  const colleague = await seedUser(su)
+  await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'member')`, [tenant.workspaceId, colleague])
+  const inviteeId = await seedUser(su)
+  const [{ email }] = (await rows<{ email: string }>(su, 'select email from users where id = $1', [inviteeId])) as [{ email: string }]
+  const invite = await seedInvite(su, tenant.workspaceId, tenant.ownerId, email)
+  return { tenant, colleague, invite, invitee: await seedSession(su, inviteeId) }
+}
+
+const refusal = (code: string, message: string): PgError => ({ code, message })
+const closed: Array<[string, TenantState, PgError, string]> = [
+  ['pending approval', { status: 'pending_approval' }, refusal('GHWPA', 'This workspace is waiting for approval'), 'workspace_pending_approval'],
+  ['rejected', { status: 'rejected' }, refusal('GHWRJ', 'This workspace was rejected'), 'workspace_rejected'],
+  ['suspended', { status: 'suspended' }, refusal('GHWSU', 'This workspace is suspended'), 'workspace_suspended'],
+  ['active with an expired trial and no billing', { status: 'active', trialDays: -1, billing: 'none' },
+    refusal('GHTRX', 'The trial has ended; subscribe to keep making changes'), 'trial_expired'],
+  ['active with an expired trial and billing past due', { status: 'active', trialDays: -1, billing: 'past_due' },
+    refusal('GHTRX', 'The trial has ended; subscribe to keep making changes'), 'trial_expired'],
 ]
 
-for (const [label, state] of closed) {
+/** The statements that would write each table the runtime may only read: refused by privilege, before any policy. */
+const directWrites = (table: string) => [
+  `insert into ${table} default values`,
+  `update ${table} set workspace_id = workspace_id`,
+  `delete from ${table}`,
+]
+
+const accept = (sql: Sql, hash: Buffer) => rows(sql, 'select * from app.accept_invite($1)', [hash])
+
+for (const [label, state, gate, acceptOutcome] of closed) {
   t.test(`a workspace ${label} cannot be written to`, async (t) => {
-    // Threat: a route that forgets the approval or trial gate lets a closed workspace keep working.
-    // (Non-active workspaces keep a running trial here, so their status alone must close them.)
-    const tenant = await seedTenant(su, { trialDays: 14, ...state })
-    const outsider = await seedUser(su)
+    // Threat: a route that forgets the approval or trial gate (or an injected statement) lets a closed workspace keep working.
+    const { tenant, colleague, invite, invitee } = await seedPeople(state)
+    const inTenant = ownerOf(tenant)
     const before = await snapshot(tenant)
 
-    t.same(
-      await pgError(asTenant(runtime, member(tenant), (sql) =>
-        sql.query(`insert into contacts (workspace_id, name) values ($1, 'new')`, [tenant.workspaceId]))),
-      restrictiveViolation('contacts are added only to an active, paid-up workspace', 'contacts'),
-      'insert of a contact is refused',
-    )
-    t.same(
-      await pgError(asTenant(runtime, member(tenant), (sql) =>
-        sql.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'member')`, [tenant.workspaceId, outsider]))),
-      restrictiveViolation('memberships are added only to an active, paid-up workspace', 'memberships'),
-      'insert of a membership is refused',
-    )
-    await asTenant(runtime, member(tenant), async (sql) => {
+    for (const table of runtimeWritable.filter((table) => privileges.get(table)!.insertable)) {
+      const [text, values] = insertProbes[table]!(tenant)
+      t.same(
+        await pgError(inRequest(runtime, inTenant, (sql) => sql.query(text, values))),
+        restrictiveViolation(privileges.get(table)!.gates.insert!, table),
+        `insert into ${table} is refused`,
+      )
+    }
+    await inRequest(runtime, inTenant, async (sql) => {
       const [read] = await rows<{ n: number }>(sql, 'select count(*)::int as n from contacts')
       t.equal(read!.n, tenant.contactIds.length, 'its contacts can still be read')
-      t.equal((await sql.query(`update contacts set name = 'changed'`)).rowCount, 0, 'update of contacts: 0 rows')
-      for (const table of tenantTables) {
-        // A command the runtime has no privilege for is refused before any policy (invitations
-        // are never deleted, and only their revoked_at changes).
+      for (const table of runtimeWritable) {
         const { column, deletable } = privileges.get(table)!
         if (column) t.equal((await sql.query(`update ${table} set ${column} = ${column}`)).rowCount, 0, `update of ${table}: 0 rows`)
         if (deletable) t.equal((await sql.query(`delete from ${table}`)).rowCount, 0, `delete from ${table}: 0 rows`)
       }
     })
+    for (const table of runtimeReadOnly) {
+      for (const text of directWrites(table)) {
+        t.same(await pgError(inRequest(runtime, inTenant, (sql) => sql.query(text))), permissionDenied('table', table), text)
+      }
+    }
+
+    // The privileged functions that write those tables apply the same gate, with its code.
+    const calls: Array<[string, string, unknown[]]> = [
+      ['app.change_member_role', 'select app.change_member_role($1, $2)', [colleague, 'viewer']],
+      ['app.remove_member (someone else)', 'select app.remove_member($1)', [colleague]],
+      ['app.remove_member (leaving)', 'select app.remove_member($1)', [tenant.ownerId]],
+      ['app.create_invite', `select id from app.create_invite($1, 'member', $2, now() + interval '1 day')`, [`new-${tenant.workspaceId}@rls.test`, tokenHash()]],
+      ['app.revoke_invite', 'select app.revoke_invite($1)', [invite.id]],
+    ]
+    for (const [name, text, values] of calls) {
+      t.same(await pgError(inRequest(runtime, inTenant, (sql) => sql.query(text, values))), gate, `${name} is refused with ${gate.code}`)
+    }
+    t.same(
+      await inRequest(runtime, { session: invitee }, (sql) => accept(sql, invite.hash)),
+      [{ outcome: acceptOutcome, workspace_id: null }],
+      `app.accept_invite answers ${acceptOutcome}`,
+    )
     t.same(await snapshot(tenant), before, 'nothing changed')
   })
 }
@@ -107,9 +206,9 @@ const open: Array<[string, TenantState]> = [
 for (const [label, state] of open) {
   t.test(`a workspace ${label} can be written to`, async (t) => {
     // Threat: the gate is so strict that a paying or trialing workspace is locked out.
-    const tenant = await seedTenant(su, state)
+    const { tenant, colleague, invite, invitee } = await seedPeople(state)
     const [changed, deleted] = tenant.contactIds
-    const inserted = await asTenant(runtime, member(tenant), async (sql) => {
+    const inserted = await inRequest(runtime, ownerOf(tenant), async (sql) => {
       const { rows: added } = await sql.query<{ id: string }>(
         `insert into contacts (workspace_id, name) values ($1, 'new') returning id`, [tenant.workspaceId])
       t.equal((await sql.query(`update contacts set name = 'changed' where id = $1`, [changed])).rowCount, 1, 'update: 1 row')
@@ -124,5 +223,28 @@ for (const [label, state] of open) {
       ],
       'the insert, update and delete were committed',
     )
+
+    // Memberships and invitations change through the functions, never directly.
+    for (const table of runtimeReadOnly) {
+      for (const text of directWrites(table)) {
+        t.same(await pgError(inRequest(runtime, ownerOf(tenant), (sql) => sql.query(text))), permissionDenied('table', table), text)
+      }
+    }
+    await inRequest(runtime, ownerOf(tenant), (sql) => sql.query('select app.change_member_role($1, $2)', [colleague, 'viewer']))
+    const email = `new-${tenant.workspaceId}@rls.test`
+    await inRequest(runtime, ownerOf(tenant), (sql) =>
+      sql.query(`select id from app.create_invite($1, 'member', $2, now() + interval '1 day')`, [email, tokenHash()]))
+    t.same(
+      await inRequest(runtime, { session: invitee }, (sql) => accept(sql, invite.hash)),
+      [{ outcome: 'ok', workspace_id: tenant.workspaceId }],
+      'app.accept_invite lets the invitee in',
+    )
+    t.same(
+      await rows(su, 'select role from memberships where workspace_id = $1 order by role', [tenant.workspaceId]),
+      [{ role: 'member' }, { role: 'owner' }, { role: 'viewer' }],
+      'the role change and the acceptance were committed',
+    )
+    t.same(await rows(su, 'select role from workspace_invites where workspace_id = $1 and email = $2 and accepted_at is null and revoked_at is null', [tenant.workspaceId, email]),
+      [{ role: 'member' }], 'the invitation was issued')
   })
 }

@@ -32,6 +32,7 @@ const production = {
   DATABASE_URL: PG,
   APP_DATABASE_URL: APP_PG,
   ENCRYPTION_KEYS: generated.encryptionKeys,
+  PASSWORD_PEPPERS: generated.passwordPeppers,
   SESSION_SECRET: 's'.repeat(40),
   CLOSED_BETA_INVITE_CODE: 'beta-code',
   RESEND_API_KEY: 're_live',
@@ -90,13 +91,13 @@ t.test('values are read and normalised', async (t) => {
 t.test('production requires every secret, DATABASE_URL and RESEND_API_KEY', async (t) => {
   // Threat: a production deployment silently runs with generated or default secrets.
   const message = problems(t, { NODE_ENV: 'production' })
-  for (const name of ['ENCRYPTION_KEYS', 'SESSION_SECRET', 'CLOSED_BETA_INVITE_CODE', 'DATABASE_URL', 'RESEND_API_KEY']) {
+  for (const name of ['ENCRYPTION_KEYS', 'PASSWORD_PEPPERS', 'SESSION_SECRET', 'CLOSED_BETA_INVITE_CODE', 'DATABASE_URL', 'RESEND_API_KEY']) {
     t.match(message, new RegExp(`${name} is required`), `names ${name}`)
   }
   const noGenerated = problems(t, { NODE_ENV: 'production' }, null)
   t.equal(noGenerated, message, 'the same with or without generated secrets: production never uses them')
 
-  for (const name of ['ENCRYPTION_KEYS', 'SESSION_SECRET', 'CLOSED_BETA_INVITE_CODE', 'RESEND_API_KEY'] as const) {
+  for (const name of ['ENCRYPTION_KEYS', 'PASSWORD_PEPPERS', 'SESSION_SECRET', 'CLOSED_BETA_INVITE_CODE', 'RESEND_API_KEY'] as const) {
     const env = { ...production, [name]: undefined }
     t.match(problems(t, env), new RegExp(`^Invalid configuration:\\n  - ${name} is required`), `only ${name} missing`)
     t.match(problems(t, { ...production, [name]: '   ' }), new RegExp(`${name} is required`), `${name} blank`)
@@ -132,6 +133,7 @@ t.test('malformed values get clear messages', async (t) => {
   t.match(problems(t, { LOG_LEVEL: 'verbose' }), /LOG_LEVEL must be one of/)
   t.match(problems(t, { SESSION_SECRET: 'short' }), /SESSION_SECRET must be at least 32 characters/)
   t.match(problems(t, { ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }), /ENCRYPTION_KEYS: key "k1" must be 32 bytes/)
+  t.match(problems(t, { PASSWORD_PEPPERS: 'p1:c2hvcnQ=' }), /PASSWORD_PEPPERS: key "p1" must be 32 bytes/)
 
   const all = problems(t, { PORT: 'x', TRIAL_DAYS: 'y', CORS_ORIGINS: 'z' })
   t.equal(all.split('\n  - ').length - 1, 3, 'every problem is reported at once')

@@ -4,7 +4,10 @@ import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { DecryptError, decrypt, encrypt, generateKeyRingSpec, parseKeyRing } from '../../src/crypto/envelope.js'
 import { hashToken, isWellFormedToken, newToken, safeEqual } from '../../src/crypto/tokens.js'
-import { ARGON2_OPTIONS, hashPassword, verifyPassword } from '../../src/crypto/passwords.js'
+import { hash as legacyHash } from '@node-rs/argon2'
+import {
+  ARGON2_OPTIONS, PasswordSettingsError, decoySettings, hashPassword, needsRehash, parseSettings, passwordProof,
+} from '../../src/crypto/passwords.js'
 
 const key = () => randomBytes(32).toString('base64')
 
@@ -110,14 +113,41 @@ t.test('tokens', async (t) => {
 })
 
 t.test('passwords', async (t) => {
-  // Threat: a stolen users table is cracked offline, or an unknown email is told apart by a crash.
-  const stored = await hashPassword('correct horse battery staple')
-  t.match(stored, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'argon2id at m=19456, t=2, p=1')
+  // Threat: a stolen users table is cracked offline (it holds no Argon2id output, and every
+  // guess needs the pepper), or a stored string the database compares is forged.
+  const peppers = parseKeyRing(`p1:${key()}`)
+  const password = 'correct horse battery staple'
+  const stored = await hashPassword(password, peppers)
+  t.match(stored, /^\$argon2id\$v=19\$m=19456,t=2,p=1,keyid=p1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/, 'argon2id at m=19456, t=2, p=1, pepper p1')
   t.same([ARGON2_OPTIONS.memoryCost, ARGON2_OPTIONS.timeCost, ARGON2_OPTIONS.parallelism], [19456, 2, 1])
-  t.not(await hashPassword('correct horse battery staple'), stored, 'salted')
-  t.equal(await verifyPassword(stored, 'correct horse battery staple'), true)
-  t.equal(await verifyPassword(stored, 'correct horse battery stapler'), false)
-  t.equal(await verifyPassword(undefined, 'anything'), false, 'no stored hash (unknown email)')
-  t.equal(await verifyPassword(null, 'anything'), false)
-  t.equal(await verifyPassword('not a hash', 'anything'), false, 'a corrupt hash is false, not a throw')
+  t.not(await hashPassword(password, peppers), stored, 'salted')
+
+  // What the database checks: SHA-256 of the proof is the stored string's last field.
+  const settings = parseSettings(stored)
+  const lastField = Buffer.from(stored.split('$')[5]!, 'base64')
+  const proof = (await passwordProof(password, settings, peppers))!
+  t.equal(proof.length, 32, 'a proof is the 32-byte Argon2id output')
+  t.same(createHash('sha256').update(proof).digest(), lastField, 'sha256(proof) is what is stored')
+  t.notSame(proof, lastField, 'the output itself is never stored')
+  const wrong = (await passwordProof('correct horse battery stapler', settings, peppers))!
+  t.notSame(createHash('sha256').update(wrong).digest(), lastField, 'a wrong password proves nothing')
+  const otherPepper = parseKeyRing(`p1:${key()}`)
+  t.notSame(await passwordProof(password, settings, otherPepper), proof, 'without the pepper the right password proves nothing either')
+  t.equal(await passwordProof(password, { ...settings, keyId: 'gone' }, peppers), null, 'a pepper no longer in the ring: no proof')
+
+  // Hashes from before the pepper (plain PHC strings) still verify: their proof is the hash itself.
+  const legacy = await legacyHash(password, { ...ARGON2_OPTIONS })
+  const legacySettings = parseSettings(legacy)
+  t.equal(legacySettings.keyId, undefined, 'a legacy string names no pepper')
+  t.same(await passwordProof(password, legacySettings, peppers), Buffer.from(legacy.split('$')[5]!, 'base64'), 'its proof is its own hash field')
+
+  t.equal(needsRehash(settings, peppers), false, 'current parameters and pepper: kept')
+  t.equal(needsRehash(legacySettings, peppers), true, 'no pepper: rehashed at the next sign-in')
+  t.equal(needsRehash({ ...settings, timeCost: 1 }, peppers), true, 'older parameters: rehashed')
+  t.equal(needsRehash(settings, parseKeyRing(`p2:${key()},p1:${key()}`)), true, 'a rotated pepper: rehashed onto the new one')
+
+  t.match(decoySettings(peppers), /^\$argon2id\$v=19\$m=19456,t=2,p=1,keyid=p1$/, 'decoy settings: the current ones, salt left to the database')
+  for (const bad of ['', 'not a hash', '$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHRzYWx0$x', '$argon2id$v=19$m=1,t=1,p=1,keyid=$c2FsdHNhbHRzYWx0']) {
+    t.throws(() => parseSettings(bad), PasswordSettingsError, `unreadable: ${JSON.stringify(bad)}`)
+  }
 })

@@ -30,6 +30,8 @@ export const contacts = pgTable(
       columns: [t.workspaceId, t.ownerId],
       foreignColumns: [memberships.workspaceId, memberships.userId],
     }),
+    // Covers contacts_owner_is_a_member: removing a member looks up the contacts they own.
+    index('contacts_owner_idx').on(t.workspaceId, t.ownerId),
     index('contacts_workspace_created_idx').on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
     check('contacts_name_is_not_blank', sql`length(btrim(${t.name})) between 1 and 200`),
   ],

@@ -1,7 +1,7 @@
 // Invitations into a workspace: an emailed single-use link (only its SHA-256 is stored) that
 // makes the person who signs in with that address, verified, a member with the invited role.
 import { sql } from 'drizzle-orm'
-import { check, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { check, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { bytea, users } from './users.js'
 import { workspaces } from './workspaces.js'
 
@@ -27,6 +27,9 @@ export const workspaceInvites = pgTable(
     uniqueIndex('workspace_invites_one_open_per_email')
       .on(t.workspaceId, t.email)
       .where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`),
+    // Cover the two user foreign keys: deleting a user looks up the invitations they sent or accepted.
+    index('workspace_invites_invited_by_idx').on(t.invitedBy),
+    index('workspace_invites_accepted_by_idx').on(t.acceptedBy),
     check('workspace_invites_email_is_normalised', sql`${t.email} = lower(btrim(${t.email})) and position('@' in ${t.email}) > 1`),
     check('workspace_invites_token_hash_is_sha256', sql`length(${t.tokenHash}) = 32`),
   ],

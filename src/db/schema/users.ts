@@ -51,6 +51,8 @@ export const sessions = pgTable(
   },
   (t) => [
     index('sessions_user_id_idx').on(t.userId),
+    // Covers the replaced_by foreign key (deleting a session looks its replacements up).
+    index('sessions_replaced_by_idx').on(t.replacedBy),
     foreignKey({ name: 'sessions_replaced_by_fkey', columns: [t.replacedBy], foreignColumns: [t.id] }).onDelete('set null'),
     check('sessions_token_hash_is_sha256', sql`length(${t.tokenHash}) = 32`),
   ],

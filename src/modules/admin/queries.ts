@@ -3,6 +3,7 @@ import { auditLog, workspaces } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
 import { fromDriverRow } from '../../db/rows.js'
 import type { AuditRow } from '../audit/queries.js'
+import type { AdminAction } from './service.js'
 
 /** A workspace as the admin functions return it: the table's columns plus its owner's email. */
 export type AdminWorkspaceRow = InferSelectModel<typeof workspaces> & {
@@ -25,14 +26,14 @@ export async function listWorkspaces(db: Db, status: string | undefined): Promis
   return rows.map(parse)
 }
 
+/** The approval state machine (app.admin_transition_workspace, sql/044), as a platform admin. */
 export async function transitionWorkspace(
   db: Db,
-  t: { action: string; id: string; from: string[]; to: string | null; reason: string | null; setReason: boolean; trialEndsAt: Date | null },
+  t: { action: AdminAction; id: string; reason: string | null; trialEndsAt: Date | null },
 ): Promise<AdminWorkspaceRow> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
-    select * from app.admin_transition_workspace(
-      ${t.action}::text, ${t.id}::uuid, ${`{${t.from.join(',')}}`}::text[], ${t.to}::text, ${t.reason}::text,
-      ${t.trialEndsAt?.toISOString() ?? null}::timestamptz, ${t.setReason})`)
+    select * from app.admin_transition_workspace(${t.action}::text, ${t.id}::uuid, ${t.reason}::text,
+      ${t.trialEndsAt?.toISOString() ?? null}::timestamptz)`)
   return parse(rows[0]!)
 }
 

@@ -1,11 +1,12 @@
-// /api/admin: platform administration of workspaces and the platform's audit trail (verified
-// PLATFORM_ADMIN_EMAILS only).
+// /api/admin: platform administration of workspaces and the platform's audit trail. Platform
+// administrators only: the gate answers 403 from the row app.begin_request returned, and every
+// app.admin_* function refuses anyone else again in the database (sql/044).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
 import { toWorkspaceView } from '../workspaces/service.js'
 import { schemas } from './schemas.js'
-import { TRANSITIONS, type AdminAction } from './service.js'
+import type { AdminAction } from './service.js'
 import { decodeTimeCursor, encodeTimeCursor, page, toAuditEntry } from '../audit/service.js'
 import * as q from './queries.js'
 
@@ -24,22 +25,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const trialDays = app.config.trialDays
 
   async function transition(request: FastifyRequest, id: string, action: AdminAction, input: { reason?: string; endsAt?: string }) {
-    const { from, to } = TRANSITIONS[action]
     const now = request.dbNow
     const trialEndsAt =
       action === 'approve' ? new Date(now.getTime() + trialDays * 24 * 3600 * 1000)
       : action === 'trial' ? new Date(input.endsAt!)
       : null
-    const row = await q.transitionWorkspace(request.tx!.db, {
-      action,
-      id,
-      from,
-      to,
-      reason: input.reason?.trim() ?? null,
-      // reject/suspend record their reason; approve/reinstate clear it; trial keeps it.
-      setReason: action !== 'trial',
-      trialEndsAt,
-    })
+    // reject/suspend record their reason; approve/reinstate clear it; trial keeps it (sql/044).
+    const row = await q.transitionWorkspace(request.tx!.db, { action, id, reason: input.reason?.trim() ?? null, trialEndsAt })
     if (row.outcome === 'not_found') throw new AppError('not_found', 'No such workspace')
     if (row.outcome === 'conflict') throw new AppError('conflict', `Cannot ${action} a workspace that is ${row.status}`)
     request.log.info({ workspaceId: id, action, by: request.principal!.userId }, 'workspace state changed')

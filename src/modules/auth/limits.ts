@@ -3,30 +3,21 @@ import type { FastifyRequest } from 'fastify'
 import { accountRateLimit, emailSubject, subjectHash } from '../../rate-limit/route-config.js'
 import { beginRequest } from '../../db/request-tx.js'
 import { requestMetadata } from '../../plugins/auth.js'
-import { recordEvent } from '../../audit/events.js'
-import * as q from './queries.js'
 import { mfaChallengeSubject } from './mfa.js'
 
 /**
  * Records 'auth.login_throttled' when an account's failed sign-ins reach the limit, in a short
- * transaction of its own (the attempt's rolled back with its failure). Audit rows need an actor,
- * so the event is the targeted user's, with entity 'user'; an email with no account has nobody
- * to attribute it to and nothing to protect, so it records nothing. The email itself is never
- * written: `after` carries its SHA-256, the key of the counter.
+ * transaction of its own (the attempt's rolled back with its failure), through
+ * app.record_login_throttled (sql/042): an event about the account with no actor, since the
+ * user did not do it; the request's IP, user agent and request id say who did. An email with no
+ * account has nothing to protect, so it records nothing. The email itself is never written:
+ * `after` carries its SHA-256, the key of the counter.
  */
 async function recordLoginThrottled(request: FastifyRequest, email: string): Promise<void> {
   const { tx } = await beginRequest(request.server.pools.runtime, requestMetadata(request))
   try {
-    const login = await q.findLogin(tx.db, email)
-    if (!login) return
-    await tx.setUser(login.userId)
-    await recordEvent(tx.db, {
-      action: 'auth.login_throttled',
-      entityType: 'user',
-      entityId: login.userId,
-      after: { emailHash: subjectHash(email), limit: request.server.config.rateLimits.login_account },
-      platform: true,
-    })
+    const after = { emailHash: subjectHash(email), limit: request.server.config.rateLimits.login_account }
+    await tx.client.query('select app.record_login_throttled($1, $2::jsonb)', [email, JSON.stringify(after)])
     await tx.commit()
   } finally {
     await tx.rollback()

@@ -1,71 +1,18 @@
-// TOTP MFA queries (sql/070). user_mfa and mfa_backup_codes are under RLS by app.user_id; an MFA
-// challenge is found and consumed only through the privileged functions, since its holder is not
-// signed in yet.
-import { and, count, eq, isNotNull, isNull, or, lt, sql } from 'drizzle-orm'
-import { mfaBackupCodes, mfaChallenges, userMfa } from '../../db/schema/index.js'
+// TOTP MFA queries (sql/070). The runtime reads the signed-in user's own MFA row and which of
+// their backup codes are used; every change, and everything about a challenge, is a privileged
+// function that checks it in the database.
+import { and, count, eq, isNull, sql } from 'drizzle-orm'
+import { mfaBackupCodes, userMfa } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
+import type { Lifetimes } from './queries.js'
 
+/** The signed-in user's MFA row (RLS: their own only). */
 export async function findMfa(db: Db, userId: string) {
-  const [row] = await db.select().from(userMfa).where(eq(userMfa.userId, userId))
+  const [row] = await db
+    .select({ userId: userMfa.userId, secretEncrypted: userMfa.secretEncrypted, enabledAt: userMfa.enabledAt })
+    .from(userMfa)
+    .where(eq(userMfa.userId, userId))
   return row
-}
-
-/**
- * Stores a new pending secret: inserts the row, or replaces a pending (not yet enabled) one.
- * false when MFA is already enabled (the row is left alone).
- */
-export async function savePendingSecret(db: Db, userId: string, secretEncrypted: string): Promise<boolean> {
-  const rows = await db
-    .insert(userMfa)
-    .values({ userId, secretEncrypted })
-    .onConflictDoUpdate({
-      target: userMfa.userId,
-      set: { secretEncrypted, lastUsedStep: null, updatedAt: sql`now()` },
-      setWhere: isNull(userMfa.enabledAt),
-    })
-    .returning({ userId: userMfa.userId })
-  return rows.length > 0
-}
-
-/**
- * Accepts TOTP time step `step` for the user, at most once: the row changes only when `step` is
- * newer than the last accepted one, so a replayed (or older) code changes nothing → false.
- * `enable`: the row must be pending and becomes enabled; otherwise it must already be enabled.
- */
-export async function acceptStep(db: Db, userId: string, step: number, mode: 'enable' | 'enabled'): Promise<boolean> {
-  const rows = await db
-    .update(userMfa)
-    .set({ lastUsedStep: step, updatedAt: sql`now()`, ...(mode === 'enable' ? { enabledAt: sql`now()` } : {}) })
-    .where(
-      and(
-        eq(userMfa.userId, userId),
-        mode === 'enable' ? isNull(userMfa.enabledAt) : isNotNull(userMfa.enabledAt),
-        or(isNull(userMfa.lastUsedStep), lt(userMfa.lastUsedStep, step)),
-      ),
-    )
-    .returning({ userId: userMfa.userId })
-  return rows.length > 0
-}
-
-export async function deleteMfa(db: Db, userId: string): Promise<void> {
-  await db.delete(mfaBackupCodes).where(eq(mfaBackupCodes.userId, userId))
-  await db.delete(userMfa).where(eq(userMfa.userId, userId))
-}
-
-/** Replaces every backup code of the user with these hashes. */
-export async function replaceBackupCodes(db: Db, userId: string, hashes: Buffer[]): Promise<void> {
-  await db.delete(mfaBackupCodes).where(eq(mfaBackupCodes.userId, userId))
-  await db.insert(mfaBackupCodes).values(hashes.map((codeHash) => ({ userId, codeHash })))
-}
-
-/** Uses one unused backup code, atomically (of two concurrent uses one wins); false if none. */
-export async function useBackupCode(db: Db, userId: string, codeHash: Buffer): Promise<boolean> {
-  const rows = await db
-    .update(mfaBackupCodes)
-    .set({ usedAt: sql`now()` })
-    .where(and(eq(mfaBackupCodes.userId, userId), eq(mfaBackupCodes.codeHash, codeHash), isNull(mfaBackupCodes.usedAt)))
-    .returning({ id: mfaBackupCodes.id })
-  return rows.length > 0
 }
 
 export async function backupCodesRemaining(db: Db, userId: string): Promise<number> {
@@ -76,11 +23,34 @@ export async function backupCodesRemaining(db: Db, userId: string): Promise<numb
   return row?.n ?? 0
 }
 
-export async function insertChallenge(db: Db, c: { userId: string; tokenHash: Buffer; expiresAt: Date }): Promise<void> {
-  await db.insert(mfaChallenges).values(c)
+/** The user and sealed secret behind a live challenge, without consuming it. */
+export async function findChallenge(db: Db, tokenHash: Buffer): Promise<{ userId: string; secretEncrypted: string | null } | undefined> {
+  const { rows } = await db.execute<{ user_id: string; secret_encrypted: string | null }>(
+    sql`select user_id, secret_encrypted from app.mfa_challenge(${tokenHash})`,
+  )
+  return rows[0] && { userId: rows[0].user_id, secretEncrypted: rows[0].secret_encrypted }
 }
 
-export async function consumeChallenge(db: Db, tokenHash: Buffer): Promise<string | null> {
-  const { rows } = await db.execute<{ user_id: string | null }>(sql`select app.consume_mfa_challenge(${tokenHash}) as user_id`)
-  return rows[0]?.user_id ?? null
+export async function completeSignIn(
+  db: Db,
+  c: { challengeHash: Buffer; step: number | null; backupCodeHash: Buffer | null; sessionTokenHash: Buffer } & Lifetimes,
+): Promise<void> {
+  await db.execute(sql`select * from app.complete_mfa_sign_in(${c.challengeHash}, ${c.step}::bigint, ${c.backupCodeHash}::bytea,
+    ${c.sessionTokenHash}, ${c.absoluteSeconds}::integer, ${c.idleSeconds}::integer)`)
+}
+
+export async function setup(db: Db, passwordProof: Buffer, secretEncrypted: string): Promise<void> {
+  await db.execute(sql`select app.mfa_setup(${passwordProof}, ${secretEncrypted})`)
+}
+
+export async function enable(db: Db, step: number, backupCodeHashes: Buffer[]): Promise<void> {
+  await db.execute(sql`select app.mfa_enable(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[])`)
+}
+
+export async function disable(db: Db, passwordProof: Buffer, factor: { step: number | null; backupCodeHash: Buffer | null }): Promise<void> {
+  await db.execute(sql`select app.mfa_disable(${passwordProof}, ${factor.step}::bigint, ${factor.backupCodeHash}::bytea)`)
+}
+
+export async function regenerateBackupCodes(db: Db, step: number | null, backupCodeHashes: Buffer[]): Promise<void> {
+  await db.execute(sql`select app.mfa_regenerate_backup_codes(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[])`)
 }

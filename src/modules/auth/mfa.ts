@@ -3,21 +3,24 @@
 //
 // - The TOTP secret is stored only as an envelope (src/crypto/envelope.ts) whose associated data
 //   is `user_mfa:<userId>`: a ciphertext copied onto another user's row does not decrypt.
-// - A TOTP code is accepted at most once: the accepted time step is recorded with one atomic
-//   UPDATE that only moves last_used_step forward (mfa-queries.acceptStep).
+// - A TOTP code is accepted at most once: the database records the accepted time step with one
+//   atomic UPDATE that only moves last_used_step forward (app.accept_totp_step, sql/070). The
+//   secret is sealed with a key only the service holds, so the service checks the code and the
+//   database takes the step it was valid for.
 // - Backup codes are 50-bit random values shown once and stored one by one as SHA-256 of the
 //   normalised code (high entropy + rate limits: no slow hash needed), each single-use.
-// - An MFA challenge (mfaToken) is a 256-bit random token, stored as its SHA-256, valid 5 minutes.
+// - An MFA challenge (mfaToken) is a 256-bit random token, stored as its SHA-256, valid 5 minutes,
+//   issued by app.sign_in only after it verified the password.
 import { createHash, randomBytes } from 'node:crypto'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Secret, TOTP } from 'otpauth'
 import { AppError } from '../../errors.js'
 import { DecryptError, decrypt, encrypt, type KeyRing } from '../../crypto/envelope.js'
-import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
-import { tx } from './service.js'
+import { hashToken, isWellFormedToken } from '../../crypto/tokens.js'
+import { setSessionCookie } from '../../plugins/auth.js'
+import { lifetimes, newSessionToken, tx } from './service.js'
 import * as mq from './mfa-queries.js'
 
-export const MFA_CHALLENGE_TTL_SECONDS = 5 * 60
 export const BACKUP_CODE_COUNT = 10
 const ISSUER = 'Gatehouse'
 
@@ -36,8 +39,8 @@ export function newSecret(ring: KeyRing, userId: string, email: string): { secre
 }
 
 /**
- * The time step `code` is valid for (one step of clock drift either way), or null. The caller
- * must still record it with acceptStep, which refuses a step already used.
+ * The time step `code` is valid for (one step of clock drift either way), or null. The database
+ * must still record it (app.accept_totp_step), which refuses a step already used.
  */
 export function matchingStep(totp: TOTP, code: string, now = Date.now()): number | null {
   if (!/^\d{6}$/.test(code)) return null
@@ -46,39 +49,38 @@ export function matchingStep(totp: TOTP, code: string, now = Date.now()): number
 }
 
 /**
- * Checks a TOTP code against the user's secret and records its step (no replay); throws 401
- * invalid_mfa_code otherwise. `mode` 'enable' confirms a pending secret, 'enabled' needs MFA on.
+ * The time step `code` is valid for under the sealed secret `envelope` of `userId`, or null (a
+ * wrong code, or a secret that does not decrypt: a removed key, or an envelope copied from
+ * another row — never a 5xx, and never a pass). The database records the step, once.
  */
-export async function verifyTotp(request: FastifyRequest, userId: string, code: string, mode: 'enable' | 'enabled'): Promise<void> {
-  const db = tx(request).db
-  const row = await mq.findMfa(db, userId)
-  if (!row || (mode === 'enable') !== (row.enabledAt === null)) throw new AppError('invalid_mfa_code')
+export function totpStep(request: FastifyRequest, userId: string, envelope: string | null, code: string): number | null {
+  if (!envelope) return null
   let secret: string
   try {
-    secret = decrypt(request.server.config.encryptionKeys, row.secretEncrypted, secretAad(userId))
+    secret = decrypt(request.server.config.encryptionKeys, envelope, secretAad(userId))
   } catch (err) {
-    // A removed key, or an envelope copied from another row: never a 5xx, and never a pass.
     if (!(err instanceof DecryptError)) throw err
     request.log.error({ err, userId }, 'the TOTP secret does not decrypt')
-    throw new AppError('invalid_mfa_code')
+    return null
   }
   // The label (the email) only names the account in an authenticator app; codes do not depend on it.
-  const step = matchingStep(totpFor(secret, 'user'), code, request.server.clock())
-  if (step === null || !(await mq.acceptStep(db, userId, step, mode))) throw new AppError('invalid_mfa_code')
+  return matchingStep(totpFor(secret, 'user'), code.trim(), request.server.clock())
+}
+
+/** The second factor as the database functions take it: a TOTP step or a backup code's hash. */
+export interface SecondFactor {
+  step: number | null
+  backupCodeHash: Buffer | null
 }
 
 /**
- * A current TOTP code, or one unused backup code (consumed). For disabling MFA: someone who
- * lost their phone signs in with a backup code and must then be able to turn MFA off and enrol
- * a new phone with another one, or they would be left with a dwindling supply of codes.
+ * A current TOTP code (as its step, or no step when it matches none) or a backup code (as its
+ * hash). A backup code may stand in for a code when turning MFA off: someone who lost their
+ * phone signs in with one backup code and turns MFA off with another, then enrols a new phone.
  */
-export async function verifyCodeOrBackupCode(request: FastifyRequest, userId: string, code: string): Promise<'totp' | 'backup_code'> {
-  if (/^\s*\d{6}\s*$/.test(code)) {
-    await verifyTotp(request, userId, code.trim(), 'enabled')
-    return 'totp'
-  }
-  if (!(await mq.useBackupCode(tx(request).db, userId, hashBackupCode(code)))) throw new AppError('invalid_mfa_code')
-  return 'backup_code'
+export function secondFactor(request: FastifyRequest, userId: string, envelope: string | null, code: string): SecondFactor {
+  if (/^\s*\d{6}\s*$/.test(code)) return { step: totpStep(request, userId, envelope, code), backupCodeHash: null }
+  return { step: null, backupCodeHash: hashBackupCode(code) }
 }
 
 /** Lowercase, letters and digits only: `ABCDE-FGHIJ`, `abcde fghij` and `abcdefghij` are one code. */
@@ -100,57 +102,32 @@ export function newBackupCodes(): string[] {
   })
 }
 
-/** Replaces the user's backup codes with ten new ones and returns them (shown once). */
-export async function issueBackupCodes(request: FastifyRequest, userId: string): Promise<string[]> {
-  const codes = newBackupCodes()
-  await mq.replaceBackupCodes(tx(request).db, userId, codes.map(hashBackupCode))
-  return codes
-}
-
-/** Whether the user (the transaction's current user) has MFA enabled. */
-export async function mfaEnabled(request: FastifyRequest, userId: string): Promise<boolean> {
-  const row = await mq.findMfa(tx(request).db, userId)
-  return row?.enabledAt != null
-}
-
-/** Issues a challenge for a password-verified user with MFA on; returns the mfaToken. */
-export async function startChallenge(request: FastifyRequest, userId: string): Promise<string> {
-  const token = newToken()
-  await mq.insertChallenge(tx(request).db, {
-    userId,
-    tokenHash: hashToken(token),
-    expiresAt: new Date(Date.now() + MFA_CHALLENGE_TTL_SECONDS * 1000),
-  })
-  return token
-}
-
 /**
- * Completes an MFA sign-in: consumes the challenge, then checks the TOTP or backup code as its
- * user. Decision: the challenge is consumed first, in the request transaction, and a wrong code
- * throws, which rolls the whole transaction back, consumption included. So the challenge is used
- * up only by a successful sign-in (a typo does not force the password again), concurrent uses
- * still serialise on the row (the second waits for the first to commit, then finds it used), and
- * guessing is bounded by the per-account limit mfa_verify_account (failures only, keyed by the
- * user id) and the 5-minute lifetime.
+ * Completes an MFA sign-in (app.complete_mfa_sign_in, sql/070): the database consumes the
+ * challenge, takes the factor and opens the session, or refuses and rolls it all back, so the
+ * challenge is used up only by a successful sign-in (a typo does not force the password again);
+ * concurrent uses serialise on the row, and guessing is bounded by the per-account limit
+ * mfa_verify_account (failures only, keyed by the user id) and the challenge's 5 minutes.
  */
 export async function completeLogin(
   request: FastifyRequest,
+  reply: FastifyReply,
   body: { mfaToken: string; code?: string; backupCode?: string },
-): Promise<{ userId: string; method: 'totp' | 'backup_code' }> {
+): Promise<void> {
   if ((body.code === undefined) === (body.backupCode === undefined)) {
     throw new AppError('validation_failed', 'Send exactly one of code and backupCode')
   }
   if (!isWellFormedToken(body.mfaToken)) throw new AppError('invalid_token')
-  const t = tx(request)
-  const userId = await mq.consumeChallenge(t.db, hashToken(body.mfaToken))
-  if (!userId) throw new AppError('invalid_token')
-  await t.setUser(userId)
-  if (body.backupCode !== undefined) {
-    if (!(await mq.useBackupCode(t.db, userId, hashBackupCode(body.backupCode)))) throw new AppError('invalid_mfa_code')
-    return { userId, method: 'backup_code' }
-  }
-  await verifyTotp(request, userId, body.code!, 'enabled')
-  return { userId, method: 'totp' }
+  const db = tx(request).db
+  const challengeHash = hashToken(body.mfaToken)
+  const challenge = await mq.findChallenge(db, challengeHash)
+  if (!challenge) throw new AppError('invalid_token')
+  const factor: SecondFactor = body.backupCode !== undefined
+    ? { step: null, backupCodeHash: hashBackupCode(body.backupCode) }
+    : { step: totpStep(request, challenge.userId, challenge.secretEncrypted, body.code!), backupCodeHash: null }
+  const session = newSessionToken()
+  await mq.completeSignIn(db, { challengeHash, ...factor, sessionTokenHash: session.hash, ...lifetimes(request) })
+  setSessionCookie(request, reply, session.token)
 }
 
 /**
@@ -161,8 +138,8 @@ export async function completeLogin(
 export async function mfaChallengeSubject(request: FastifyRequest): Promise<string | undefined> {
   const token = (request.body as { mfaToken?: unknown } | undefined)?.mfaToken
   if (typeof token !== 'string' || !isWellFormedToken(token)) return undefined
-  const { rows } = await request.server.pools.runtime.query<{ user_id: string | null }>(
-    'select app.mfa_challenge_user($1) as user_id',
+  const { rows } = await request.server.pools.runtime.query<{ user_id: string }>(
+    'select user_id from app.mfa_challenge($1)',
     [hashToken(token)],
   )
   const userId = rows[0]?.user_id

@@ -8,7 +8,6 @@ import { enqueueComposition } from '../../email/outbox.js'
 import type { Composer } from '../../email/worker.js'
 import type { Config } from '../../config.js'
 import { resetPasswordEmail } from '../../email/templates.js'
-import { recordEvent } from '../../audit/events.js'
 import { assertPasswordStrength, normaliseEmail } from './rules.js'
 import { tx } from './service.js'
 import { requestMetadata } from '../../plugins/auth.js'
@@ -46,21 +45,17 @@ export function composePasswordReset(config: Pick<Config, 'publicUrl'>): Compose
   }
 }
 
-/** Spends a reset token: sets the new password and revokes every session of its user. */
+/**
+ * Spends a reset token (app.reset_password, sql/042): the new password is set, the address
+ * counts as verified (the link proved control of it), every other reset link is void and every
+ * session of the user is signed out; audited. Atomic and single-use: of two concurrent resets
+ * with one token exactly one wins, the other finds it used (400 invalid_token).
+ */
 export async function resetPassword(request: FastifyRequest, body: { token: string; password: string }): Promise<void> {
-  const t = tx(request)
   // The password is judged before the token is consumed, so a rejected weak password leaves the
   // link usable for a second try.
   assertPasswordStrength(body.password)
   if (!isWellFormedToken(body.token)) throw new AppError('invalid_token')
-  // Atomic and single-use (sql/040): of two concurrent resets with one token, exactly one gets
-  // the user; the other waits on the row lock and then finds it used.
-  const userId = await q.consumeEmailToken(t.db, hashToken(body.token), 'reset_password')
-  if (!userId) throw new AppError('invalid_token')
-  await t.setUser(userId)
-  await q.updatePasswordHash(t.db, userId, await hashPassword(body.password))
-  // Whoever may have known the old password (or stolen a cookie) is signed out everywhere; RLS
-  // lets the user revoke their own sessions, so no privileged function is needed.
-  const revoked = await q.revokeUserSessions(t.db, userId)
-  await recordEvent(t.db, { action: 'auth.password_reset', entityType: 'user', entityId: userId, after: { sessionsRevoked: revoked }, platform: true })
+  const newHash = await hashPassword(body.password, request.server.config.passwordPeppers)
+  await q.resetPassword(tx(request).db, hashToken(body.token), newHash)
 }

@@ -1,54 +1,100 @@
-// Auth queries. Each takes the request transaction first; user-scoped tables are under RLS by
-// app.user_id, and the lookups that must happen before anyone is identified call the
-// privileged functions of sql/040.
-import { and, desc, eq, getTableColumns, gt, isNull, ne, sql } from 'drizzle-orm'
-import { emailTokens, sessions, userMfa, users } from '../../db/schema/index.js'
+// Auth queries. Each takes the request transaction first. Everything that authenticates someone
+// or touches a credential is a privileged function of sql/042 (accounts) or sql/040 (sessions),
+// which verifies it in the database and seals the request's context; what the runtime does
+// itself (its own sessions, its own verification tokens) runs under RLS.
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm'
+import { emailTokens, sessions } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
 
-export async function insertUser(db: Db, user: { id: string; email: string; name: string; passwordHash: string }) {
-  const [row] = await db.insert(users).values(user).returning()
-  return row!
+export type Profile = {
+  id: string
+  email: string
+  name: string
+  emailVerified: boolean
+  mfaEnabled: boolean
+  isPlatformAdmin: boolean
 }
 
-/** The user with mfaEnabled (their user_mfa row is visible under RLS only to themselves). */
-export async function findUser(db: Db, id: string) {
-  const [row] = await db
-    .select({
-      ...getTableColumns(users),
-      mfaEnabled: sql<boolean>`exists (select 1 from ${userMfa} where ${userMfa.userId} = ${users.id} and ${userMfa.enabledAt} is not null)`,
-    })
-    .from(users)
-    .where(eq(users.id, id))
-  return row
+/** The verified user of the transaction (app.current_user_profile), if any. */
+export async function currentProfile(db: Db): Promise<Profile | undefined> {
+  const { rows } = await db.execute<Profile>(sql`
+    select id, email, name, email_verified as "emailVerified", mfa_enabled as "mfaEnabled", is_platform_admin as "isPlatformAdmin"
+      from app.current_user_profile()`)
+  return rows[0]
 }
 
-export async function findLogin(db: Db, email: string): Promise<{ userId: string; passwordHash: string } | undefined> {
-  const { rows } = await db.execute<{ user_id: string; password_hash: string }>(sql`select * from app.find_login(${email})`)
-  const row = rows[0]
-  return row ? { userId: row.user_id, passwordHash: row.password_hash } : undefined
+/** Session lifetimes, as the service configures them. */
+export interface Lifetimes {
+  absoluteSeconds: number
+  idleSeconds: number
 }
 
-export async function insertSession(
+export async function register(
   db: Db,
-  s: { userId: string; tokenHash: Buffer; expiresAt: Date; idleTimeoutSeconds: number; ip: string | null; userAgent: string | null },
-) {
-  const [row] = await db.insert(sessions).values(s).returning({ id: sessions.id })
-  return row!.id
+  r: { email: string; name: string; passwordHash: string; sessionTokenHash: Buffer } & Lifetimes,
+): Promise<{ userId: string; sessionId: string }> {
+  const { rows } = await db.execute<{ user_id: string; session_id: string }>(sql`
+    select user_id, session_id from app.register(${r.email}, ${r.name}, ${r.passwordHash}, ${r.sessionTokenHash},
+      ${r.absoluteSeconds}::integer, ${r.idleSeconds}::integer)`)
+  return { userId: rows[0]!.user_id, sessionId: rows[0]!.session_id }
+}
+
+/** The salt and parameters to prove a password for `email` with (decoys for unknown addresses). */
+export async function loginSettings(db: Db, email: string, decoy: string): Promise<string> {
+  const { rows } = await db.execute<{ settings: string }>(sql`select app.login_settings(${email}, ${decoy}) as settings`)
+  return rows[0]!.settings
+}
+
+export async function signIn(
+  db: Db,
+  s: {
+    email: string
+    proof: Buffer
+    rehash: string | null
+    sessionTokenHash: Buffer
+    challengeTokenHash: Buffer
+    challengeSeconds: number
+  } & Lifetimes,
+): Promise<{ userId: string; sessionId: string | null; mfaRequired: boolean }> {
+  const { rows } = await db.execute<{ user_id: string; session_id: string | null; mfa_required: boolean }>(sql`
+    select user_id, session_id, mfa_required from app.sign_in(${s.email}, ${s.proof}, ${s.rehash}::text,
+      ${s.sessionTokenHash}, ${s.challengeTokenHash}, ${s.absoluteSeconds}::integer, ${s.idleSeconds}::integer,
+      ${s.challengeSeconds}::integer)`)
+  const row = rows[0]!
+  return { userId: row.user_id, sessionId: row.session_id, mfaRequired: row.mfa_required }
+}
+
+/** The signed-in user's password settings, to prove the current password again. */
+export async function myPasswordSettings(db: Db): Promise<string | null> {
+  const { rows } = await db.execute<{ settings: string | null }>(sql`select app.my_password_settings() as settings`)
+  return rows[0]?.settings ?? null
+}
+
+export async function changePassword(
+  db: Db,
+  c: { currentProof: Buffer; newHash: string; sessionTokenHash: Buffer } & Lifetimes,
+): Promise<string> {
+  const { rows } = await db.execute<{ id: string }>(sql`
+    select app.change_password(${c.currentProof}, ${c.newHash}, ${c.sessionTokenHash},
+      ${c.absoluteSeconds}::integer, ${c.idleSeconds}::integer) as id`)
+  return rows[0]!.id
+}
+
+export async function verifyEmail(db: Db, tokenHash: Buffer): Promise<void> {
+  await db.execute(sql`select app.verify_email(${tokenHash})`)
+}
+
+export async function resetPassword(db: Db, tokenHash: Buffer, newHash: string): Promise<string> {
+  const { rows } = await db.execute<{ user_id: string }>(sql`select app.reset_password(${tokenHash}, ${newHash}) as user_id`)
+  return rows[0]!.user_id
 }
 
 export async function revokeSession(db: Db, sessionId: string): Promise<void> {
   await db.update(sessions).set({ revokedAt: sql`now()` }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
 }
 
-export async function insertEmailToken(db: Db, t: { userId: string; purpose: 'verify_email' | 'reset_password'; tokenHash: Buffer; expiresAt: Date }) {
+export async function insertEmailToken(db: Db, t: { userId: string; purpose: 'verify_email'; tokenHash: Buffer; expiresAt: Date }) {
   await db.insert(emailTokens).values(t)
-}
-
-export async function consumeEmailToken(db: Db, tokenHash: Buffer, purpose: 'verify_email' | 'reset_password'): Promise<string | null> {
-  const { rows } = await db.execute<{ user_id: string | null }>(
-    sql`select app.consume_email_token(${tokenHash}, ${purpose}) as user_id`,
-  )
-  return rows[0]?.user_id ?? null
 }
 
 export async function myWorkspaces(db: Db) {
@@ -56,11 +102,6 @@ export async function myWorkspaces(db: Db) {
     sql`select * from app.my_workspaces()`,
   )
   return rows.map((r) => ({ workspaceId: r.workspace_id, name: r.name, role: r.role, status: r.status }))
-}
-
-/** Under RLS this changes only the current user's row. */
-export async function updatePasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {
-  await db.update(users).set({ passwordHash, updatedAt: sql`now()` }).where(eq(users.id, userId))
 }
 
 // A session is live while it is not revoked, not past its absolute expiry and not idle for longer
@@ -95,14 +136,4 @@ export async function revokeOwnSession(db: Db, sessionId: string): Promise<boole
     .where(and(eq(sessions.id, sessionId), live()))
     .returning({ id: sessions.id })
   return rows.length > 0
-}
-
-/** Revokes every unrevoked session of `userId` except `keepSessionId`; returns how many. */
-export async function revokeUserSessions(db: Db, userId: string, keepSessionId?: string): Promise<number> {
-  const rows = await db
-    .update(sessions)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keepSessionId ? ne(sessions.id, keepSessionId) : undefined))
-    .returning({ id: sessions.id })
-  return rows.length
 }

@@ -1,6 +1,5 @@
 // /api/auth: registration, sign-in and out, the current user, email verification.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AppError } from '../../errors.js'
 import { schemas } from './schemas.js'
 import * as service from './service.js'
 import * as q from './queries.js'
@@ -12,35 +11,23 @@ import * as limits from './limits.js'
 import * as mfa from './mfa.js'
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const admins = app.config.platformAdminEmails
-
   app.post('/register', { schema: schemas.register, config: { access: 'public', rateLimit: rateLimit('register_ip') } }, async (request, reply) => {
-    const user = await service.register(request, request.body)
-    await service.startSession(request, reply, user.id)
+    const user = await service.register(request, reply, request.body)
     await service.sendVerification(request, user)
-    await recordEvent(request.tx!.db, { action: 'auth.register', entityType: 'user', entityId: user.id, platform: true })
     reply.code(201)
-    return { user: service.toUser(user, admins) }
+    return { user }
   })
 
+  // Sign-in and its audit event happen in the database (app.sign_in, sql/042).
   app.post('/login', { schema: schemas.login, config: { access: 'public', rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (request, reply) => {
-    const user = await service.authenticate(request, request.body)
-    // MFA on: no session and no cookie yet, only a short-lived single-use token for /login/mfa.
-    if (user.mfaEnabled) return { mfaRequired: true as const, mfaToken: await mfa.startChallenge(request, user.id) }
-    const sessionId = await service.startSession(request, reply, user.id)
-    await recordEvent(request.tx!.db, { action: 'auth.login', entityType: 'session', entityId: sessionId, platform: true })
-    return { user: service.toUser(user, admins) }
+    return service.signIn(request, reply, request.body)
   })
 
   // The second factor. Limits: per IP, and failed codes per account keyed by the user id behind
   // the mfaToken (limits.mfaVerifyAccount); both fail closed (src/rate-limit/limits.ts).
   app.post('/login/mfa', { schema: schemas.loginMfa, config: { access: 'public', rateLimit: rateLimit('mfa_verify_ip'), accountRateLimit: limits.mfaVerifyAccount } }, async (request, reply) => {
-    const { userId, method } = await mfa.completeLogin(request, request.body)
-    const sessionId = await service.startSession(request, reply, userId)
-    await recordEvent(request.tx!.db, { action: 'auth.login', entityType: 'session', entityId: sessionId, after: { method }, platform: true })
-    const user = await q.findUser(request.tx!.db, userId)
-    if (!user) throw new AppError('invalid_token')
-    return { user: service.toUser(user, admins) }
+    await mfa.completeLogin(request, reply, request.body)
+    return { user: await service.currentUser(request) }
   })
 
   app.post('/logout', { schema: schemas.logout, config: { access: 'public' } }, async (request, reply) => {
@@ -54,16 +41,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/me', { schema: schemas.me, config: { access: 'user' } }, async (request) => {
-    const db = request.tx!.db
-    const user = await q.findUser(db, request.principal!.userId)
-    if (!user) throw new AppError('unauthenticated')
-    return { user: service.toUser(user, admins), memberships: await q.myWorkspaces(db) }
+    return { user: await service.currentUser(request), memberships: await q.myWorkspaces(request.tx!.db) }
   })
 
+  // Needs the session of the account the link was sent to (API.md); the database checks it.
   app.post('/verify-email', { schema: schemas.verifyEmail, config: { access: 'public' } }, async (request) => {
-    const user = await service.verifyEmail(request, request.body.token)
-    await recordEvent(request.tx!.db, { action: 'auth.email_verified', entityType: 'user', entityId: user.id, platform: true })
-    return { user: service.toUser(user, admins) }
+    return { user: await service.verifyEmail(request, request.body.token) }
   })
 
   app.post('/verify-email/resend', { schema: schemas.resendVerification, config: { access: 'user', rateLimit: rateLimit('verify_resend') } }, async (request, reply) => {

@@ -61,7 +61,7 @@ export const schemas = {
   loginMfa: { tags: ['auth'], body: LoginMfaBody, response: { 200: UserReply, ...errorResponses(400, 401, 415) } },
   logout: { tags: ['auth'], response: { 204: Type.Null(), ...errorResponses(403) } },
   me: { tags: ['auth'], response: { 200: MeReply, ...errorResponses(401) } },
-  verifyEmail: { tags: ['auth'], body: TokenBody, response: { 200: UserReply, ...errorResponses(400) } },
+  verifyEmail: { tags: ['auth'], body: TokenBody, response: { 200: UserReply, ...errorResponses(400, 401, 403, 415) } },
   resendVerification: { tags: ['auth'], response: { 202: Type.Object({ sent: Type.Boolean() }), ...errorResponses(401) } },
   // forgot-password answers the same 202 body for every address (no enumeration).
   forgotPassword: { tags: ['auth'], body: ForgotPasswordBody, response: { 202: Type.Object({ accepted: Type.Literal(true) }), ...errorResponses(400, 415) } },

@@ -1,35 +1,34 @@
-// Account logic: registration, sign-in, sessions and email verification.
-import { randomUUID } from 'node:crypto'
+// Account logic: registration, sign-in, password proofs and email verification. The service
+// computes what is slow or needs a secret it alone holds (Argon2id with the pepper, tokens) and
+// the database decides (sql/042): it checks the proof, opens the session and seals the request.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
-import { hashPassword, needsRehash, verifyPassword } from '../../crypto/passwords.js'
+import { decoySettings, hashPassword, needsRehash, parseSettings, passwordProof, PasswordSettingsError } from '../../crypto/passwords.js'
 import { assertNotDisposable, assertPasswordStrength, normaliseEmail } from './rules.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { verificationEmail } from '../../email/templates.js'
-import { driverError, type RequestTx } from '../../db/request-tx.js'
+import type { RequestTx } from '../../db/request-tx.js'
 import type { UserT } from './schemas.js'
-import { requestMetadata, setSessionCookie } from '../../plugins/auth.js'
-
-export { clearSessionCookie } from '../../plugins/auth.js'
+import { setSessionCookie } from '../../plugins/auth.js'
 import * as q from './queries.js'
 
+export { clearSessionCookie } from '../../plugins/auth.js'
+
 export const VERIFICATION_TTL_SECONDS = 24 * 3600
+/** How long a password-verified sign-in waits for its second factor. */
+export const MFA_CHALLENGE_TTL_SECONDS = 5 * 60
 
 export { normaliseEmail, assertPasswordStrength } from './rules.js'
 
-// A new user (insertUser) has no MFA yet: mfaEnabled is optional.
-type UserRow = Omit<NonNullable<Awaited<ReturnType<typeof q.findUser>>>, 'mfaEnabled'> & { mfaEnabled?: boolean }
-
-export function toUser(row: UserRow, admins: Set<string>): UserT {
-  const emailVerified = row.emailVerifiedAt !== null
+export function toUser(profile: q.Profile): UserT {
   return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    emailVerified,
-    mfaEnabled: row.mfaEnabled ?? false,
-    isPlatformAdmin: emailVerified && admins.has(row.email),
+    id: profile.id,
+    email: profile.email,
+    name: profile.name,
+    emailVerified: profile.emailVerified,
+    mfaEnabled: profile.mfaEnabled,
+    isPlatformAdmin: profile.isPlatformAdmin,
   }
 }
 
@@ -38,23 +37,23 @@ export function tx(request: FastifyRequest): RequestTx {
   return request.tx
 }
 
-/** Opens a session for `userId` and sets its cookie; only the token's hash is stored. */
-export async function startSession(request: FastifyRequest, reply: FastifyReply, userId: string): Promise<string> {
+/** The configured session lifetimes, as the database functions take them. */
+export function lifetimes(request: FastifyRequest): q.Lifetimes {
   const { config } = request.server
+  return { absoluteSeconds: config.sessionAbsoluteSeconds, idleSeconds: config.sessionIdleSeconds }
+}
+
+/** A fresh session token: the cookie gets the token, the database only its hash. */
+export function newSessionToken(): { token: string; hash: Buffer } {
   const token = newToken()
-  const now = Date.now()
-  const meta = requestMetadata(request)
-  const sessionId = await q.insertSession(tx(request).db, {
-    userId,
-    tokenHash: hashToken(token),
-    expiresAt: new Date(now + config.sessionAbsoluteSeconds * 1000),
-    idleTimeoutSeconds: config.sessionIdleSeconds,
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-  })
-  await tx(request).setUser(userId, sessionId)
-  setSessionCookie(request, reply, token)
-  return sessionId
+  return { token, hash: hashToken(token) }
+}
+
+/** The signed-in user as the API shows them. */
+export async function currentUser(request: FastifyRequest): Promise<UserT> {
+  const profile = await q.currentProfile(tx(request).db)
+  if (!profile) throw new AppError('unauthenticated')
+  return toUser(profile)
 }
 
 export async function sendVerification(request: FastifyRequest, user: { id: string; email: string; name: string }): Promise<void> {
@@ -70,44 +69,91 @@ export async function sendVerification(request: FastifyRequest, user: { id: stri
   await enqueueEmail(db, config.encryptionKeys, verificationEmail({ to: user.email, name: user.name, publicUrl: config.publicUrl, token }))
 }
 
-export async function register(request: FastifyRequest, body: { email: string; password: string; name: string }): Promise<UserRow> {
+/** A new account and its session (cookie set); the request is now that user's. */
+export async function register(request: FastifyRequest, reply: FastifyReply, body: { email: string; password: string; name: string }): Promise<UserT> {
   const email = normaliseEmail(body.email)
   assertNotDisposable(email)
   assertPasswordStrength(body.password)
-  const id = randomUUID()
-  const passwordHash = await hashPassword(body.password)
-  // The new row is visible to its own user only (RLS): set that user before inserting it.
-  await tx(request).setUser(id)
+  const passwordHash = await hashPassword(body.password, request.server.config.passwordPeppers)
+  const session = newSessionToken()
+  await q.register(tx(request).db, { email, name: body.name.trim(), passwordHash, sessionTokenHash: session.hash, ...lifetimes(request) })
+  setSessionCookie(request, reply, session.token)
+  return currentUser(request)
+}
+
+/**
+ * The proof of `password` under stored `settings` (see src/crypto/passwords.ts), or null when it
+ * cannot be made: settings the service cannot read, or a pepper no longer in PASSWORD_PEPPERS
+ * (logged: such users must reset their password). Either way one Argon2id is spent, so a
+ * refusal takes as long as a wrong password.
+ */
+async function proofFor(request: FastifyRequest, settingsText: string, password: string) {
+  const peppers = request.server.config.passwordPeppers
+  let settings
   try {
-    return await q.insertUser(tx(request).db, { id, email, name: body.name.trim(), passwordHash })
+    settings = parseSettings(settingsText)
   } catch (err) {
-    if (driverError(err)?.constraint === 'users_email_is_unique') throw new AppError('email_taken')
-    throw err
+    if (!(err instanceof PasswordSettingsError)) throw err
+    request.log.error('stored password settings are unreadable')
+    settings = parseSettings(`${decoySettings(peppers)}$AAAAAAAAAAAAAAAAAAAAAA`)
   }
+  const proof = await passwordProof(password, settings, peppers)
+  if (!proof) request.log.error({ keyId: settings.keyId }, 'a password was hashed with a pepper that is no longer in PASSWORD_PEPPERS')
+  return { settings, proof }
 }
 
-export async function authenticate(request: FastifyRequest, body: { email: string; password: string }): Promise<UserRow> {
-  const login = await q.findLogin(tx(request).db, normaliseEmail(body.email))
-  // verifyPassword spends one argon2 verification even for an unknown email, so the answer and
-  // its timing are the same either way (no account enumeration).
-  const ok = await verifyPassword(login?.passwordHash, body.password)
-  if (!login || !ok) throw new AppError('invalid_credentials')
-  await tx(request).setUser(login.userId)
-  // The password is in hand only now: when ARGON2_OPTIONS have been raised since this hash was
-  // made, store a new one so stored hashes follow the current cost (the user may update their own
-  // password_hash under RLS).
-  if (needsRehash(login.passwordHash)) await q.updatePasswordHash(tx(request).db, login.userId, await hashPassword(body.password))
-  const user = await q.findUser(tx(request).db, login.userId)
-  if (!user) throw new AppError('invalid_credentials')
-  return user
+/**
+ * Signs in with email and password. The database answers the same for an unknown address and a
+ * wrong password (401 invalid_credentials), and the service does the same work for both: it
+ * gets decoy settings for an unknown address and spends one Argon2id on them. When the stored
+ * hash is outdated (older parameters, or from before the pepper) the service also sends a fresh
+ * one, which the database stores only if the proof matched.
+ */
+export async function signIn(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: { email: string; password: string },
+): Promise<{ user: UserT } | { mfaRequired: true; mfaToken: string }> {
+  const { config } = request.server
+  const db = tx(request).db
+  const email = normaliseEmail(body.email)
+  const { settings, proof } = await proofFor(request, await q.loginSettings(db, email, decoySettings(config.passwordPeppers)), body.password)
+  if (!proof) throw new AppError('invalid_credentials')
+  const rehash = needsRehash(settings, config.passwordPeppers) ? await hashPassword(body.password, config.passwordPeppers) : null
+  const session = newSessionToken()
+  const challenge = newSessionToken()
+  const result = await q.signIn(db, {
+    email,
+    proof,
+    rehash,
+    sessionTokenHash: session.hash,
+    challengeTokenHash: challenge.hash,
+    challengeSeconds: MFA_CHALLENGE_TTL_SECONDS,
+    ...lifetimes(request),
+  })
+  // MFA on: no session and no cookie yet, only a short-lived single-use token for /login/mfa.
+  if (result.mfaRequired) return { mfaRequired: true, mfaToken: challenge.token }
+  setSessionCookie(request, reply, session.token)
+  return { user: await currentUser(request) }
 }
 
-export async function verifyEmail(request: FastifyRequest, token: string): Promise<UserRow> {
+/** A proof of the signed-in user's current password (which the database then checks). */
+export async function currentPasswordProof(request: FastifyRequest, password: string): Promise<Buffer> {
+  const settings = await q.myPasswordSettings(tx(request).db)
+  if (!settings) throw new AppError('unauthenticated')
+  const { proof } = await proofFor(request, settings, password)
+  // A pepper that is gone proves nothing: 32 zero bytes never match a stored hash.
+  return proof ?? Buffer.alloc(32)
+}
+
+/**
+ * Spends a verification link for the signed-in account it was sent to (API.md): without a
+ * session 401; signed in as another account 403 forbidden (the database refuses, and the link
+ * stays good for its own account). Other sessions of the account are signed out.
+ */
+export async function verifyEmail(request: FastifyRequest, token: string): Promise<UserT> {
+  if (!request.principal) throw new AppError('unauthenticated', 'Sign in to the account this link was sent to, then open the link again')
   if (!isWellFormedToken(token)) throw new AppError('invalid_token')
-  const userId = await q.consumeEmailToken(tx(request).db, hashToken(token), 'verify_email')
-  if (!userId) throw new AppError('invalid_token')
-  await tx(request).setUser(userId, request.principal?.userId === userId ? request.principal.sessionId : undefined)
-  const user = await q.findUser(tx(request).db, userId)
-  if (!user) throw new AppError('invalid_token')
-  return user
+  await q.verifyEmail(tx(request).db, hashToken(token))
+  return currentUser(request)
 }

@@ -1,50 +1,50 @@
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/request-tx.js'
 import { workspaceInvites } from '../../db/schema/index.js'
+import { fromDriverRow } from '../../db/rows.js'
 
 const open = and(isNull(workspaceInvites.acceptedAt), isNull(workspaceInvites.revokedAt))
 
-export type InviteRow = typeof workspaceInvites.$inferSelect
+export type InviteRow = Omit<typeof workspaceInvites.$inferSelect, 'tokenHash'>
+
+// Everything but the token's hash, which the runtime may not read.
+const columns = {
+  workspaceId: workspaceInvites.workspaceId,
+  id: workspaceInvites.id,
+  email: workspaceInvites.email,
+  role: workspaceInvites.role,
+  invitedBy: workspaceInvites.invitedBy,
+  createdAt: workspaceInvites.createdAt,
+  expiresAt: workspaceInvites.expiresAt,
+  acceptedAt: workspaceInvites.acceptedAt,
+  acceptedBy: workspaceInvites.acceptedBy,
+  revokedAt: workspaceInvites.revokedAt,
+}
 
 /** The workspace's invitations that can still be accepted, newest first. */
 export async function listOpenInvites(db: Db, workspaceId: string): Promise<InviteRow[]> {
   return db
-    .select()
+    .select(columns)
     .from(workspaceInvites)
     .where(and(eq(workspaceInvites.workspaceId, workspaceId), open, gt(workspaceInvites.expiresAt, sql`now()`)))
     .orderBy(desc(workspaceInvites.createdAt), desc(workspaceInvites.id))
 }
 
-export async function insertInvite(
-  db: Db,
-  values: { workspaceId: string; email: string; role: string; tokenHash: Buffer; invitedBy: string; expiresAt: Date },
-): Promise<InviteRow> {
-  const [row] = await db.insert(workspaceInvites).values(values).returning()
-  return row!
+/**
+ * An invitation into the request's workspace, replacing the open one for the same address
+ * (app.create_invite, sql/085, which checks members:manage and the role in the database).
+ */
+export async function createInvite(db: Db, values: { email: string; role: string; tokenHash: Buffer; expiresAt: Date }): Promise<InviteRow> {
+  const { rows } = await db.execute<Record<string, unknown>>(sql`
+    select * from app.create_invite(${values.email}, ${values.role}, ${values.tokenHash}, ${values.expiresAt.toISOString()}::timestamptz)`)
+  const { tokenHash: _hash, ...row } = fromDriverRow(workspaceInvites, rows[0]!)
+  return row
 }
 
-/** Revokes the open invitation of `email` (expired or not), if any: a new one replaces it. */
-export async function revokeOpenInviteFor(db: Db, workspaceId: string, email: string): Promise<void> {
-  await db
-    .update(workspaceInvites)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(workspaceInvites.workspaceId, workspaceId), eq(workspaceInvites.email, email), open))
-}
-
-/** Revokes one open invitation; false when there is none with that id in this workspace. */
-export async function revokeInvite(db: Db, workspaceId: string, id: string): Promise<boolean> {
-  const rows = await db
-    .update(workspaceInvites)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(workspaceInvites.workspaceId, workspaceId), eq(workspaceInvites.id, id), open))
-    .returning({ id: workspaceInvites.id })
-  return rows.length === 1
-}
-
-/** Whether `email` already belongs to a member of the request's workspace (sql/080). */
-export async function isMemberEmail(db: Db, email: string): Promise<boolean> {
-  const { rows } = await db.execute(sql`select 1 from app.workspace_members() where email = ${email}`)
-  return rows.length > 0
+/** Revokes one open invitation of the request's workspace; false when there is none with that id. */
+export async function revokeInvite(db: Db, id: string): Promise<boolean> {
+  const { rows } = await db.execute<{ revoked: boolean }>(sql`select app.revoke_invite(${id}) as revoked`)
+  return rows[0]!.revoked
 }
 
 /** Spends an invitation for the signed-in user (app.accept_invite, sql/085). */

@@ -1,6 +1,6 @@
 // Invitations (API.md /api/workspace/invites and /api/invites/accept). Inviting needs
 // members:manage and, like a role change, a role the inviter holds all of (nobody grants what
-// they lack). The link carries a 256-bit token, stored as SHA-256 only, good once and for
+// they lack): the database checks both (app.create_invite, sql/085). The link carries a 256-bit token, stored as SHA-256 only, good once and for
 // INVITE_TTL_SECONDS; a new invitation to the same address replaces the open one. Accepting
 // needs a signed-in user whose verified address is the invited one.
 import type { FastifyRequest } from 'fastify'
@@ -8,7 +8,6 @@ import { AppError, notFound, type ErrorCode } from '../../errors.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { inviteEmail } from '../../email/templates.js'
-import { roleCovers } from '../../rbac/permissions.js'
 import { normaliseEmail, tx } from '../auth/service.js'
 import * as q from './queries.js'
 
@@ -30,18 +29,12 @@ export async function createInvite(request: FastifyRequest, body: { email: strin
   const workspace = request.workspace!
   const principal = request.principal!
   const email = normaliseEmail(body.email)
-  if (!roleCovers(workspace.role, body.role)) {
-    throw new AppError('forbidden', `Your role (${workspace.role}) cannot grant the role ${body.role}`)
-  }
-  if (await q.isMemberEmail(db, email)) throw new AppError('conflict', `${email} is already a member of this workspace`)
-  await q.revokeOpenInviteFor(db, workspace.id, email)
   const token = newToken()
-  const row = await q.insertInvite(db, {
-    workspaceId: workspace.id,
+  // The database checks members:manage, the role offered and an existing membership (sql/085).
+  const row = await q.createInvite(db, {
     email,
     role: body.role,
     tokenHash: hashToken(token),
-    invitedBy: principal.userId,
     expiresAt: new Date(request.dbNow.getTime() + INVITE_TTL_SECONDS * 1000),
   })
   const { config } = request.server
@@ -58,7 +51,7 @@ export async function createInvite(request: FastifyRequest, body: { email: strin
 }
 
 export async function revokeInvite(request: FastifyRequest, id: string): Promise<void> {
-  if (!(await q.revokeInvite(tx(request).db, request.workspace!.id, id))) throw notFound('No such open invitation')
+  if (!(await q.revokeInvite(tx(request).db, id))) throw notFound('No such open invitation')
 }
 
 const REFUSALS: Record<string, [ErrorCode, string?]> = {

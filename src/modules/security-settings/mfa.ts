@@ -1,13 +1,11 @@
 // Security settings of the signed-in user: TOTP MFA and backup codes (API.md). Every change of
-// the second factor needs a current TOTP code (disabling also the password, and there a backup
-// code may stand in for a lost phone), so a stolen session alone cannot turn MFA off or mint
-// backup codes.
+// the second factor goes through a privileged function (sql/070) that checks it in the
+// database: enrolling needs the current password (a stolen cookie cannot enrol its own
+// authenticator), enabling and regenerating a current code's time step, disabling the password
+// and a second factor (where a backup code may stand in for a lost phone).
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
-import { verifyPassword } from '../../crypto/passwords.js'
-import { recordEvent } from '../../audit/events.js'
-import { tx } from '../auth/service.js'
-import * as q from '../auth/queries.js'
+import { currentPasswordProof, tx } from '../auth/service.js'
 import * as mq from '../auth/mfa-queries.js'
 import * as mfa from '../auth/mfa.js'
 
@@ -20,11 +18,18 @@ export async function status(request: FastifyRequest): Promise<{ mfaEnabled: boo
 }
 
 /** A new pending secret (replacing an unconfirmed one); 409 conflict when MFA is already on. */
-export async function setup(request: FastifyRequest): Promise<{ secret: string; otpauthUrl: string }> {
+export async function setup(request: FastifyRequest, password: string): Promise<{ secret: string; otpauthUrl: string }> {
   const { userId, email } = request.principal!
+  const proof = await currentPasswordProof(request, password)
   const { secret, envelope, otpauthUrl } = mfa.newSecret(request.server.config.encryptionKeys, userId, email)
-  if (!(await mq.savePendingSecret(tx(request).db, userId, envelope))) throw new AppError('conflict', 'MFA is already enabled')
+  await mq.setup(tx(request).db, proof, envelope)
   return { secret, otpauthUrl }
+}
+
+/** Ten fresh backup codes: shown this once, stored as hashes. */
+function freshBackupCodes(): { codes: string[]; hashes: Buffer[] } {
+  const codes = mfa.newBackupCodes()
+  return { codes, hashes: codes.map(mfa.hashBackupCode) }
 }
 
 /** Confirms the pending secret with a valid code; returns ten backup codes, shown this once. */
@@ -33,33 +38,34 @@ export async function enable(request: FastifyRequest, code: string): Promise<str
   const row = await mq.findMfa(tx(request).db, userId)
   if (!row) throw new AppError('conflict', 'Set MFA up first')
   if (row.enabledAt) throw new AppError('conflict', 'MFA is already enabled')
-  await mfa.verifyTotp(request, userId, code, 'enable')
-  const codes = await mfa.issueBackupCodes(request, userId)
-  await recordEvent(tx(request).db, { action: 'auth.mfa_enabled', entityType: 'user', entityId: userId, platform: true })
+  const step = mfa.totpStep(request, userId, row.secretEncrypted, code)
+  if (step === null) throw new AppError('invalid_mfa_code')
+  const { codes, hashes } = freshBackupCodes()
+  await mq.enable(tx(request).db, step, hashes)
   return codes
 }
 
-async function requireEnabled(request: FastifyRequest, userId: string): Promise<void> {
-  if (!(await mfa.mfaEnabled(request, userId))) throw new AppError('conflict', 'MFA is not enabled')
+/** The signed-in user's enabled MFA row, or 409. */
+async function enabledMfa(request: FastifyRequest) {
+  const row = await mq.findMfa(tx(request).db, request.principal!.userId)
+  if (!row?.enabledAt) throw new AppError('conflict', 'MFA is not enabled')
+  return row
 }
 
 export async function disable(request: FastifyRequest, body: { password: string; code: string }): Promise<void> {
   const { userId } = request.principal!
-  const db = tx(request).db
-  await requireEnabled(request, userId)
-  const user = await q.findUser(db, userId)
-  if (!user || !(await verifyPassword(user.passwordHash, body.password))) throw new AppError('invalid_credentials', 'The password is wrong')
-  const method = await mfa.verifyCodeOrBackupCode(request, userId, body.code)
-  await mq.deleteMfa(db, userId)
-  await recordEvent(db, { action: 'auth.mfa_disabled', entityType: 'user', entityId: userId, after: { method }, platform: true })
+  const row = await enabledMfa(request)
+  const proof = await currentPasswordProof(request, body.password)
+  await mq.disable(tx(request).db, proof, mfa.secondFactor(request, userId, row.secretEncrypted, body.code))
 }
 
 /** Ten new backup codes; every old one stops working. */
 export async function regenerateBackupCodes(request: FastifyRequest, code: string): Promise<string[]> {
   const { userId } = request.principal!
-  await requireEnabled(request, userId)
-  await mfa.verifyTotp(request, userId, code, 'enabled')
-  const codes = await mfa.issueBackupCodes(request, userId)
-  await recordEvent(tx(request).db, { action: 'auth.backup_codes_regenerated', entityType: 'user', entityId: userId, platform: true })
+  const row = await enabledMfa(request)
+  const step = mfa.totpStep(request, userId, row.secretEncrypted, code)
+  if (step === null) throw new AppError('invalid_mfa_code')
+  const { codes, hashes } = freshBackupCodes()
+  await mq.regenerateBackupCodes(tx(request).db, step, hashes)
   return codes
 }

@@ -18,7 +18,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return null
   })
 
-  app.post('/mfa/setup', { schema: schemas.mfaSetup, config: { access: 'user' } }, async (request) => mfa.setup(request))
+  app.post('/mfa/setup', { schema: schemas.mfaSetup, config: { access: 'user' } }, async (request) => mfa.setup(request, request.body.password))
 
   app.post('/mfa/enable', { schema: schemas.mfaEnable, config: codeChecked }, async (request) => {
     return { backupCodes: await mfa.enable(request, request.body.code) }

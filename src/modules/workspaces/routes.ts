@@ -2,7 +2,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../../errors.js'
 import { safeEqual } from '../../crypto/tokens.js'
-import { driverError } from '../../db/request-tx.js'
 import { schemas } from './schemas.js'
 import { PERMISSIONS } from '../../rbac/permissions.js'
 import { toWorkspaceView } from './service.js'
@@ -13,16 +12,9 @@ export const workspacesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const principal = request.principal!
     if (!principal.emailVerified) throw new AppError('email_unverified')
     if (!safeEqual(request.body.inviteCode.trim(), app.config.closedBetaInviteCode)) throw new AppError('invalid_invite_code')
-    const db = request.tx!.db
-    let id: string
-    try {
-      id = await q.createWorkspace(db, request.body.name.trim())
-    } catch (err) {
-      // One owned workspace per user: the workspaces_one_per_owner constraint decides, so two
-      // concurrent requests cannot both pass.
-      if (driverError(err)?.constraint === 'workspaces_one_per_owner') throw new AppError('workspace_limit_reached')
-      throw err
-    }
+    // One owned workspace per user: the workspaces_one_per_owner constraint decides, so two
+    // concurrent requests cannot both pass (app.create_workspace answers 409 workspace_limit_reached).
+    const id = await q.createWorkspace(request.tx!.db, request.body.name.trim())
     reply.code(201)
     return {
       workspace: toWorkspaceView(

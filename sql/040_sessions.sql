@@ -1,0 +1,230 @@
+-- =============================================================================================
+-- Sessions: where every request's context comes from
+--
+-- The privileged functions here and in the files that follow are the short list of paths that
+-- cross the per-user or per-tenant policies. Each one: SECURITY DEFINER owned by app_privileged
+-- (a NOLOGIN role with explicit policies, sql/030), SET search_path = pg_catalog, pg_temp with
+-- fully qualified names (so a caller cannot plant objects that shadow ours), EXECUTE revoked
+-- from PUBLIC and granted to app_runtime only where the service calls it, and a comment saying
+-- why it must cross and what it checks ("Checks: …", which `npm run rls:report` lists).
+-- Each authorises from what it verified itself — a token hash, a password proof, the sealed
+-- context — never from an argument naming a user or a workspace.
+-- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- app.begin_request: the request context in one round trip.
+-- Resolves the session by token hash (not revoked, within its absolute and idle lifetimes), the
+-- user, and, when a workspace is named, the caller's membership and the workspace's approval,
+-- trial and billing state. It seals the context (sql/020): the user and session only for a live
+-- token, the workspace only for a member, and the request's metadata for the audit rows; and
+-- returns the row the HTTP gates decide on. Records session activity at most once a minute.
+-- A session marked for re-issue (a role change, sql/080) answers reissue = true; the service
+-- then calls app.reissue_session. A token that was just re-issued still resolves, for 60 seconds
+-- and only while its replacement is live, *as its replacement*: requests that were in flight
+-- when the cookie changed succeed, and signing out with the old cookie ends the new session.
+-- The service sends it right after BEGIN in the same write, with every argument bound: a token
+-- hash in query text would be readable in pg_stat_activity by every other runtime connection.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.begin_request(bytea, uuid);
+drop function if exists app.begin_request(bytea, uuid, text, text, text);
+create function app.begin_request(
+    p_token_hash bytea, p_workspace_id uuid, p_ip text default null, p_user_agent text default null, p_request_id text default null)
+  returns table (
+    session_id uuid, user_id uuid, email text, name text, email_verified boolean, is_platform_admin boolean,
+    workspace_id uuid, role text, workspace_name text, workspace_status text, status_reason text,
+    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean
+  )
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_session uuid;
+  v_reissue boolean;
+  v_user uuid;
+  v_last_seen timestamptz;
+  v_email text;
+  v_name text;
+  v_verified boolean;
+  v_workspace uuid;
+  v_role text;
+  v_ws_name text;
+  v_status text;
+  v_reason text;
+  v_trial timestamptz;
+  v_billing text;
+begin
+  if p_token_hash is not null then
+    select se.id, se.user_id, se.last_seen_at, se.reissue_required, u.email, u.name, u.email_verified_at is not null
+      into v_session, v_user, v_last_seen, v_reissue, v_email, v_name, v_verified
+      from public.sessions se
+      join public.users u on u.id = se.user_id
+     where se.token_hash = p_token_hash
+       and se.revoked_at is null
+       and se.expires_at > pg_catalog.now()
+       and se.last_seen_at + pg_catalog.make_interval(secs => se.idle_timeout_seconds) > pg_catalog.now();
+    if v_session is null then
+      -- Not a live token: perhaps one re-issued moments ago (see above). Runs only for tokens
+      -- that fail the lookup, never on the path of a valid session.
+      select nx.id, nx.user_id, nx.last_seen_at, nx.reissue_required, u.email, u.name, u.email_verified_at is not null
+        into v_session, v_user, v_last_seen, v_reissue, v_email, v_name, v_verified
+        from public.sessions se
+        join public.sessions nx on nx.id = se.replaced_by
+        join public.users u on u.id = nx.user_id
+       where se.token_hash = p_token_hash
+         and se.revoked_at > pg_catalog.now() - interval '60 seconds'
+         and nx.revoked_at is null
+         and nx.expires_at > pg_catalog.now()
+         and nx.last_seen_at + pg_catalog.make_interval(secs => nx.idle_timeout_seconds) > pg_catalog.now();
+    end if;
+  end if;
+
+  if v_user is not null and p_workspace_id is not null then
+    select w.id, ms.role, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
+      into v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing
+      from public.memberships ms
+      join public.workspaces w on w.id = ms.workspace_id
+     where ms.workspace_id = p_workspace_id and ms.user_id = v_user;
+  end if;
+
+  -- Every field of the context is written, whatever this backend held before: a workspace only
+  -- for a member, a user only for a live session (fail closed).
+  perform app.seal_context('request', v_user, v_session, v_workspace, p_ip, p_user_agent, p_request_id);
+  if v_user is null then
+    return;
+  end if;
+
+  if v_last_seen < pg_catalog.now() - interval '60 seconds' then
+    update public.sessions set last_seen_at = pg_catalog.now() where id = v_session;
+  end if;
+
+  return query select v_session, v_user, v_email, v_name, v_verified,
+    exists (select 1 from public.platform_admins pa where pa.user_id = v_user),
+    v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(), v_reissue;
+end
+$$;
+alter function app.begin_request(bytea, uuid, text, text, text) owner to app_privileged;
+revoke all on function app.begin_request(bytea, uuid, text, text, text) from public;
+grant execute on function app.begin_request(bytea, uuid, text, text, text) to app_runtime;
+comment on function app.begin_request(bytea, uuid, text, text, text) is
+  'Request context: finds the session by token hash and the membership before any context exists. '
+  'Checks: the token hash names a live session; the workspace is sealed only for a member of it';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.open_session: a new session for the sealed user, under `p_token_hash` (SHA-256 of a
+-- token the service hands the client), which becomes the request's session. For the functions
+-- that verified who the user is (a password, a second factor, a registration, a re-issue); not
+-- callable by the runtime. Lifetimes are bounded, whoever asks.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.open_session(
+    p_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer,
+    p_created_at timestamptz default null, p_expires_at timestamptz default null)
+  returns uuid
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.require_user();
+  v_id uuid;
+  v_ip text;
+  v_user_agent text;
+begin
+  if p_token_hash is null or pg_catalog.length(p_token_hash) <> 32 then
+    raise exception 'a session token hash is 32 bytes' using errcode = 'GHINV';
+  end if;
+  if p_absolute_seconds not between 60 and 366 * 86400 or p_idle_seconds not between 60 and 366 * 86400 then
+    raise exception 'session lifetimes run from a minute to a year' using errcode = 'GHINV';
+  end if;
+  select c.ip, c.user_agent into v_ip, v_user_agent
+    from public.request_contexts c
+   where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned();
+  insert into public.sessions (user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent)
+  values (v_user, p_token_hash, coalesce(p_created_at, pg_catalog.now()), pg_catalog.now(),
+          coalesce(p_expires_at, pg_catalog.now() + pg_catalog.make_interval(secs => p_absolute_seconds)),
+          p_idle_seconds, v_ip, v_user_agent)
+  returning id into v_id;
+  perform app.reseal_context(v_user, v_id, null);
+  return v_id;
+end
+$$;
+revoke all on function app.open_session(bytea, integer, integer, timestamptz, timestamptz) from public;
+grant execute on function app.open_session(bytea, integer, integer, timestamptz, timestamptz) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.reissue_session: replaces a session marked for re-issue with a new one under a new token.
+-- The service calls it after the request's own transaction has ended, with the old token's hash
+-- and the new one's; it answers the new session's id, or NULL when the old session is not live
+-- or not marked (a concurrent request re-issued it first: the row lock makes exactly one win).
+-- The new session keeps the old one's user, sign-in time, device and absolute expiry: a
+-- re-issue changes the token, never the lifetime. Audited as the session's user, with the
+-- request's IP, user agent and request id.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.reissue_session(bytea, bytea, text, text, text);
+create function app.reissue_session(
+    p_old_hash bytea, p_new_hash bytea, p_ip text default null, p_user_agent text default null, p_request_id text default null)
+  returns uuid
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  old public.sessions;
+  v_user uuid;
+  v_new uuid;
+begin
+  -- The token names the user; the request becomes theirs (the sessions' write policies are the
+  -- sealed user's), then their session is locked and checked again under the lock.
+  select se.user_id into v_user from public.sessions se where se.token_hash = p_old_hash;
+  if not found then
+    return null;
+  end if;
+  perform app.seal_context('request', v_user, null, null, p_ip, p_user_agent, p_request_id);
+  select * into old from public.sessions se
+   where se.token_hash = p_old_hash
+     and se.reissue_required
+     and se.revoked_at is null
+     and se.expires_at > pg_catalog.now()
+     and se.last_seen_at + pg_catalog.make_interval(secs => se.idle_timeout_seconds) > pg_catalog.now()
+     for update;
+  if not found then
+    return null;
+  end if;
+  insert into public.sessions (user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent)
+  values (old.user_id, p_new_hash, old.created_at, pg_catalog.now(), old.expires_at, old.idle_timeout_seconds, old.ip, old.user_agent)
+  returning id into v_new;
+  update public.sessions se set revoked_at = pg_catalog.now(), reissue_required = false, replaced_by = v_new
+   where se.id = old.id;
+  perform app.reseal_context(old.user_id, v_new, null);
+  perform app.audit_append(null, 'event', 'auth.session_reissued', 'session', old.id::text,
+    pg_catalog.jsonb_build_object('sessionId', old.id), pg_catalog.jsonb_build_object('sessionId', v_new, 'reason', 'role_change'));
+  return v_new;
+end
+$$;
+alter function app.reissue_session(bytea, bytea, text, text, text) owner to app_privileged;
+revoke all on function app.reissue_session(bytea, bytea, text, text, text) from public;
+grant execute on function app.reissue_session(bytea, bytea, text, text, text) to app_runtime;
+comment on function app.reissue_session(bytea, bytea, text, text, text) is
+  'Session re-issue after a role change: runs after the request transaction, with no context. '
+  'Checks: the caller holds the old token (its hash names a live session marked for re-issue)';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.current_user_profile: the verified user as /api/auth/me shows them: whether their address
+-- is verified, MFA is on and they are a platform administrator (neither of the last two is
+-- readable by the runtime itself).
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.current_user_profile();
+create function app.current_user_profile()
+  returns table (id uuid, email text, name text, email_verified boolean, mfa_enabled boolean, is_platform_admin boolean)
+  language sql stable security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+  select u.id, u.email, u.name, u.email_verified_at is not null,
+         exists (select 1 from public.user_mfa f where f.user_id = u.id and f.enabled_at is not null),
+         exists (select 1 from public.platform_admins pa where pa.user_id = u.id)
+    from public.users u
+   where u.id = app.current_user_id()
+$$;
+alter function app.current_user_profile() owner to app_privileged;
+revoke all on function app.current_user_profile() from public;
+grant execute on function app.current_user_profile() to app_runtime;
+comment on function app.current_user_profile() is
+  'The signed-in user''s own profile, with what the runtime may not read itself (MFA, platform admin). '
+  'Checks: only the sealed user';
