@@ -1,6 +1,8 @@
 // `npm run rls:report`: the database's security posture for DBAs — per table RLS enabled/forced,
-// every policy with its command, roles and expressions, the audit triggers, the SECURITY DEFINER
-// functions with owner, search_path and EXECUTE grantees, and the Gatehouse group roles with
+// every policy with its command, roles and expressions (an intended `true` write policy with its
+// reason from scripts/rls-report/open-policies.ts), what the policies add up to per role and
+// command, the audit triggers, the SECURITY DEFINER functions with owner, search_path, EXECUTE
+// grantees and the rule each checks (its COMMENT's "Checks:"), and the Gatehouse group roles with
 // their members — read from pg_catalog (scripts/rls-report/catalogue.ts).
 //
 //   npm run rls:report                 text; the embedded development database without DATABASE_URL

@@ -8,8 +8,10 @@
 
 export type * from './types.js'
 import type {
-  DefinerFunctionReport, PolicyReport, Queryable, ReadOptions, RlsReport, RoleReport, TableReport, TriggerEnabled, TriggerReport,
+  Command, DefinerFunctionReport, EffectiveCheck, EffectivePolicy, OpenPolicy, PolicyReport, Queryable, ReadOptions, RlsReport,
+  RoleReport, TableReport, TriggerEnabled, TriggerReport, WriteCommand,
 } from './types.js'
+import { OPEN_POLICIES, openPolicyReason } from './open-policies.js'
 
 export const DEFAULT_ROLES = ['app_runtime', 'app_privileged']
 
@@ -19,6 +21,8 @@ const TRIGGER_ROLES: Record<string, TriggerReport['role']> = {
   'app.audit_capture': 'change capture',
   'app.audit_require_actor_trigger': 'actor check',
   'app.audit_seal': 'chain seal',
+  'app.audit_advance': 'chain seal',
+  'app.audit_chain_head_guard': 'chain guard',
   'app.audit_reject': 'append-only guard',
 }
 
@@ -33,9 +37,10 @@ export async function readRlsReport(db: Queryable, opts: ReadOptions = {}): Prom
               current_user as read_as, statement_timestamp() as read_at`,
     )
   ).rows
-  const [tables, policies, triggers, definerFunctions, roles] = [
+  const [tables, policies, appliesTo, triggers, definerFunctions, roles] = [
     await readTables(db, schemas),
-    await readPolicies(db, schemas),
+    await readPolicies(db, schemas, opts.openPolicies ?? OPEN_POLICIES),
+    await readPolicySubjects(db, schemas, roleNames),
     await readAuditTriggers(db, schemas),
     await readDefinerFunctions(db),
     await readRoles(db, roleNames),
@@ -43,6 +48,8 @@ export async function readRlsReport(db: Queryable, opts: ReadOptions = {}): Prom
   for (const table of tables) {
     const key = `${table.schema}.${table.name}`
     table.policies = policies.get(key) ?? []
+    // Policies of a table without row-level security are not evaluated at all.
+    table.effective = table.rlsEnabled ? effectivePolicies(table.policies, appliesTo.get(key) ?? []) : []
     table.auditTriggers = triggers.get(key) ?? []
   }
   return {
@@ -61,19 +68,20 @@ async function readTables(db: Queryable, schemas: string[]): Promise<TableReport
   const { rows } = await db.query<Omit<TableReport, 'policies' | 'auditTriggers'>>(
     `select n.nspname as schema, c.relname as name, pg_get_userbyid(c.relowner) as owner,
             c.relrowsecurity as "rlsEnabled", c.relforcerowsecurity as "rlsForced",
-            exists (select 1 from pg_attribute a
-                     where a.attrelid = c.oid and a.attname = 'workspace_id' and a.attnum > 0 and not a.attisdropped) as "tenantKeyed"
+            c.relpersistence = 'p' and exists (
+              select 1 from pg_attribute a
+               where a.attrelid = c.oid and a.attname = 'workspace_id' and a.attnum > 0 and not a.attisdropped) as "tenantKeyed"
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = any($1::text[]) and c.relkind in ('r', 'p')
       order by n.nspname, c.relname`,
     [schemas],
   )
-  return rows.map((r) => ({ ...r, policies: [], auditTriggers: [] }))
+  return rows.map((r) => ({ ...r, policies: [], effective: [], auditTriggers: [] }))
 }
 
 /** Policies per "schema.table", ordered by command (SELECT, INSERT, UPDATE, DELETE, ALL), permissive first. */
-async function readPolicies(db: Queryable, schemas: string[]): Promise<Map<string, PolicyReport[]>> {
-  const { rows } = await db.query<PolicyReport & { table: string }>(
+async function readPolicies(db: Queryable, schemas: string[], open: readonly OpenPolicy[]): Promise<Map<string, PolicyReport[]>> {
+  const { rows } = await db.query<Omit<PolicyReport, 'openWrites' | 'openReason'> & { table: string }>(
     `select n.nspname || '.' || c.relname as table, p.polname as name,
             case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT' when 'w' then 'UPDATE'
                           when 'd' then 'DELETE' else 'ALL' end as command,
@@ -89,7 +97,144 @@ async function readPolicies(db: Queryable, schemas: string[]): Promise<Map<strin
       order by 1, array_position(array['r', 'a', 'w', 'd', '*'], p.polcmd::text), p.polpermissive desc, p.polname`,
     [schemas],
   )
-  return groupBy(rows, ({ table, ...policy }) => [table, policy])
+  return groupBy(rows, ({ table, ...policy }) => {
+    const writes = openWrites(policy)
+    return [table, { ...policy, openWrites: writes, openReason: writes.length ? openPolicyReason(table, policy.name, open) : null }]
+  })
+}
+
+const COMMANDS: Command[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE']
+
+/** Whether a policy is evaluated for `command`: its own command, or FOR ALL. */
+function appliesFor(policy: Pick<PolicyReport, 'command'>, command: Command): boolean {
+  return policy.command === command || policy.command === 'ALL'
+}
+
+/** The expression a policy adds for existing rows (USING) or new rows (WITH CHECK, else its USING), as PostgreSQL applies it. */
+function clause(policy: Pick<PolicyReport, 'using' | 'withCheck'>, side: 'using' | 'withCheck'): string | null {
+  return side === 'using' ? policy.using : (policy.withCheck ?? policy.using)
+}
+
+/**
+ * The writes a permissive policy admits for any row: INSERT WITH CHECK true, UPDATE USING or
+ * WITH CHECK true, DELETE USING true (WITH CHECK falling back to USING, FOR ALL counting for each).
+ */
+export function openWrites(policy: Pick<PolicyReport, 'command' | 'kind' | 'using' | 'withCheck'>): WriteCommand[] {
+  if (policy.kind !== 'permissive') return []
+  const open = (side: 'using' | 'withCheck') => clause(policy, side)?.trim() === 'true'
+  return (['INSERT', 'UPDATE', 'DELETE'] as const).filter(
+    (command) =>
+      appliesFor(policy, command) &&
+      (command === 'INSERT' ? open('withCheck') : command === 'DELETE' ? open('using') : open('using') || open('withCheck')),
+  )
+}
+
+/** One policy applying to one role, and through which of the policy's roles (itself, one it inherits, PUBLIC). */
+export interface PolicySubject {
+  role: string
+  policy: string
+  via: string[]
+}
+
+/**
+ * For every table (by "schema.table"), which policies apply to which roles. The roles looked
+ * at: every role a policy in `schemas` names, `roles` and the tables' owners, but none that RLS
+ * skips (superuser, BYPASSRLS, the owner of a table that is not FORCEd), plus 'PUBLIC' for what
+ * any other role gets. A policy applies to a role it names, to every role that inherits that
+ * role's privileges (pg_has_role … USAGE, as PostgreSQL checks it) and, TO PUBLIC, to everyone.
+ */
+async function readPolicySubjects(db: Queryable, schemas: string[], roles: string[]): Promise<Map<string, PolicySubject[]>> {
+  const { rows } = await db.query<PolicySubject & { table: string }>(
+    `with pol as (
+       select p.polname, p.polroles, c.oid as relid, c.relowner, c.relforcerowsecurity as forced, n.nspname || '.' || c.relname as "table"
+         from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = any($1::text[])),
+     subject as (
+       select r.oid, r.rolname::text as name from pg_roles r
+        where not r.rolsuper and not r.rolbypassrls
+          and (r.oid in (select unnest(polroles) from pol) or r.rolname = any($2::text[])
+               or r.oid in (select c.relowner from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                             where n.nspname = any($1::text[]) and c.relkind in ('r', 'p')))
+       union all select 0::oid, 'PUBLIC')
+     select pol."table", s.name as role, pol.polname as policy,
+            array(select case when x.oid = 0 then 'PUBLIC' else pg_get_userbyid(x.oid)::text end
+                    from unnest(pol.polroles) with ordinality as x(oid, i)
+                   where x.oid = 0 or (s.oid <> 0 and pg_has_role(s.oid, x.oid, 'USAGE')) order by x.i) as via
+       from pol cross join subject s
+      where (0 = any(pol.polroles) or (s.oid <> 0 and exists (select 1 from unnest(pol.polroles) x(oid)
+                                                              where x.oid <> 0 and pg_has_role(s.oid, x.oid, 'USAGE'))))
+        and (pol.forced or s.oid = 0 or not pg_has_role(s.oid, pol.relowner, 'USAGE'))
+      order by 1, 2, 3`,
+    [schemas, roles],
+  )
+  return groupBy(rows, ({ table, ...subject }) => [table, subject])
+}
+
+/**
+ * What the policies add up to, per role and command (see EffectivePolicy): permissive
+ * expressions OR-ed, restrictive ones AND-ed, separately for existing rows (USING) and new rows
+ * (WITH CHECK, else USING). Roles in `subjects` order (PUBLIC last), commands SELECT to DELETE.
+ */
+export function effectivePolicies(policies: PolicyReport[], subjects: PolicySubject[]): EffectivePolicy[] {
+  const byRole = new Map<string, PolicySubject[]>()
+  for (const s of subjects) byRole.set(s.role, [...(byRole.get(s.role) ?? []), s])
+  const roles = [...byRole.keys()].sort((a, b) => Number(a === 'PUBLIC') - Number(b === 'PUBLIC') || (a < b ? -1 : a > b ? 1 : 0))
+  const out: EffectivePolicy[] = []
+  for (const role of roles) {
+    const mine = byRole.get(role)!
+    for (const command of COMMANDS) {
+      const applying = policies
+        .filter((p) => appliesFor(p, command))
+        .map((p) => ({ policy: p, subject: mine.find((s) => s.policy === p.name) }))
+        .filter((x): x is { policy: PolicyReport; subject: PolicySubject } => x.subject !== undefined)
+      if (!applying.length) continue
+      const check = (side: 'using' | 'withCheck'): EffectiveCheck => {
+        const of = (kind: PolicyReport['kind']) =>
+          applying.map((x) => x.policy).filter((p) => p.kind === kind && clause(p, side) !== null)
+        const permissive = of('permissive')
+        const restrictive = of('restrictive')
+        return {
+          permissive: combine(permissive.map((p) => clause(p, side)!), 'OR'),
+          permissivePolicies: permissive.map((p) => p.name),
+          restrictive: combine(restrictive.map((p) => clause(p, side)!), 'AND'),
+          restrictivePolicies: restrictive.map((p) => p.name),
+        }
+      }
+      out.push({
+        role,
+        command,
+        via: [...new Set(applying.flatMap((x) => x.subject.via))].sort(),
+        using: command === 'INSERT' ? null : check('using'),
+        withCheck: command === 'INSERT' || command === 'UPDATE' ? check('withCheck') : null,
+      })
+    }
+  }
+  return out
+}
+
+/** Expressions joined with OR or AND, each parenthesised unless it already is (or is alone); null for none. */
+export function combine(expressions: string[], op: 'OR' | 'AND'): string | null {
+  if (!expressions.length) return null
+  if (expressions.length === 1) return expressions[0]!
+  return expressions.map((e) => (enclosed(e) ? e : `(${e})`)).join(` ${op} `)
+}
+
+/** Whether `e` is one parenthesised expression: its first "(" closes at its last character (quotes skipped). */
+function enclosed(e: string): boolean {
+  if (!e.startsWith('(')) return false
+  let depth = 0
+  let quote: string | null = null
+  for (let i = 0; i < e.length; i++) {
+    const ch = e[i]!
+    if (quote) {
+      if (ch === quote) quote = null
+      continue
+    }
+    if (ch === "'" || ch === '"') quote = ch
+    else if (ch === '(') depth++
+    else if (ch === ')' && --depth === 0) return i === e.length - 1
+  }
+  return false
 }
 
 /** Triggers whose function is app.audit_*, per "schema.table". */
@@ -141,7 +286,7 @@ export function decodeTriggerArgs(tgargs: Buffer | null, count: number): string[
 
 async function readDefinerFunctions(db: Queryable): Promise<DefinerFunctionReport[]> {
   // EXECUTE grantees from the ACL; a NULL ACL means the default one (owner and PUBLIC).
-  const { rows } = await db.query<DefinerFunctionReport>(
+  const { rows } = await db.query<Omit<DefinerFunctionReport, 'purpose' | 'checks'>>(
     `select n.nspname || '.' || p.proname || '(' || oidvectortypes(p.proargtypes) || ')' as signature,
             case p.prokind when 'p' then 'procedure' else 'function' end as kind,
             case when p.prokind = 'p' then null else pg_get_function_result(p.oid) end as returns,
@@ -159,7 +304,17 @@ async function readDefinerFunctions(db: Queryable): Promise<DefinerFunctionRepor
         and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'
       order by 1`,
   )
-  return rows
+  return rows.map((f) => ({ ...f, ...parseDefinerComment(f.comment) }))
+}
+
+/**
+ * A definer function's COMMENT, '<why it crosses tenants or users>. Checks: <the rule it
+ * checks>': both halves trimmed; checks is null without a non-empty "Checks:" part.
+ */
+export function parseDefinerComment(comment: string | null): Pick<DefinerFunctionReport, 'purpose' | 'checks'> {
+  const match = comment === null ? null : /^([\s\S]*?)\bChecks:([\s\S]*)$/.exec(comment)
+  if (!match) return { purpose: comment?.trim() || null, checks: null }
+  return { purpose: match[1]!.trim() || null, checks: match[2]!.trim() || null }
 }
 
 async function readRoles(db: Queryable, names: string[]): Promise<RoleReport[]> {

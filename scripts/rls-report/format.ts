@@ -1,8 +1,11 @@
 // The report as text for a terminal: one aligned section per question a DBA asks (which tables
-// are protected, by which policies, which are audited, which functions run with their owner's
-// rights, who holds the group roles), then the findings that deserve a second look. Colour only
-// when asked for (the CLI asks when stdout is a TTY), so piped output has no escape codes.
-import type { DefinerFunctionReport, RlsReport, RoleAttributes, TableReport, TriggerReport } from './types.js'
+// are protected, by which policies, what those add up to for each role, which are audited, which
+// functions run with their owner's rights and what they check, who holds the group roles), then
+// the findings that deserve a second look. Colour only when asked for (the CLI asks when stdout
+// is a TTY), so piped output has no escape codes.
+import type { DefinerFunctionReport, EffectiveCheck, EffectivePolicy, RlsReport, RoleAttributes, TableReport, TriggerReport } from './types.js'
+
+const OPEN_POLICIES_FILE = 'scripts/rls-report/open-policies.ts'
 
 export interface FormatOptions {
   color?: boolean
@@ -30,6 +33,7 @@ export function formatRlsReport(report: RlsReport, opts: FormatOptions = {}): st
     '',
     ...tablesSection(report, name, p),
     ...policiesSection(report, name, p),
+    ...effectiveSection(report, name, p),
     ...triggersSection(report, name, p),
     ...functionsSection(report.definerFunctions, p),
     ...rolesSection(report, p),
@@ -79,10 +83,71 @@ function policiesSection(r: RlsReport, name: (t: TableReport) => string, p: Pale
       // Expressions under the kind column, where the eye already is.
       if (policy.using !== null) out.push(p.dim(`${' '.repeat(12)}USING      ${policy.using}`))
       if (policy.withCheck !== null) out.push(p.dim(`${' '.repeat(12)}WITH CHECK ${policy.withCheck}`))
+      if (policy.openWrites.length) {
+        const what = `${policy.openWrites.join(', ')} of any row`
+        out.push(
+          policy.openReason !== null
+            ? `${' '.repeat(12)}OPEN       ${what}, on purpose: ${policy.openReason}`
+            : p.warn(`${' '.repeat(12)}OPEN       ${what}, NOT LISTED in ${OPEN_POLICIES_FILE}`),
+        )
+      }
     }
   }
   out.push('')
   return out
+}
+
+/** Per table and role, what each command's policies add up to (EffectivePolicy). */
+function effectiveSection(r: RlsReport, name: (t: TableReport) => string, p: Palette): string[] {
+  const out = [
+    p.heading('EFFECTIVE POLICIES (per role and command: the permissive policies OR-ed, AND each restrictive one)'),
+    '  A policy applies to the roles it names, to their members and, TO PUBLIC, to everyone. USING: the rows a command sees',
+    '  or touches; WITH CHECK (a policy without one: its USING): the rows it writes. A statement that also reads the table',
+    '  (WHERE, RETURNING) must pass the SELECT USING too. No permissive policy: no row.',
+  ]
+  for (const t of r.tables) {
+    if (!t.rlsEnabled) {
+      out.push(`  ${name(t)}: row-level security disabled, every row for every role with table privileges`)
+      continue
+    }
+    if (!t.effective.length) {
+      out.push(`  ${name(t)}: no policy applies to any role: no row (but for superusers and BYPASSRLS roles)`)
+      continue
+    }
+    out.push(`  ${name(t)}`)
+    const shown = new Map<string, string>()
+    for (const role of [...new Set(t.effective.map((e) => e.role))]) {
+      const entries = t.effective.filter((e) => e.role === role)
+      const through = [...new Set(entries.flatMap((e) => e.via))].filter((v) => v !== role)
+      const heading = `    ${role}${through.length ? ` (through ${through.join(', ')})` : ''}`
+      // A member usually gets exactly what its group role gets: said once.
+      const same = JSON.stringify(entries.map(({ role: _, via: __, ...rest }) => rest))
+      if (shown.has(same)) {
+        out.push(`${heading}: the same as ${shown.get(same)}`)
+        continue
+      }
+      shown.set(same, role)
+      out.push(heading)
+      for (const e of entries) out.push(...effectiveLines(e, p))
+      const none = (['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const).filter((c) => !entries.some((e) => e.command === c))
+      if (none.length) out.push(p.dim(`      ${none.join(', ')}: no policy, no row`))
+    }
+  }
+  out.push('')
+  return out
+}
+
+function effectiveLines(e: EffectivePolicy, p: Palette): string[] {
+  const lines: string[] = []
+  const side = (label: string, check: EffectiveCheck | null) => {
+    if (!check) return
+    const head = `      ${(lines.length ? '' : e.command).padEnd(6)}  `
+    lines.push(`${head}${label.padEnd(10)}  ${check.permissive ?? p.warn('nothing: no permissive policy, no row')}`)
+    if (check.restrictive !== null) lines.push(`${' '.repeat(14)}${'AND'.padEnd(10)}  ${check.restrictive}`)
+  }
+  side('USING', e.using)
+  side('WITH CHECK', e.withCheck)
+  return lines
 }
 
 function triggersSection(r: RlsReport, name: (t: TableReport) => string, p: Palette): string[] {
@@ -118,20 +183,17 @@ function call(tr: TriggerReport): string {
 }
 
 function functionsSection(fns: DefinerFunctionReport[], p: Palette): string[] {
-  const out = [p.heading('SECURITY DEFINER FUNCTIONS (run with their owner’s rights)')]
+  const out = [p.heading('SECURITY DEFINER FUNCTIONS (run with their owner’s rights; what each checks, from its COMMENT)')]
   if (!fns.length) return [...out, '  none', '']
-  out.push(
-    ...indent(
-      table([
-        ['function', 'owner', 'search_path', 'EXECUTE granted to'],
-        ...fns.map((f) => [f.signature, f.owner, f.searchPath ?? 'NOT SET (caller’s)', f.executableBy.join(', ') || '-']),
-      ]),
-    ),
-    '',
-    '  why each one exists (its COMMENT):',
-    ...fns.map((f) => `    ${f.signature.slice(0, f.signature.indexOf('('))}: ${f.comment ?? p.warn('no comment')}`),
-    '',
-  )
+  for (const f of fns) {
+    out.push(
+      `  ${f.signature}`,
+      `    owner ${f.owner}   search_path ${f.searchPath ?? p.warn('NOT SET (caller’s)')}   EXECUTE ${f.executableBy.join(', ') || '-'}`,
+      `    checks  ${f.checks ?? p.warn('no "Checks:" in its comment')}`,
+      p.dim(`    why     ${f.purpose ?? 'no comment'}`),
+    )
+  }
+  out.push('')
   return out
 }
 
@@ -190,9 +252,24 @@ export function findWarnings(r: RlsReport): string[] {
       }
     }
   }
+  for (const t of r.tables) {
+    const n = `${t.schema}.${t.name}`
+    for (const policy of t.policies) {
+      if (policy.openWrites.length && policy.openReason === null) {
+        w.push(`${n}: policy "${policy.name}" admits ${policy.openWrites.join(', ')} of any row (true) and is not listed with its reason in ${OPEN_POLICIES_FILE}`)
+      }
+    }
+    for (const e of t.effective) {
+      const permissive = [...new Set([...(e.using?.permissivePolicies ?? []), ...(e.withCheck?.permissivePolicies ?? [])])]
+      if (permissive.length > 1) {
+        w.push(`${n}: ${e.role} has ${permissive.length} permissive ${e.command} policies (${permissive.map((x) => `"${x}"`).join(', ')}), OR-ed, so each widens the others`)
+      }
+    }
+  }
   for (const f of r.definerFunctions) {
     if (!f.searchPath) w.push(`${f.signature}: SECURITY DEFINER without a pinned search_path, so a caller can shadow the objects it uses`)
     if (f.executableBy.includes('PUBLIC')) w.push(`${f.signature}: SECURITY DEFINER executable by PUBLIC`)
+    if (!f.checks) w.push(`${f.signature}: SECURITY DEFINER without a "Checks:" comment, so the rule it checks before crossing tenants or users is not written down`)
   }
   for (const role of r.roles) {
     if (!role.exists) {

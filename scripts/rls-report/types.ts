@@ -7,6 +7,9 @@ export interface Queryable {
 }
 
 export type PolicyCommand = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'ALL'
+/** The commands a policy is evaluated for (a FOR ALL policy counts for each of them). */
+export type Command = Exclude<PolicyCommand, 'ALL'>
+export type WriteCommand = Exclude<Command, 'SELECT'>
 
 export interface PolicyReport {
   name: string
@@ -16,6 +19,46 @@ export interface PolicyReport {
   roles: string[]
   using: string | null
   withCheck: string | null
+  /**
+   * The writes this permissive policy admits for any row (INSERT WITH CHECK true, UPDATE or
+   * DELETE USING true, UPDATE WITH CHECK true, FOR ALL counting for each); [] for most policies.
+   */
+  openWrites: WriteCommand[]
+  /** Why such an open write is intended, from scripts/rls-report/open-policies.ts; null when not listed (a finding). */
+  openReason: string | null
+}
+
+/**
+ * What one role gets from the policies for one command: PostgreSQL OR-s the permissive
+ * policies that apply to the role (its own, those of the roles it inherits from, PUBLIC's, and
+ * FOR ALL ones), then AND-s every restrictive one; no permissive policy at all denies every row.
+ */
+export interface EffectiveCheck {
+  /** The permissive policies' expressions OR-ed; null when none applies, so no row passes. */
+  permissive: string | null
+  permissivePolicies: string[]
+  /** The restrictive policies' expressions AND-ed; null when none applies. */
+  restrictive: string | null
+  restrictivePolicies: string[]
+}
+
+export interface EffectivePolicy {
+  /** The role the expressions apply to. */
+  role: string
+  command: Command
+  /** Whose policies those are: the role itself, roles it inherits the privileges of, 'PUBLIC'. */
+  via: string[]
+  /**
+   * Existing rows the command may see or touch (SELECT, UPDATE, DELETE): each policy's USING.
+   * null for INSERT, which has no existing row.
+   */
+  using: EffectiveCheck | null
+  /**
+   * New rows the command may write (INSERT, UPDATE): each policy's WITH CHECK, or its USING when
+   * it has none. null for SELECT and DELETE. A statement that also reads the table (a WHERE
+   * clause, RETURNING) must pass the SELECT entry's USING too, for old rows and new ones.
+   */
+  withCheck: EffectiveCheck | null
 }
 
 /** origin: fires normally; replica: only under session_replication_role = replica; always: both. */
@@ -26,7 +69,7 @@ export interface TriggerReport {
   /** Schema-qualified trigger function, e.g. app.audit_capture. */
   function: string
   /** What the trigger does for the audit trail, from its function. */
-  role: 'change capture' | 'actor check' | 'chain seal' | 'append-only guard' | 'audit'
+  role: 'change capture' | 'actor check' | 'chain seal' | 'chain guard' | 'append-only guard' | 'audit'
   timing: 'BEFORE' | 'AFTER' | 'INSTEAD OF'
   events: string[]
   level: 'row' | 'statement'
@@ -40,9 +83,20 @@ export interface TableReport {
   owner: string
   rlsEnabled: boolean
   rlsForced: boolean
-  /** Has a workspace_id column: a tenant table, which DESIGN.md says must be forced and audited. */
+  /**
+   * A permanent table with a workspace_id column: a tenant table, which DESIGN.md says must be
+   * forced and audited. UNLOGGED tables are emptied by a crash, so they hold no tenant's data,
+   * only per-connection state (request_contexts names the workspace a connection acts in).
+   */
   tenantKeyed: boolean
   policies: PolicyReport[]
+  /**
+   * Per role and command, what the policies add up to: for every role a policy names, the Gatehouse
+   * group roles asked for and the table's owner, where RLS applies to it (not a superuser nor
+   * BYPASSRLS; the owner only when FORCEd) and at least one policy applies. A role missing here
+   * for a command, or an entry whose permissive is null, sees and writes nothing (fail closed).
+   */
+  effective: EffectivePolicy[]
   auditTriggers: TriggerReport[]
 }
 
@@ -60,6 +114,10 @@ export interface DefinerFunctionReport {
   /** Roles granted EXECUTE ('PUBLIC' for everyone), the owner included. */
   executableBy: string[]
   comment: string | null
+  /** Why it crosses tenants or users: its COMMENT before "Checks:". */
+  purpose: string | null
+  /** The rule it checks before it does: its COMMENT after "Checks:"; null without one (a finding). */
+  checks: string | null
 }
 
 export interface RoleAttributes {
@@ -105,4 +163,15 @@ export interface ReadOptions {
   schemas?: string[]
   /** Roles whose attributes and members are reported (default: the two Gatehouse group roles). */
   roles?: string[]
+  /** The intended open write policies (default: scripts/rls-report/open-policies.ts). */
+  openPolicies?: readonly OpenPolicy[]
+}
+
+/** A write policy that admits any row on purpose, and why (scripts/rls-report/open-policies.ts). */
+export interface OpenPolicy {
+  /** Schema-qualified, e.g. public.rate_limits. */
+  table: string
+  /** The policy's name, exactly. */
+  policy: string
+  reason: string
 }
