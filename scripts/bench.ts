@@ -148,6 +148,7 @@ async function main(): Promise<number> {
     APP_DATABASE_URL: appDatabaseUrl,
     SESSION_SECRET: secrets.sessionSecret,
     ENCRYPTION_KEYS: secrets.encryptionKeys,
+    PASSWORD_PEPPERS: secrets.passwordPeppers,
     CLOSED_BETA_INVITE_CODE: secrets.closedBetaInviteCode,
     RESEND_API_KEY: 're_bench_never_used',
     RESEND_BASE_URL: 'http://127.0.0.1:9',

@@ -60,9 +60,12 @@ revoke all on procedure app.secure_tenant_table(regclass, text, text[]) from pub
 -- Whether `p_user_id` belongs to the request's workspace: the sessions a role change there may
 -- mark for re-issue (sql/080). Runs as the privileged functions' owner, which reads memberships.
 create or replace function app.is_current_workspace_member(p_user_id uuid) returns boolean
-  language sql stable
-  as $$ select exists (select 1 from public.memberships m
-                        where m.workspace_id = app.current_workspace_id() and m.user_id = p_user_id) $$;
+  language plpgsql stable
+as $$
+begin
+  return exists (select 1 from public.memberships m where m.workspace_id = app.current_workspace_id() and m.user_id = p_user_id);
+end
+$$;
 revoke all on function app.is_current_workspace_member(uuid) from public;
 grant execute on function app.is_current_workspace_member(uuid) to app_privileged;
 

@@ -180,6 +180,20 @@ $$;
 revoke all on function app.use_second_factor(bigint, bytea) from public;
 grant execute on function app.use_second_factor(bigint, bytea) to app_privileged;
 
+-- The sealed user has MFA on; GHCFL otherwise (disabling and regenerating need it).
+create or replace function app.assert_mfa_enabled(p_user_id uuid) returns void
+  language plpgsql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if not exists (select 1 from public.user_mfa f where f.user_id = p_user_id and f.enabled_at is not null) then
+    raise exception 'MFA is not enabled' using errcode = 'GHCFL';
+  end if;
+end
+$$;
+revoke all on function app.assert_mfa_enabled(uuid) from public;
+grant execute on function app.assert_mfa_enabled(uuid) to app_privileged;
+
 -- ---------------------------------------------------------------------------------------------
 -- app.mfa_challenge: the user and sealed TOTP secret behind a live MFA challenge, without
 -- consuming it, or no row. Crosses users because the caller is not signed in yet: the mfaToken
@@ -329,9 +343,7 @@ as $$
 declare
   v_user uuid := app.require_user();
 begin
-  if not exists (select 1 from public.user_mfa f where f.user_id = v_user and f.enabled_at is not null) then
-    raise exception 'MFA is not enabled' using errcode = 'GHCFL';
-  end if;
+  perform app.assert_mfa_enabled(v_user);
   perform app.assert_current_password(p_password_proof, 'The password is wrong');
   if p_step is not null and p_backup_code_hash is not null then
     raise exception 'send one of a TOTP step and a backup code' using errcode = 'GHINV';
@@ -363,9 +375,7 @@ as $$
 declare
   v_user uuid := app.require_user();
 begin
-  if not exists (select 1 from public.user_mfa f where f.user_id = v_user and f.enabled_at is not null) then
-    raise exception 'MFA is not enabled' using errcode = 'GHCFL';
-  end if;
+  perform app.assert_mfa_enabled(v_user);
   perform app.accept_totp_step(p_step, false);
   perform app.replace_backup_codes(p_backup_code_hashes);
   perform app.audit_append(null, 'event', 'auth.backup_codes_regenerated', 'user', v_user::text, null, null);

@@ -4,8 +4,8 @@
 // listen — except for the database, which the parent started and migrated.
 //
 // It also watches the runtime pool's connections, so the parent can ask how many database round
-// trips one gated request really costs (each client.query call is one round trip: the opening
-// `BEGIN; SELECT app.begin_request(…)` is a single simple-protocol string).
+// trips one gated request really costs (queries pipelined together count as one: the opening
+// BEGIN and app.begin_request go out in one write).
 import pino from 'pino'
 import type pg from 'pg'
 import { loadConfig } from '../../src/config.js'
@@ -25,16 +25,29 @@ function firstLine(query: unknown): string {
   return text.trim().split('\n')[0]!.replace(/'\\x[0-9a-f]{64}'/g, "'\\x…'").replace(/\s+/g, ' ').slice(0, 110)
 }
 
-// Wraps each pooled connection's query method once, the first time the pool hands it out.
+// Wraps each pooled connection's query method once, the first time the pool hands it out. A
+// query sent while another is still on its way on the same connection (the runtime pool
+// pipelines: BEGIN and app.begin_request go out in one write) shares its round trip, so it is
+// recorded on the same line, joined with " + ".
 function recordQueries(pool: pg.Pool): void {
   const wrapped = new WeakSet<pg.PoolClient>()
   pool.on('acquire', (client: pg.PoolClient) => {
     if (wrapped.has(client)) return
     wrapped.add(client)
+    let inFlight = 0
     const query = client.query as (...args: unknown[]) => unknown
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
-      recording?.push(firstLine(args[0]))
-      return query.apply(this, args)
+      if (recording) {
+        const line = firstLine(args[0])
+        if (inFlight > 0 && recording.length) recording[recording.length - 1] += ` + ${line}`
+        else recording.push(line)
+      }
+      inFlight++
+      const settled = () => void inFlight--
+      const result = query.apply(this, args)
+      if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(settled, settled)
+      else settled()
+      return result
     } as typeof client.query
   })
 }

@@ -202,6 +202,11 @@ export async function pgError(op: Promise<unknown>): Promise<PgError | null> {
   }
 }
 
+/** A privileged function's refusal: its SQLSTATE (GH…, sql/020_context.sql) and message. */
+export function refusal(code: string, message: string): PgError {
+  return { code, message }
+}
+
 /** The error of a row rejected by the permissive policies (no policy is named). */
 export function rlsViolation(table: string): PgError {
   return { code: '42501', message: `new row violates row-level security policy for table "${table}"` }

@@ -7,6 +7,7 @@ import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
   beginRequest, inRequest, pgError, rows, seedEmailToken, seedMfa, seedSession, seedUser, tokenHash, type Sql,
+  refusal,
 } from '../helpers/rls.js'
 import { DECOY, PASSWORD, proofFor, setPassword, storedPassword } from '../helpers/passwords.js'
 import { hash as legacyHash } from '@node-rs/argon2'
@@ -16,7 +17,6 @@ const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
 const runtime = await connect(t, db.appUrl)
 
-const refusal = (code: string, message: string) => ({ code, message })
 const emailOf = async (userId: string) => (await rows<{ email: string }>(su, 'select email from users where id = $1', [userId]))[0]!.email
 const context = (sql: Sql) => rows(sql, 'select app.current_user_id() as user_id, app.current_session_id() as session_id')
 const DAY = 86400

@@ -23,6 +23,7 @@ import {
   type Sql,
   type Tenant,
   type TenantState,
+  refusal,
 } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
@@ -65,7 +66,6 @@ const accept = (sql: Sql, hash: Buffer) =>
   rows<{ outcome: string; workspace_id: string | null }>(sql, 'select * from app.accept_invite($1)', [hash])
 const acceptAs = (req: Request, hash: Buffer) => inRequest(runtime, req, (sql) => accept(sql, hash))
 
-const refusal = (code: string, message: string): PgError => ({ code, message })
 const LACKS_MANAGE = refusal('GHFBD', 'Your role lacks the permission members:manage')
 const cannotGrant = (caller: Role, role: string) => refusal('GHFBD', `Your role (${caller}) cannot grant the role ${role}`)
 const NOT_A_MEMBER = refusal('GHMEM', 'You are not a member of this workspace')

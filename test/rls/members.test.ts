@@ -24,6 +24,7 @@ import {
   type Request,
   type Sql,
   type Tenant,
+  refusal,
 } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
@@ -55,7 +56,6 @@ const removeMemberOn = (client: Sql, req: Request, userId: string) =>
   inRequest(client, req, (sql) => sql.query('select app.remove_member($1)', [userId]))
 const removeMember = (req: Request, userId: string) => removeMemberOn(runtime, req, userId)
 
-const refusal = (code: string, message: string): PgError => ({ code, message })
 const LACKS_MANAGE = refusal('GHFBD', 'Your role lacks the permission members:manage')
 const cannotChange = (caller: Role, member: Role) => refusal('GHFBD', `Your role (${caller}) cannot change a member who is ${member}`)
 const cannotGrant = (caller: Role, role: string) => refusal('GHFBD', `Your role (${caller}) cannot grant the role ${role}`)

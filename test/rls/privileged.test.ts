@@ -7,6 +7,7 @@ import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
   beginRequest, createLogin, inRequest, ownerOf, permissionDenied, pgError, plantSettings, rows, seedSession, seedTenant, seedUser, tokenHash,
+  refusal,
 } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
@@ -16,7 +17,6 @@ const owner = await connect(t, db.ownerUrl)
 
 const a = await seedTenant(su)
 const b = await seedTenant(su)
-const refusal = (code: string, message: string) => ({ code, message })
 
 const CONTEXT = `select app.current_workspace_id() as workspace_id, app.current_user_id() as user_id,
                         app.current_session_id() as session_id, (select count(*)::int from contacts) as contacts`

@@ -24,6 +24,7 @@ import {
   type Sql,
   type Tenant,
   type TenantState,
+  refusal,
 } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
@@ -128,7 +129,6 @@ async function seedPeople(state: TenantState) {
   return { tenant, colleague, invite, invitee: await seedSession(su, inviteeId) }
 }
 
-const refusal = (code: string, message: string): PgError => ({ code, message })
 const closed: Array<[string, TenantState, PgError, string]> = [
   ['pending approval', { status: 'pending_approval' }, refusal('GHWPA', 'This workspace is waiting for approval'), 'workspace_pending_approval'],
   ['rejected', { status: 'rejected' }, refusal('GHWRJ', 'This workspace was rejected'), 'workspace_rejected'],
