@@ -37,9 +37,9 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     table: 'public.database_secrets',
     policy: "the migrations generate the database's secrets",
     reason:
-      'sql/020 generates each secret once from the server\'s random source, as the schema owner through its app_privileged ' +
-      'membership, ON CONFLICT DO NOTHING; the secrets belong to the database, not to a tenant, no definer function writes them, ' +
-      'the runtime holds no privilege on them, and no policy lets an existing one change',
+      'the policy names only the schema owner (the migrating login): sql/020 generates each secret once from the server\'s ' +
+      'random source, ON CONFLICT DO NOTHING; the secrets belong to the database, not to a tenant, no definer function can write ' +
+      'them, the runtime holds no privilege on them, and no policy lets an existing one change',
   },
   {
     table: 'public.platform_admins',
@@ -53,8 +53,9 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     table: 'public.platform_admins',
     policy: 'the start-up sync removes addresses no longer listed',
     reason:
-      'the list is PLATFORM_ADMIN_EMAILS, made exact at start-up by app.sync_platform_admins, which only the schema owner may run ' +
-      '(not granted to the runtime); every address no longer listed goes, and a removed grant is audited (sql/044)',
+      'the policy names only the schema owner (the migrating login): the list is PLATFORM_ADMIN_EMAILS, made exact at start-up by ' +
+      'app.sync_platform_admins, run with the owner\'s own rights (granted to nobody); every address no longer listed goes, and a ' +
+      'removed grant is audited; no definer function can remove one (sql/044)',
   },
   {
     table: 'public.rate_limit_refunds',
@@ -89,15 +90,17 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     table: 'public.role_permissions',
     policy: 'the migrations write the role catalogue',
     reason:
-      "the built-in roles' permissions belong to no tenant and are rewritten whole from src/rbac/permissions.ts by " +
-      'app.sync_role_permissions, which only the schema owner runs, at every migration (not granted to the runtime; sql/080)',
+      "the policy names only the schema owner (the migrating login): the built-in roles' permissions belong to no tenant and are " +
+      'rewritten whole from src/rbac/permissions.ts by app.sync_role_permissions, run with the owner\'s own rights at every ' +
+      'migration (granted to nobody); no definer function can change what a role may do (sql/080)',
   },
   {
     table: 'public.role_permissions',
     policy: 'the migrations rewrite the role catalogue',
     reason:
-      "the built-in roles' permissions belong to no tenant and are rewritten whole from src/rbac/permissions.ts by " +
-      'app.sync_role_permissions, which only the schema owner runs, at every migration (not granted to the runtime; sql/080)',
+      "the policy names only the schema owner (the migrating login): the built-in roles' permissions belong to no tenant and are " +
+      'rewritten whole from src/rbac/permissions.ts by app.sync_role_permissions, run with the owner\'s own rights at every ' +
+      'migration (granted to nobody); no definer function can change what a role may do (sql/080)',
   },
 ]
 
