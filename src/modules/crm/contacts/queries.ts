@@ -1,7 +1,7 @@
 // Contacts queries. Each takes the request transaction and filters by workspace_id explicitly
 // (index use, and what a distributed deployment shards on); row-level security enforces the
 // same tenant boundary underneath, whatever these WHERE clauses say.
-import { and, desc, eq, ilike, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
+import { and, eq, ilike, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
 import { contacts } from '../../../db/schema/index.js'
 import type { Db } from '../../../db/request-tx.js'
 
@@ -16,7 +16,12 @@ export function likePattern(q: string): string {
 // statements: drizzle does not rebuild the SQL on every request, and PostgreSQL parses and plans
 // each shape once per connection. The list has four shapes (with or without a search, with or
 // without a cursor), each its own statement.
-function listStatement(db: Db, withSearch: boolean, withCursor: boolean) {
+//
+// The list orders exactly as contacts_workspace_created_idx is built (created_at DESC NULLS
+// LAST, id DESC NULLS LAST; both columns are NOT NULL, so the nulls order changes no result).
+// A plain DESC means NULLS FIRST, which that index cannot serve: PostgreSQL would read and sort
+// the whole workspace on every page (test/api/contacts.test.ts checks the plan).
+export function listQuery(db: Db, withSearch: boolean, withCursor: boolean) {
   const where: (SQL | undefined)[] = [eq(contacts.workspaceId, sql.placeholder('workspaceId')), isNull(contacts.deletedAt)]
   if (withSearch) {
     where.push(or(ilike(contacts.name, sql.placeholder('pattern')), ilike(contacts.email, sql.placeholder('pattern'))))
@@ -33,9 +38,12 @@ function listStatement(db: Db, withSearch: boolean, withCursor: boolean) {
     .select()
     .from(contacts)
     .where(and(...where))
-    .orderBy(desc(contacts.createdAt), desc(contacts.id))
+    .orderBy(sql`${contacts.createdAt} desc nulls last`, sql`${contacts.id} desc nulls last`)
     .limit(sql.placeholder('limit'))
-    .prepare(`contacts_list_${withSearch ? 'q' : ''}${withCursor ? 'c' : ''}`)
+}
+
+function listStatement(db: Db, withSearch: boolean, withCursor: boolean) {
+  return listQuery(db, withSearch, withCursor).prepare(`contacts_list_${withSearch ? 'q' : ''}${withCursor ? 'c' : ''}`)
 }
 
 function insertStatement(db: Db) {
