@@ -16,7 +16,9 @@
 //
 // Also: BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32), BENCH_LOG_LEVEL (silent: the
 // service's pino level), BENCH_PG_FLAGS (extra postgres flags, e.g. "-c synchronous_commit=off"),
-// BENCH_CPU_PROF=<folder> (writes a V8 CPU profile of the service child there, for DevTools).
+// BENCH_CPU_PROF=<folder> (writes a V8 CPU profile of the service child there, for DevTools),
+// BENCH_PROFILE=1 (PostgreSQL's time per statement and per function for each gated scenario,
+// from pg_stat_statements and track_functions: scripts/bench/profile.ts).
 //
 // Exit code: 0 when the run measured (even if a target failed: this is a measurement, not a
 // test); 1 when the bench itself broke; 2 when some answers were not 2xx or sockets failed, since
@@ -39,6 +41,7 @@ import { postmasterPid, snapshot } from './bench/cpu.js'
 import { buildChecks, bytesToMb, cpuRatios, findProblems, formatReport, type Report } from './bench/report.js'
 import { auditControl, auditFigures, auditScenarios } from './bench/audit.js'
 import { soak } from './bench/soak.js'
+import { PROFILE_FLAGS, formatProfile, profiler, type Profile } from './bench/profile.js'
 
 const json = process.argv.includes('--json')
 const log = (message: string) => process.stderr.write(`# ${message}\n`)
@@ -115,6 +118,7 @@ async function main(): Promise<number> {
     soakSeconds: intEnv('BENCH_SOAK_SECONDS', 0, 0, 24 * 3600),
   }
   const startedAt = new Date().toISOString()
+  const profiling = intEnv('BENCH_PROFILE', 0, 0, 1) === 1
 
   root = await makeTempDir('gatehouse-bench-')
   const started = Date.now()
@@ -122,7 +126,7 @@ async function main(): Promise<number> {
     dataDir: path.join(root, 'pg'),
     persistent: false,
     superPassword: randomBytes(16).toString('hex'),
-    postgresFlags: process.env.BENCH_PG_FLAGS?.trim().split(/\s+/).filter(Boolean) ?? [],
+    postgresFlags: [...(profiling ? PROFILE_FLAGS : []), ...(process.env.BENCH_PG_FLAGS?.trim().split(/\s+/).filter(Boolean) ?? [])],
   })
   // Provisioned and migrated as server.ts does: a CREATEROLE owner runs the migrations, a plain
   // runtime login (checked again by the service at start-up) serves the requests.
@@ -172,7 +176,7 @@ async function main(): Promise<number> {
   log(`service (pid ${service.pid}) on 127.0.0.1:${service.port}, bare baseline (pid ${bare.pid}) on 127.0.0.1:${bare.port}`)
 
   const [bareUrl, gatedUrl] = [`http://127.0.0.1:${bare.port}`, `http://127.0.0.1:${service.port}`]
-  const list = [...scenarios(tenants, bareUrl, gatedUrl), ...(settings.auditScenarios ? auditScenarios(tenants, bareUrl, gatedUrl) : [])]
+  const list = [...scenarios(tenants, bareUrl, gatedUrl), ...(settings.auditScenarios ? auditScenarios(tenants, gatedUrl) : [])]
   await smokeTest(list)
   const roundTrips = await countRoundTrips(service, tenants[0]!)
   const idle = await service.ask<ChildStats>({ type: 'stats' })
@@ -180,6 +184,8 @@ async function main(): Promise<number> {
   const pgPid = postmasterPid(path.join(root, 'pg'))
   const measurements: Measurement[] = []
   const audit = await auditControl(superUrl)
+  const pgProfile = profiling ? await profiler(superUrl) : undefined
+  const profiles: { name: string; profile: Profile }[] = []
   try {
     for (const s of list) {
       if (interrupted) throw new Error('interrupted')
@@ -187,6 +193,7 @@ async function main(): Promise<number> {
       log(`${s.name}: ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`)
       if (s.side === 'gated') await service.ask<ChildStats>({ type: 'stats' }) // each stats answer restarts the pool-queue sampling
       const locks = s.kind === 'insert' ? audit.sampleLockWaits() : undefined
+      if (s.side === 'gated') await pgProfile?.reset()
       const m = await measure(s, settings, {
         server: () => snapshot(s.side === 'bare' ? bare.pid : service.pid),
         postgres: () => (pgPid ? snapshot(pgPid, true) : new Map()),
@@ -195,11 +202,13 @@ async function main(): Promise<number> {
       if (interrupted) throw new Error('interrupted')
       if (s.side === 'gated') m.poolWaiting = (await service.ask<ChildStats>({ type: 'stats' })).poolWaiting
       measurements.push(m)
+      if (pgProfile && s.side === 'gated') profiles.push({ name: s.name, profile: await pgProfile.read(m.total + m.warmupTotal) })
       log(`${s.name}: ${m.requestsPerSecond.toFixed(0)} req/s, p50 ${m.latencyMs.p50} ms, p99 ${m.latencyMs.p99} ms, non-2xx ${m.non2xx}, errors ${m.errors}`)
     }
     await audit.set(true) // leave the database as deployed
   } finally {
     await audit.close().catch(() => {})
+    await pgProfile?.close().catch(() => {})
   }
   if (interrupted) throw new Error('interrupted')
 
@@ -233,7 +242,8 @@ async function main(): Promise<number> {
     problems,
     allTargetsMet: checks.every((c) => c.pass),
   }
-  process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatReport(report)}\n`)
+  process.stdout.write(json ? `${JSON.stringify({ ...report, profiles }, null, 2)}\n` : `\n${formatReport(report)}\n`)
+  if (!json) for (const p of profiles) process.stdout.write(`${formatProfile(p.name, p.profile).join('\n')}\n`)
   if (problems.length && json) log(`THE RUN HAD ERRORS: ${problems.join('; ')}`)
   return problems.length ? 2 : 0
 }
