@@ -32,9 +32,9 @@
 -- UTC with microseconds whatever the session's TimeZone. src/audit/verify.ts repeats this
 -- expression in its own query, so a superuser who replaced this function would not fool it.
 -- ---------------------------------------------------------------------------------------------
+-- No SET clause (every name is qualified), so PostgreSQL inlines it where it is called.
 create or replace function app.audit_canonical(r public.audit_log) returns text
   language sql immutable
-  set search_path = pg_catalog, pg_temp
 as $$
   select pg_catalog.jsonb_build_array(
     r.id, r.workspace_id, r.chain_key, r.chain_seq, r.kind,
@@ -45,6 +45,7 @@ as $$
     pg_catalog.encode(r.prev_hash, 'hex')
   )::text
 $$;
+alter function app.audit_canonical(public.audit_log) reset all;
 revoke all on function app.audit_canonical(public.audit_log) from public;
 grant execute on function app.audit_canonical(public.audit_log) to app_privileged;
 
@@ -234,14 +235,18 @@ create policy "privileged functions advance chains" on public.audit_chain_heads
 -- secrets, tokens), so the log never holds a copy of a secret. STRICT: no row stays NULL (the
 -- before of a create, the after of a delete), not an empty object that reads as a row.
 -- ---------------------------------------------------------------------------------------------
+-- PL/pgSQL rather than SQL: a SQL body with a FROM cannot be inlined, and would be planned afresh
+-- on every call before PostgreSQL 18; this plan is cached for the session.
 create or replace function app.audit_redact(j jsonb) returns jsonb
-  language sql immutable strict
-  set search_path = pg_catalog, pg_temp
+  language plpgsql immutable strict
 as $$
-  select coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb)
-    from pg_catalog.jsonb_each(j) as e
-   where e.key !~ '(hash|encrypted|ciphertext|password|secret|token)'
+begin
+  return (select coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+            from pg_catalog.jsonb_each(j) as e
+           where e.key operator(pg_catalog.!~) '(hash|encrypted|ciphertext|password|secret|token)');
+end
 $$;
+alter function app.audit_redact(jsonb) reset all;
 revoke all on function app.audit_redact(jsonb) from public;
 grant execute on function app.audit_redact(jsonb) to app_privileged;
 

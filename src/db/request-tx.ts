@@ -92,8 +92,48 @@ export class RequestTx {
   async commit(): Promise<void> {
     if (this.done) return
     this.done = true
+    await this.settleCommit(this.client.query('COMMIT'))
+  }
+
+  /**
+   * The request's last statement and its COMMIT in one round trip: `statement` has just been
+   * sent (a query started on this transaction's connection, not yet awaited), and COMMIT goes
+   * out right behind it, in the same write (the runtime pool pipelines). Answers the statement's
+   * result once both are back. If the statement fails, its error is thrown and the COMMIT, which
+   * PostgreSQL then answers as a ROLLBACK, saves nothing; if the COMMIT fails, 503 as for
+   * commit(). Should `statement` not have reached the connection yet (nothing in flight), it is
+   * awaited first and COMMIT follows it, one round trip later: never out of order.
+   */
+  async commitWith<T>(statement: Promise<T>): Promise<T> {
+    if (this.done) throw new Error('the request transaction has ended')
+    if (!this.inFlight()) {
+      const value = await statement
+      await this.commit()
+      return value
+    }
+    this.done = true
+    const commit = this.client.query('COMMIT')
+    let value: T
     try {
-      const result = await this.client.query('COMMIT')
+      value = await statement
+    } catch (err) {
+      // The transaction is aborted; its COMMIT answers ROLLBACK. The statement's error is the answer.
+      await commit.then(() => this.release(), (e: unknown) => this.client.release(e as Error))
+      throw err
+    }
+    await this.settleCommit(commit)
+    return value
+  }
+
+  /** Whether a query is on its way on this connection (pg's pipeline queues, read defensively). */
+  private inFlight(): boolean {
+    const c = this.client as unknown as { _activeQuery?: unknown; _sentQueryQueue?: unknown[]; _queryQueue?: unknown[] }
+    return !!c._activeQuery || (c._sentQueryQueue?.length ?? 0) > 0 || (c._queryQueue?.length ?? 0) > 0
+  }
+
+  private async settleCommit(commit: Promise<pg.QueryResult>): Promise<void> {
+    try {
+      const result = await commit
       // COMMIT in an aborted transaction "succeeds" as ROLLBACK: nothing was saved.
       if (result.command !== 'COMMIT') throw new Error(`COMMIT answered ${result.command}`)
     } catch (err) {

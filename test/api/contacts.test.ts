@@ -6,6 +6,7 @@ import { buildTestApp } from '../helpers/app.js'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { activeTenant, addMember, as, assertError, countContacts, createContact, register, sessionToken, type Actor } from '../helpers/actors.js'
 import { listQuery } from '../../src/modules/crm/contacts/queries.js'
+import * as schema from '../../src/db/schema/index.js'
 import { hashToken } from '../../src/crypto/tokens.js'
 
 const ctx = await buildTestApp(t)
@@ -312,7 +313,7 @@ t.test('a page of the list reads its rows from the index, in order, without sort
   await ctx.sql('analyze contacts')
   const client = await ctx.pools.runtime.connect()
   try {
-    const db = drizzle(client)
+    const db = drizzle(client, { schema })
     // (A search filters by a pattern the index cannot serve: the planner may rightly choose to
     // sort what matches. Searching large tenants fast wants a trigram index; not built.)
     for (const [search, cursor] of [[false, false], [false, true]] as const) {

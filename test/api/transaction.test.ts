@@ -208,6 +208,43 @@ t.test('(e) RequestTx: a connection is reused only when idle, destroyed otherwis
     t.same(await ctx.sql('select 1 from email_outbox where to_address = $1', [to]), [], 'nothing was saved')
   })
 
+  await t.test('commitWith: the last statement and its COMMIT, sent together', async (t) => {
+    const pid = await pidOf(pool)
+    const to = uniqueEmail('together')
+    const { tx } = await beginRequest(pool, { tokenHash })
+    const statement = tx.client.query(`insert into email_outbox (to_address, template, body_encrypted) values ($1, 'test', 'x')`, [to])
+    const inFlight = (tx.client as unknown as { _sentQueryQueue: unknown[]; _activeQuery: unknown })
+    t.ok(inFlight._activeQuery || inFlight._sentQueryQueue.length, 'the statement is on the wire before COMMIT is sent')
+    const result = await tx.commitWith(statement)
+    t.equal(result.rowCount, 1, "the statement's result")
+    t.ok(tx.finished)
+    t.same(await ctx.sql('select 1 as saved from email_outbox where to_address = $1', [to]), [{ saved: 1 }], 'committed')
+    t.equal(pool.idleCount, 1, 'back to the pool idle')
+    t.equal(await pidOf(pool), pid, 'reused')
+    await t.rejects(tx.commitWith(Promise.resolve(1)), /ended/, 'a finished transaction takes no more statements')
+  })
+
+  await t.test('commitWith: a failing statement is the error, and nothing is saved', async (t) => {
+    // Threat: the COMMIT sent behind a failed statement saves what came before it.
+    const pid = await pidOf(pool)
+    const to = uniqueEmail('failed-last')
+    const { tx } = await beginRequest(pool, { tokenHash })
+    await tx.client.query(`insert into email_outbox (to_address, template, body_encrypted) values ($1, 'test', 'x')`, [to])
+    await t.rejects(tx.commitWith(tx.client.query('select 1/0')), { code: '22012' }, "the statement's own error")
+    t.ok(tx.finished)
+    t.same(await ctx.sql('select 1 from email_outbox where to_address = $1', [to]), [], 'the earlier write was not saved')
+    t.equal(pool.idleCount, 1, 'the connection, rolled back, is idle in the pool')
+    t.equal(await pidOf(pool), pid, 'reused')
+  })
+
+  await t.test('commitWith: a statement not on this connection is awaited first, then COMMIT', async (t) => {
+    const { tx } = await beginRequest(pool, { tokenHash })
+    const to = uniqueEmail('later')
+    await tx.client.query(`insert into email_outbox (to_address, template, body_encrypted) values ($1, 'test', 'x')`, [to])
+    t.equal(await tx.commitWith(Promise.resolve('computed')), 'computed')
+    t.same(await ctx.sql('select 1 as saved from email_outbox where to_address = $1', [to]), [{ saved: 1 }], 'committed')
+  })
+
   await t.test('a connection still in a transaction after the request is destroyed', async (t) => {
     const pid = await pidOf(pool)
     const { tx } = await beginRequest(pool, { tokenHash })

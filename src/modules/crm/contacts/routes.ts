@@ -1,5 +1,7 @@
 // /api/crm/contacts. Every route runs the whole gate chain; another tenant's contact id answers
-// 404 (it is not visible under RLS), never 403.
+// 404 (it is not visible under RLS), never 403. The one-statement routes send their statement
+// and the COMMIT together (RequestTx.commitWith): two round trips in all, the first being BEGIN
+// with app.begin_request.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError, notFound } from '../../../errors.js'
 import { schemas } from './schemas.js'
@@ -15,11 +17,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/', { schema: schemas.list, config: { access, permission: 'contacts:read' } }, async (request) => {
     const limit = request.query.limit ?? 50
-    const rows = await q.listContacts(request.tx!.db, request.workspace!.id, {
-      limit: limit + 1,
-      q: request.query.q?.trim() || undefined,
-      after: request.query.cursor ? decodeCursor(request.query.cursor) : undefined,
-    })
+    const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined
+    const tx = request.tx!
+    const rows = await tx.commitWith(q.listContacts(tx.db, request.workspace!.id, { limit: limit + 1, q: request.query.q?.trim() || undefined, after }))
     const page = rows.slice(0, limit)
     return { contacts: page.map(toContact), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null }
   })
@@ -27,8 +27,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/', { schema: schemas.create, config: { access, permission: 'contacts:create' } }, async (request, reply) => {
     const { name, email, phone, departmentId, ownerId } = request.body
     const userId = request.principal!.userId
+    const tx = request.tx!
     try {
-      const row = await q.insertContact(request.tx!.db, {
+      const row = await tx.commitWith(q.insertContact(tx.db, {
         workspaceId: request.workspace!.id,
         name: name.trim(),
         email: email ?? null,
@@ -36,7 +37,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         departmentId: departmentId ?? null,
         ownerId: ownerId === undefined ? userId : ownerId,
         createdBy: userId,
-      })
+      }))
       reply.code(201)
       return { contact: toContact(row) }
     } catch (err) {
@@ -46,18 +47,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/:id', { schema: schemas.get, config: { access, permission: 'contacts:read' } }, async (request) => {
-    const row = await q.findContact(request.tx!.db, request.workspace!.id, request.params.id)
+    const tx = request.tx!
+    const row = await tx.commitWith(q.findContact(tx.db, request.workspace!.id, request.params.id))
     if (!row) throw notFound(NOT_FOUND)
     return { contact: toContact(row) }
   })
 
   app.patch('/:id', { schema: schemas.update, config: { access, permission: 'contacts:update' } }, async (request) => {
     const { name, ...rest } = request.body
+    const tx = request.tx!
     try {
-      const row = await q.updateContact(request.tx!.db, request.workspace!.id, request.params.id, {
+      const row = await tx.commitWith(q.updateContact(tx.db, request.workspace!.id, request.params.id, {
         ...rest,
         ...(name !== undefined ? { name: name.trim() } : {}),
-      })
+      }))
       if (!row) throw notFound(NOT_FOUND)
       return { contact: toContact(row) }
     } catch (err) {
@@ -67,7 +70,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/:id', { schema: schemas.remove, config: { access, permission: 'contacts:delete' } }, async (request, reply) => {
-    if (!(await q.softDeleteContact(request.tx!.db, request.workspace!.id, request.params.id))) throw notFound(NOT_FOUND)
+    const tx = request.tx!
+    if (!(await tx.commitWith(q.softDeleteContact(tx.db, request.workspace!.id, request.params.id)))) throw notFound(NOT_FOUND)
     reply.code(204)
     return null
   })
