@@ -106,27 +106,23 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
     if (url && !/^postgres(ql)?:\/\//.test(url)) problems.push(`${name} must be a postgres:// URL`)
   }
 
-  let encryptionKeys: KeyRing = { active: { id: '', key: Buffer.alloc(0) }, byId: new Map() }
-  const keysRaw = secret('ENCRYPTION_KEYS', generated?.encryptionKeys)
-  if (keysRaw) {
-    try {
-      encryptionKeys = parseKeyRing(keysRaw)
-    } catch (err) {
-      problems.push(`ENCRYPTION_KEYS: ${(err as Error).message}`)
+  // A key ring secret (`kid:base64key[,…]`): required like any secret, and parsed.
+  const keyRing = (name: string, fromGenerated: string | undefined): KeyRing => {
+    const raw = secret(name, fromGenerated)
+    if (raw) {
+      try {
+        return parseKeyRing(raw)
+      } catch (err) {
+        problems.push(`${name}: ${(err as Error).message}`)
+      }
     }
+    return { active: { id: '', key: Buffer.alloc(0) }, byId: new Map() }
   }
+  const encryptionKeys = keyRing('ENCRYPTION_KEYS', generated?.encryptionKeys)
   // Same format as ENCRYPTION_KEYS, and kept apart from it: a pepper cannot be rotated away like
   // an encryption key (a password hashed with it needs the password to move to another), so
   // removing one signs its users out of their passwords until they reset them.
-  let passwordPeppers: KeyRing = { active: { id: '', key: Buffer.alloc(0) }, byId: new Map() }
-  const peppersRaw = secret('PASSWORD_PEPPERS', generated?.passwordPeppers)
-  if (peppersRaw) {
-    try {
-      passwordPeppers = parseKeyRing(peppersRaw)
-    } catch (err) {
-      problems.push(`PASSWORD_PEPPERS: ${(err as Error).message}`)
-    }
-  }
+  const passwordPeppers = keyRing('PASSWORD_PEPPERS', generated?.passwordPeppers)
   const sessionSecret = secret('SESSION_SECRET', generated?.sessionSecret)
   if (sessionSecret && sessionSecret.length < 32) problems.push('SESSION_SECRET must be at least 32 characters')
   const closedBetaInviteCode = secret('CLOSED_BETA_INVITE_CODE', generated?.closedBetaInviteCode)

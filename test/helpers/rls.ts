@@ -202,6 +202,19 @@ export async function pgError(op: Promise<unknown>): Promise<PgError | null> {
   }
 }
 
+interface Same {
+  same(found: unknown, wanted: unknown, message: string): unknown
+}
+
+/** `op` fails with exactly `expected`, and `snapshot` (read as superuser) is the same before and after. */
+export async function refusedUnchanged(
+  t: Same, snapshot: () => Promise<unknown>, op: () => Promise<unknown>, expected: PgError, label: string,
+): Promise<void> {
+  const before = await snapshot()
+  t.same(await pgError(op()), expected, label)
+  t.same(await snapshot(), before, `${label}: nothing changed`)
+}
+
 /** A privileged function's refusal: its SQLSTATE (GH…, sql/020_context.sql) and message. */
 export function refusal(code: string, message: string): PgError {
   return { code, message }

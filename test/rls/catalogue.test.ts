@@ -381,12 +381,9 @@ function unwrappedHelpers(expression: string | null): string[] {
   return [...new Set([...expression.replace(WRAPPED, '').matchAll(CALL)].map((m) => `app.${m[1]}()`))]
 }
 
-/**
- * (d) Tables in `schema`: every policy calls the context helpers only as `(select app.fn())`,
- * so PostgreSQL evaluates each once per statement (an InitPlan) instead of once per row.
- */
-async function unwrappedHelperFindings(sql: Sql, schema: string): Promise<Findings[]> {
-  const tables = await rows<{ name: string; policies: { name: string; using: string | null; check: string | null }[] }>(
+/** Each table in `schema` (TABLES) with its policies' names and expressions. */
+function tablePolicies(sql: Sql, schema: string) {
+  return rows<{ name: string; policies: { name: string; using: string | null; check: string | null }[] }>(
     sql,
     `select c.oid::regclass::text as name,
             coalesce((select json_agg(json_build_object('name', p.polname, 'using', pg_get_expr(p.polqual, p.polrelid),
@@ -396,6 +393,14 @@ async function unwrappedHelperFindings(sql: Sql, schema: string): Promise<Findin
       order by 1`,
     [schema],
   )
+}
+
+/**
+ * (d) Tables in `schema`: every policy calls the context helpers only as `(select app.fn())`,
+ * so PostgreSQL evaluates each once per statement (an InitPlan) instead of once per row.
+ */
+async function unwrappedHelperFindings(sql: Sql, schema: string): Promise<Findings[]> {
+  const tables = await tablePolicies(sql, schema)
   return tables.map((table) => ({
     object: `table ${table.name}`,
     problems: table.policies.flatMap((p) =>
@@ -444,16 +449,7 @@ async function appSettingFindings(sql: Sql, functionSchemas: string[], policySch
        from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = any($1::text[]) order by 1`,
     [functionSchemas],
   )
-  const tables = await rows<{ name: string; policies: { name: string; using: string | null; check: string | null }[] }>(
-    sql,
-    `select c.oid::regclass::text as name,
-            coalesce((select json_agg(json_build_object('name', p.polname, 'using', pg_get_expr(p.polqual, p.polrelid),
-                                                        'check', pg_get_expr(p.polwithcheck, p.polrelid)) order by p.polname collate "C")
-                        from pg_policy p where p.polrelid = c.oid), '[]') as policies
-       ${TABLES}
-      order by 1`,
-    [policySchema],
-  )
+  const tables = await tablePolicies(sql, policySchema)
   return [
     ...functions.map((f) => ({
       object: `function ${f.name}`,

@@ -24,6 +24,7 @@ import {
   type Tenant,
   type TenantState,
   refusal,
+  refusedUnchanged as refusedAndUnchanged,
 } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
@@ -78,11 +79,8 @@ const everything = async () => ({
 })
 
 /** `op` fails with exactly `expected`, and no invitation or membership anywhere changed. */
-async function refusedUnchanged(t: Test, op: () => Promise<unknown>, expected: PgError, label: string): Promise<void> {
-  const before = await everything()
-  t.same(await pgError(op()), expected, label)
-  t.same(await everything(), before, `${label}: nothing changed`)
-}
+const refusedUnchanged = (t: Test, op: () => Promise<unknown>, expected: PgError, label: string) =>
+  refusedAndUnchanged(t, everything, op, expected, label)
 
 /** `op` answers `expected`, and no invitation or membership anywhere changed. */
 async function answersUnchanged(t: Test, op: () => Promise<unknown>, expected: unknown, label: string): Promise<void> {

@@ -25,6 +25,7 @@ import {
   type Sql,
   type Tenant,
   refusal,
+  refusedUnchanged as refusedAndUnchanged,
 } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
@@ -75,11 +76,8 @@ const everything = async () => ({
 })
 
 /** `op` fails with exactly `expected`, and no membership anywhere (nor any session's mark) changed. */
-async function refusedUnchanged(t: Test, op: () => Promise<unknown>, expected: PgError, label: string): Promise<void> {
-  const before = await everything()
-  t.same(await pgError(op()), expected, label)
-  t.same(await everything(), before, `${label}: nothing changed`)
-}
+const refusedUnchanged = (t: Test, op: () => Promise<unknown>, expected: PgError, label: string) =>
+  refusedAndUnchanged(t, everything, op, expected, label)
 
 const a = await seedTenant(su)
 const b = await seedTenant(su)
