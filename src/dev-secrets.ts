@@ -30,7 +30,12 @@ export function generateDevSecrets(): DevSecrets {
 
 export async function loadOrCreateDevSecrets(file: string): Promise<DevSecrets> {
   if (existsSync(file)) {
-    return { ...generateDevSecrets(), ...(JSON.parse(await readFile(file, 'utf8')) as Partial<DevSecrets>) }
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Partial<DevSecrets>
+    const secrets = { ...generateDevSecrets(), ...stored }
+    // A secret added since the file was written (PASSWORD_PEPPERS, say) is generated once and
+    // kept: regenerated at every start, it would lock out every password hashed with it.
+    if (Object.keys(secrets).some((key) => !(key in stored))) await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
+    return secrets
   }
   const secrets = generateDevSecrets()
   await mkdir(path.dirname(file), { recursive: true })
