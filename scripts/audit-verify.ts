@@ -13,11 +13,9 @@
 //   DATABASE_URL=postgres://audit_verifier:…@db.example/gatehouse npm run audit:verify
 // Without DATABASE_URL: the embedded development database in PG_DATA_DIR (the one `npm start`
 // and `npm run migrate` use; stop `npm start` first), as its superuser, from the dev secrets.
-import path from 'node:path'
 import pg from 'pg'
 import { DEFAULT_BATCH_SIZE, verifyAuditChains, PLATFORM_CHAIN } from '../src/audit/verify.js'
-import { loadOrCreateDevSecrets } from '../src/dev-secrets.js'
-import { startLocalDatabase, type Cluster } from '../src/db/embedded.js'
+import { localDataDir, startLocalDatabase, type Cluster } from '../src/db/embedded.js'
 
 const USAGE = 'usage: npm run audit:verify [--batch-size=N] [workspaceId]'
 
@@ -34,12 +32,7 @@ async function main(args: string[]): Promise<number> {
   let connectionString = process.env.DATABASE_URL?.trim()
   let cluster: Cluster | undefined
   if (!connectionString) {
-    const pgDataDir = path.resolve(process.env.PG_DATA_DIR?.trim() || '.data/postgres')
-    const secrets = await loadOrCreateDevSecrets(path.join(path.dirname(pgDataDir), 'gatehouse-secrets.json'))
-    ;({ cluster } = await startLocalDatabase({
-      dataDir: pgDataDir,
-      passwords: { superuser: secrets.pgSuperPassword, owner: secrets.ownerPassword, app: secrets.appPassword },
-    }))
+    ;({ cluster } = await startLocalDatabase({ dataDir: localDataDir(process.env) }))
     connectionString = cluster.superUrl('gatehouse')
   }
   const client = new pg.Client({ connectionString })

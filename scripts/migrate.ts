@@ -1,9 +1,7 @@
 // `npm run migrate`: applies migrations/ and sql/ as the schema owner, then checks the runtime
 // role. With DATABASE_URL (+ APP_DATABASE_URL) it migrates that database; without, the embedded
 // development database in PG_DATA_DIR (the same one `npm start` uses).
-import path from 'node:path'
-import { loadOrCreateDevSecrets } from '../src/dev-secrets.js'
-import { startLocalDatabase, type Cluster } from '../src/db/embedded.js'
+import { localDataDir, startLocalDatabase, type Cluster } from '../src/db/embedded.js'
 import { migrate, roleFromUrl } from '../src/db/migrate.js'
 import { assertRuntimeRoleIsSafe, closePools, createPools } from '../src/db/pool.js'
 
@@ -12,12 +10,7 @@ async function main(): Promise<void> {
   let appDatabaseUrl = process.env.APP_DATABASE_URL?.trim()
   let cluster: Cluster | undefined
   if (!databaseUrl) {
-    const pgDataDir = path.resolve(process.env.PG_DATA_DIR?.trim() || '.data/postgres')
-    const secrets = await loadOrCreateDevSecrets(path.join(path.dirname(pgDataDir), 'gatehouse-secrets.json'))
-    ;({ cluster, databaseUrl, appDatabaseUrl } = await startLocalDatabase({
-      dataDir: pgDataDir,
-      passwords: { superuser: secrets.pgSuperPassword, owner: secrets.ownerPassword, app: secrets.appPassword },
-    }))
+    ;({ cluster, databaseUrl, appDatabaseUrl } = await startLocalDatabase({ dataDir: localDataDir(process.env) }))
   }
   if (!appDatabaseUrl) throw new Error('APP_DATABASE_URL is required with DATABASE_URL: the runtime login must not be the schema owner')
   try {

@@ -12,10 +12,8 @@
 // Any role may read the catalogue, so DATABASE_URL need not be a superuser (a read-only DBA
 // login will do). Without it, the embedded development database is started as `npm run
 // migrate` does and read as the schema owner; it cannot start while `npm start` holds it.
-import path from 'node:path'
 import pg from 'pg'
-import { loadOrCreateDevSecrets } from '../src/dev-secrets.js'
-import { startLocalDatabase, type Cluster } from '../src/db/embedded.js'
+import { localDataDir, startLocalDatabase, type Cluster } from '../src/db/embedded.js'
 import { readRlsReport } from './rls-report/catalogue.js'
 import { findWarnings, formatRlsReport } from './rls-report/format.js'
 
@@ -34,12 +32,7 @@ async function main(argv: string[]): Promise<number> {
   let databaseUrl = process.env.DATABASE_URL?.trim()
   let cluster: Cluster | undefined
   if (!databaseUrl) {
-    const pgDataDir = path.resolve(process.env.PG_DATA_DIR?.trim() || '.data/postgres')
-    const secrets = await loadOrCreateDevSecrets(path.join(path.dirname(pgDataDir), 'gatehouse-secrets.json'))
-    ;({ cluster, databaseUrl } = await startLocalDatabase({
-      dataDir: pgDataDir,
-      passwords: { superuser: secrets.pgSuperPassword, owner: secrets.ownerPassword, app: secrets.appPassword },
-    }))
+    ;({ cluster, databaseUrl } = await startLocalDatabase({ dataDir: localDataDir(process.env) }))
   }
   try {
     const client = new pg.Client({ connectionString: databaseUrl, application_name: 'gatehouse-rls-report' })

@@ -1,13 +1,12 @@
 // The process: reads the environment, starts (or connects to) PostgreSQL, migrates, checks the
 // runtime role, builds the app, listens, and shuts everything down gracefully on SIGINT/SIGTERM.
 // The only file that touches process.*.
-import path from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { loadConfig, ConfigError } from './config.js'
 import { loggerOptions } from './logger.js'
-import { loadOrCreateDevSecrets, type DevSecrets } from './dev-secrets.js'
-import { startLocalDatabase, type Cluster } from './db/embedded.js'
+import type { DevSecrets } from './dev-secrets.js'
+import { localDataDir, localSecrets, startLocalDatabase, type Cluster } from './db/embedded.js'
 import { migrate, roleFromUrl } from './db/migrate.js'
 import { assertRuntimeRoleIsSafe, closePools, createPools } from './db/pool.js'
 import { syncWithDatabase, type ServiceKeys } from './db/startup.js'
@@ -16,10 +15,8 @@ import { buildApp } from './app.js'
 async function main(): Promise<void> {
   const env = process.env
   const production = env.NODE_ENV === 'production'
-  const pgDataDir = path.resolve(env.PG_DATA_DIR?.trim() || '.data/postgres')
-  const devSecrets: DevSecrets | undefined = production
-    ? undefined
-    : await loadOrCreateDevSecrets(path.join(path.dirname(pgDataDir), 'gatehouse-secrets.json'))
+  const pgDataDir = localDataDir(env)
+  const devSecrets: DevSecrets | undefined = production ? undefined : await localSecrets(pgDataDir)
 
   let config
   try {
@@ -37,11 +34,10 @@ async function main(): Promise<void> {
   let databaseUrl = config.databaseUrl
   let appDatabaseUrl = config.appDatabaseUrl
   if (!databaseUrl) {
-    const secrets = devSecrets!
     logger.info({ dataDir: pgDataDir }, 'starting embedded PostgreSQL')
     ;({ cluster, databaseUrl, appDatabaseUrl } = await startLocalDatabase({
       dataDir: pgDataDir,
-      passwords: { superuser: secrets.pgSuperPassword, owner: secrets.ownerPassword, app: secrets.appPassword },
+      secrets: devSecrets,
       log: (line) => logger.debug({ postgres: line }),
     }))
   }

