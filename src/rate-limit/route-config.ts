@@ -12,7 +12,7 @@ import type { FastifyRequest } from 'fastify'
 import type { RateLimitOptions } from '@fastify/rate-limit'
 import type { LimitName } from './limits.js'
 import { clientKey } from './window.js'
-import { normaliseEmail } from '../modules/auth/service.js'
+import { normaliseEmail } from '../schemas/common.js'
 
 export interface AccountRateLimit {
   limit: LimitName

@@ -17,6 +17,11 @@ export const DateTime = Type.String({ format: 'date-time', description: 'ISO-860
 export const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
 export const NullableDateTime = Nullable(DateTime)
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 })
+
+/** Emails are compared case-insensitively and without surrounding space. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase()
+}
 // A person's, a workspace's or a contact's name: shown in lists, emails and email subjects, so
 // no control characters (a line break in a subject, an escape sequence in a log) and not blank.
 export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$' })

@@ -6,6 +6,7 @@ import * as q from './queries.js'
 import * as recovery from './password-reset.js'
 import * as sessions from './sessions.js'
 import { recordEvent } from '../../audit/events.js'
+import { clearSessionCookie } from '../../plugins/auth.js'
 import { rateLimit } from '../../rate-limit/route-config.js'
 import * as limits from './limits.js'
 import * as mfa from './mfa.js'
@@ -35,7 +36,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       await q.revokeSession(request.tx!.db, request.principal.sessionId)
       await recordEvent(request.tx!.db, { action: 'auth.logout', entityType: 'session', entityId: request.principal.sessionId, platform: true })
     }
-    service.clearSessionCookie(request, reply)
+    clearSessionCookie(request, reply)
     reply.code(204)
     return null
   })

@@ -18,11 +18,6 @@ const common = new Set(
     .filter((line) => line !== '' && !line.startsWith('# ')),
 )
 
-/** Emails are compared case-insensitively and without surrounding space. */
-export function normaliseEmail(email: string): string {
-  return email.trim().toLowerCase()
-}
-
 /** True for a block-listed domain or any subdomain of one (mail.mailinator.com). */
 export function isDisposableEmail(normalisedEmail: string): boolean {
   const domain = normalisedEmail.slice(normalisedEmail.lastIndexOf('@') + 1).replace(/\.$/, '')

@@ -4,7 +4,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
 import { decoySettings, hashPassword, needsRehash, parseSettings, passwordProof, PasswordSettingsError } from '../../crypto/passwords.js'
-import { assertNotDisposable, assertPasswordStrength, normaliseEmail } from './rules.js'
+import { assertNotDisposable, assertPasswordStrength } from './rules.js'
+import { normaliseEmail } from '../../schemas/common.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { verificationEmail } from '../../email/templates.js'
@@ -13,13 +14,11 @@ import type { UserT } from './schemas.js'
 import { setSessionCookie } from '../../plugins/auth.js'
 import * as q from './queries.js'
 
-export { clearSessionCookie } from '../../plugins/auth.js'
 
 export const VERIFICATION_TTL_SECONDS = 24 * 3600
 /** How long a password-verified sign-in waits for its second factor. */
 export const MFA_CHALLENGE_TTL_SECONDS = 5 * 60
 
-export { normaliseEmail, assertPasswordStrength } from './rules.js'
 
 export function toUser(profile: q.Profile): UserT {
   return {

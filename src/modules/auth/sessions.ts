@@ -2,7 +2,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { notFound } from '../../errors.js'
 import { recordEvent } from '../../audit/events.js'
-import { clearSessionCookie, tx } from './service.js'
+import { tx } from './service.js'
+import { clearSessionCookie } from '../../plugins/auth.js'
 import * as q from './queries.js'
 
 export async function listSessions(request: FastifyRequest) {

@@ -8,7 +8,8 @@ import { AppError, notFound, type ErrorCode } from '../../errors.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { inviteEmail } from '../../email/templates.js'
-import { normaliseEmail, tx } from '../auth/service.js'
+import { tx } from '../auth/service.js'
+import { normaliseEmail } from '../../schemas/common.js'
 import * as q from './queries.js'
 
 export const INVITE_TTL_SECONDS = 7 * 24 * 3600

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/request-tx.js'
-import { myWorkspaces } from '../auth/queries.js'
 
 /** Creates a pending workspace owned by the current user (app.create_workspace, sql/044). */
 export async function createWorkspace(db: Db, name: string): Promise<string> {
@@ -8,4 +7,3 @@ export async function createWorkspace(db: Db, name: string): Promise<string> {
   return rows[0]!.id
 }
 
-export { myWorkspaces }

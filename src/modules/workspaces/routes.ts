@@ -6,6 +6,7 @@ import { schemas } from './schemas.js'
 import { PERMISSIONS } from '../../rbac/permissions.js'
 import { toWorkspaceView } from './service.js'
 import * as q from './queries.js'
+import { myWorkspaces } from '../auth/queries.js'
 
 export const workspacesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/', { schema: schemas.create, config: { access: 'user' } }, async (request, reply) => {
@@ -25,7 +26,7 @@ export const workspacesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/', { schema: schemas.list, config: { access: 'user' } }, async (request) => {
-    const rows = await q.myWorkspaces(request.tx!.db)
+    const rows = await myWorkspaces(request.tx!.db)
     return { workspaces: rows.map((r) => ({ id: r.workspaceId, name: r.name, role: r.role, status: r.status })) }
   })
 }

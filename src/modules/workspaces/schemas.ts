@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { DateTime, Name, NullableDateTime, Uuid, errorResponses } from '../../schemas/common.js'
+import { Name, NullableDateTime, Uuid, errorResponses } from '../../schemas/common.js'
 
 export const WorkspaceStatus = Type.Union(
   ['pending_approval', 'active', 'rejected', 'suspended'].map((s) => Type.Literal(s)),
@@ -39,4 +39,3 @@ export const schemas = {
   },
 }
 
-export { DateTime }
