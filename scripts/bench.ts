@@ -32,7 +32,7 @@ import { makeTempDir, provisionDatabase, startCluster, type Cluster } from '../s
 import { migrate, roleFromUrl } from '../src/db/migrate.js'
 import { loadConfig } from '../src/config.js'
 import { generateDevSecrets } from '../src/dev-secrets.js'
-import { sessionCookieName } from '../src/plugins/auth.js'
+import { sessionCookieName } from '../src/plugins/identity.js'
 import { startChild, type Child, type ChildStats } from './bench/children.js'
 import { CONTACTS_PER_WORKSPACE, seed } from './bench/seed.js'
 import { measure, scenarios, stopCurrentRun, type Measurement } from './bench/load.js'

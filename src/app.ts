@@ -12,9 +12,11 @@ import type { EmailTransport } from './email/transport.js'
 import { validatorCompiler } from './schemas/validator.js'
 import errors from './plugins/errors.js'
 import rateLimit from './plugins/rate-limit.js'
-import auth from './plugins/auth.js'
-import gates from './plugins/gates.js'
+import identity from './plugins/identity.js'
 import security from './plugins/security.js'
+import requestTx from './plugins/request-tx.js'
+import gates from './plugins/gates.js'
+import sessionReissue from './plugins/session-reissue.js'
 import openapi from './plugins/openapi.js'
 import outbox from './plugins/outbox.js'
 import opsRoutes from './modules/ops/routes.js'
@@ -34,7 +36,6 @@ declare module 'fastify' {
     pools: Pools
     /** The service's clock (epoch ms): rate-limit windows and TOTP time steps read it. */
     clock: () => number
-    sessionCookieName: string
   }
 }
 
@@ -77,13 +78,24 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(cookie, { secret: config.sessionSecret, hook: 'onRequest' })
   await app.register(openapi)
 
-  // Ours, in request order: errors, rate limits (before auth: no connection is held while
-  // counting), auth (transaction + principal), security, gates, outbox.
+  // Ours, in the order their hooks run for a request:
+  //   errors          the error handler and the 404 (every failure below ends there)
+  //   security        onRequest: helmet, CORS, the CSRF rules
+  //   identity        onRequest: the session cookie's token hash, the X-Workspace-Id header;
+  //                   401 at once on a route that needs a user when no token could be valid
+  //   rate-limit      preValidation: counted before any connection is taken
+  //                   (then Fastify validates body, params and query: a 400 costs no round trip)
+  //   request-tx      preHandler: BEGIN + app.begin_request; COMMIT after the handler; rollback
+  //   gates           preHandler: the gate chain, on what app.begin_request resolved
+  //   session-reissue onSend: a new token for a session marked for one
+  //   outbox          the email worker (no request hooks)
   await app.register(errors)
-  await app.register(rateLimit, { pool: deps.pools.runtime, clock: app.clock, sweepIntervalMs: deps.rateLimitSweepMs ?? 60_000 })
-  await app.register(auth)
   await app.register(security)
+  await app.register(identity)
+  await app.register(rateLimit, { pool: deps.pools.runtime, clock: app.clock, sweepIntervalMs: deps.rateLimitSweepMs ?? 60_000 })
+  await app.register(requestTx)
   await app.register(gates)
+  await app.register(sessionReissue)
   await app.register(outbox, {
     transport: deps.emailTransport,
     workerKey: deps.keys.workerKey,

@@ -13,19 +13,19 @@ import pg from 'pg'
 import { DrizzleQueryError } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import * as schema from './schema/index.js'
+import type { BillingStatus, WorkspaceStatus } from './schema/index.js'
 import { AppError } from '../errors.js'
 import { isUuid } from '../schemas/common.js'
 
 export type Db = NodePgDatabase<typeof schema>
 
 /** The row app.begin_request returns (absent: no valid session). */
-export interface ContextRow {
+interface ContextRow {
   session_id: string
   user_id: string
   email: string
   name: string
   email_verified: boolean
-  /** A platform administrator (public.platform_admins: a listed address, verified). */
   is_platform_admin: boolean
   workspace_id: string | null
   role: string | null
@@ -35,10 +35,65 @@ export interface ContextRow {
   trial_ends_at: Date | null
   billing_status: string | null
   db_now: Date
-  /** The session is marked for a new token (a role change of its user). */
   reissue: boolean
 }
 
+/** The signed-in user of a request, as app.begin_request verified the session. */
+export interface Principal {
+  userId: string
+  sessionId: string
+  email: string
+  name: string
+  emailVerified: boolean
+  /** A platform administrator (public.platform_admins: a listed address, verified). */
+  isPlatformAdmin: boolean
+  /** The session is marked for a new token (a role change of its user, sql/080). */
+  sessionNeedsNewToken: boolean
+}
+
+/** The workspace a request names, when the principal is a member of it. */
+export interface RequestWorkspace {
+  id: string
+  name: string
+  role: string
+  status: WorkspaceStatus
+  statusReason: string | null
+  trialEndsAt: Date | null
+  billingStatus: BillingStatus
+}
+
+/** What app.begin_request resolved and sealed for the transaction. */
+export interface Resolved {
+  principal: Principal | null
+  workspace: RequestWorkspace | null
+  /** The transaction's database time: what the database's own gates compare with. */
+  now: Date
+}
+
+function resolved(row: ContextRow | undefined): Resolved {
+  if (!row) return { principal: null, workspace: null, now: new Date() }
+  const principal: Principal = {
+    userId: row.user_id,
+    sessionId: row.session_id,
+    email: row.email,
+    name: row.name,
+    emailVerified: row.email_verified,
+    isPlatformAdmin: row.is_platform_admin,
+    sessionNeedsNewToken: row.reissue,
+  }
+  const workspace: RequestWorkspace | null = row.workspace_id && row.role && row.workspace_status
+    ? {
+        id: row.workspace_id,
+        name: row.workspace_name ?? '',
+        role: row.role,
+        status: row.workspace_status as WorkspaceStatus,
+        statusReason: row.status_reason,
+        trialEndsAt: row.trial_ends_at,
+        billingStatus: (row.billing_status ?? 'none') as BillingStatus,
+      }
+    : null
+  return { principal, workspace, now: row.db_now }
+}
 
 // One drizzle instance per pooled connection, made once: pooled clients are long-lived.
 const drizzles = new WeakMap<pg.PoolClient, Db>()
@@ -79,6 +134,7 @@ export function isUnavailableError(err: unknown): boolean {
 export class RequestTx {
   readonly db: Db
   private done = false
+  private saved = false
 
   constructor(readonly client: pg.PoolClient) {
     this.db = drizzleFor(client)
@@ -86,6 +142,11 @@ export class RequestTx {
 
   get finished(): boolean {
     return this.done
+  }
+
+  /** Whether COMMIT succeeded (and not merely whether the transaction ended). */
+  get committed(): boolean {
+    return this.saved
   }
 
   /** Commits; a COMMIT that did not commit (failed, or an aborted transaction) throws 503. */
@@ -140,6 +201,7 @@ export class RequestTx {
       this.client.release(err as Error)
       throw new AppError('unavailable', 'The change could not be saved; nothing was changed. Please retry.', { cause: err })
     }
+    this.saved = true
     this.release()
   }
 
@@ -189,7 +251,7 @@ export function cleanMetadata(value: string | null | undefined, max: number): st
 const BEGIN_REQUEST = 'SELECT * FROM app.begin_request($1, $2, $3, $4, $5)'
 
 /** Opens the request transaction and resolves its context in one round trip. */
-export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx; context: ContextRow | null }> {
+export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx } & Resolved> {
   if (opts.tokenHash && opts.tokenHash.length !== 32) throw new Error('token hash must be 32 bytes')
   if (opts.workspaceId && !isUuid(opts.workspaceId)) throw new Error('workspace id must be a UUID')
   let client: pg.PoolClient
@@ -215,7 +277,7 @@ export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Prom
       ],
     })
     const [, result] = await Promise.all([begin, context])
-    return { tx: new RequestTx(client), context: result.rows[0] ?? null }
+    return { tx: new RequestTx(client), ...resolved(result.rows[0]) }
   } catch (err) {
     client.release(err as Error)
     if (isUnavailableError(err)) throw new AppError('unavailable', 'The database is unavailable; please retry.', { cause: err })

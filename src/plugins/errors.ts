@@ -1,7 +1,8 @@
 // Error handler: every failure becomes {statusCode, error, code, message} with an API.md code.
 // Typed AppErrors render as they are; Fastify's own errors (body, content type, validation) and
 // PostgreSQL errors are mapped; anything else is a bug: logged in full, answered as a bare 500
-// with no stack, SQL or internal message. The request transaction is rolled back first.
+// with no stack, SQL or internal message. (The request transaction has been rolled back by then:
+// plugins/request-tx.ts does it in onError, which Fastify runs before this handler.)
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
@@ -87,7 +88,6 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
 export default fp(
   async (app) => {
     app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-      await request.tx?.rollback()
       const appError = toAppError(err)
       if (!appError || appError.code === 'internal') {
         request.log.error({ err }, 'unhandled error')

@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import { sessionCookieName } from './auth.js'
+import { sessionCookieName } from './identity.js'
 
 export default fp(
   async (app) => {

@@ -3,9 +3,8 @@
 // config.accountRateLimit, which the plugin cannot express: a key taken from the body, and a
 // unit given back when the attempt succeeds. Refusals are 429 `rate_limited` with Retry-After.
 //
-// Registered after errors and before auth: its preValidation hook must run before auth's, which
-// takes the request transaction's connection (a request never holds one pooled connection while
-// waiting for another), and its onSend hook before the reply leaves.
+// Its preValidation hook runs before request-tx's preHandler takes the request transaction's
+// connection: a request never holds one pooled connection while waiting for another.
 import fp from 'fastify-plugin'
 import rateLimitPlugin from '@fastify/rate-limit'
 import type pg from 'pg'

@@ -11,6 +11,7 @@ import cors from '@fastify/cors'
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
 import { isWrite } from './gates.js'
+import { sessionCookieName } from './identity.js'
 
 function mediaType(header: string): string {
   return header.split(';')[0]!.trim().toLowerCase()
@@ -25,6 +26,7 @@ export default fp(
   async (app) => {
     const allowed = new Set(app.config.corsOrigins)
     const ownOrigin = new URL(app.config.publicUrl).origin
+    const cookieName = sessionCookieName(app.config.nodeEnv === 'production')
 
     await app.register(helmet, {
       // The API serves JSON; the only HTML is the /docs UI, which brings its own CSP.
@@ -48,7 +50,7 @@ export default fp(
         throw new AppError('unsupported_media_type', 'Requests with a body must be application/json')
       }
       if (!isWrite(request.method) || request.headers.authorization) return
-      if (!request.headers.cookie?.includes(app.sessionCookieName)) return
+      if (!request.headers.cookie?.includes(cookieName)) return
       const origin = request.headers.origin
       const okOrigin = origin !== undefined && originAllowed(origin, request)
       if (origin !== undefined && !okOrigin) throw new AppError('csrf_rejected', 'Cross-origin request refused')
@@ -57,5 +59,5 @@ export default fp(
       }
     })
   },
-  { name: 'security', dependencies: ['errors', 'auth'] },
+  { name: 'security', dependencies: ['errors'] },
 )

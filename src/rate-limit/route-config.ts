@@ -56,7 +56,7 @@ export function rateLimit(name: LimitName): RateLimitOptions {
     // request never holds one connection while waiting for another.
     hook: perUser ? 'preHandler' : 'onRequest',
     keyGenerator: perUser
-      ? (request) => (request.principal ? `user:${request.principal.userId}` : `ip:${clientKey(request.ip)}`)
+      ? (request) => (request.ctx?.principal ? `user:${request.ctx.principal.userId}` : `ip:${clientKey(request.ip)}`)
       : (request) => clientKey(request.ip),
     // Read by the store's child(): the key prefix and the failure policy.
     limitName: name,

@@ -8,6 +8,7 @@ import { freePort } from '../../src/db/embedded.js'
 import { generateDevSecrets } from '../../src/dev-secrets.js'
 import { buildTestApp } from '../helpers/app.js'
 import { assertError } from '../helpers/actors.js'
+import { newToken } from '../../src/crypto/tokens.js'
 
 const APP_ORIGIN = 'https://app.example.test'
 const ctx = await buildTestApp(t, { CORS_ORIGINS: APP_ORIGIN })
@@ -50,8 +51,11 @@ t.test('with the database unreachable', async (t) => {
   const live = await app.inject({ method: 'GET', url: '/healthz' })
   t.equal(live.statusCode, 200, 'liveness does not depend on the database')
 
-  const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: 'sid=whatever' } })
+  const me = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: `sid=${app.signCookie(newToken())}` } })
   assertError(t, me, 503, 'unavailable')
+  // A cookie that could never be valid is refused before any database work: 401 even now.
+  const forged = await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: 'sid=whatever' } })
+  assertError(t, forged, 401, 'unauthenticated')
   const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'a@b.test', password: 'whatever-password' } })
   assertError(t, login, 503, 'unavailable')
 })

@@ -31,9 +31,9 @@ t.test('a request\'s opening statement binds its token hash', async (t) => {
   // Threat: another runtime connection reads a session's token hash from pg_stat_activity and acts as that user.
   const { owner, workspaceId } = await activeTenant(ctx)
   const hash = hashToken(sessionToken(ctx, owner.cookie))
-  const { tx, context } = await beginRequest(ctx.pools.runtime, { tokenHash: hash, workspaceId, ip: '203.0.113.5', userAgent: 'probe', requestId: 'r1' })
+  const { tx, principal } = await beginRequest(ctx.pools.runtime, { tokenHash: hash, workspaceId, ip: '203.0.113.5', userAgent: 'probe', requestId: 'r1' })
   try {
-    t.equal(context?.user_id, owner.id, 'the request is open, as the owner')
+    t.equal(principal?.userId, owner.id, 'the request is open, as the owner')
     const pid = (tx.client as unknown as { processID: number }).processID
     const { rows } = await observer.query<{ query: string; state: string }>('select query, state from pg_stat_activity where pid = $1', [pid])
     t.same(rows, [{ query: 'SELECT * FROM app.begin_request($1, $2, $3, $4, $5)', state: 'idle in transaction' }], 'another connection sees only placeholders')

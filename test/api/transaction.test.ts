@@ -8,6 +8,8 @@ import { createPools, closePools, type Pools } from '../../src/db/pool.js'
 import { beginRequest } from '../../src/db/request-tx.js'
 import { AppError } from '../../src/errors.js'
 import { hashToken } from '../../src/crypto/tokens.js'
+import { routes } from '../../src/plugins/request-tx.js'
+import { revokeSession } from '../../src/modules/auth/queries.js'
 import { buildTestApp } from '../helpers/app.js'
 import { PASSWORD, activeTenant, as, assertError, createContact, sessionToken, uniqueEmail } from '../helpers/actors.js'
 
@@ -174,8 +176,8 @@ t.test('(e) RequestTx: a connection is reused only when idle, destroyed otherwis
 
   await t.test('commit: back to the pool idle, the same backend next time', async (t) => {
     const pid = await pidOf(pool)
-    const { tx, context } = await beginRequest(pool, { tokenHash })
-    t.equal(context?.user_id, owner.id, 'the session resolved')
+    const { tx, principal } = await beginRequest(pool, { tokenHash })
+    t.equal(principal?.userId, owner.id, 'the session resolved')
     t.equal(tx.client.getTransactionStatus(), 'T', 'inside the request transaction')
     await tx.commit()
     t.ok(tx.finished)
@@ -266,7 +268,7 @@ t.test('(e) RequestTx: a connection is reused only when idle, destroyed otherwis
     await tx.rollback()
     t.equal(pool.totalCount, 0, 'the dead connection is not pooled')
     const next = await beginRequest(pool, { tokenHash })
-    t.equal(next.context?.user_id, owner.id, 'a new connection serves the next request')
+    t.equal(next.principal?.userId, owner.id, 'a new connection serves the next request')
     t.not(backendPid(next.tx.client), pid)
     await next.tx.commit()
   })
@@ -281,4 +283,63 @@ t.test('(e) RequestTx: a connection is reused only when idle, destroyed otherwis
     t.equal(pool.totalCount, 0)
     t.not(await pidOf(pool), pid)
   })
+})
+
+t.test('(f) one file keeps "a 2xx means committed": plugins/request-tx.ts', async (t) => {
+  // Threat: a route added later skips the COMMIT wrapper, or a hook answers 2xx for a transaction
+  // that is then rolled back, and the client is told "done" for nothing.
+  const build = async (extra: (app: Awaited<ReturnType<typeof buildApp>>) => void) => {
+    const app = await buildApp(ctx.config, { pools: ctx.pools, keys: ctx.keys, outboxIntervalMs: 0 })
+    extra(app)
+    t.teardown(() => app.close())
+    return app
+  }
+
+  await t.test('an /api route that declares no access cannot be added', async (t) => {
+    await build((app) => t.throws(() => app.get('/api/unguarded', async () => ({ ok: true })), /declares no access/))
+  })
+
+  await t.test('a route with access whose handler skips routes() cannot be added', async (t) => {
+    await build((app) => t.throws(() => app.get('/api/raw', { config: { access: 'user' } }, async () => ({ ok: true })), /not made with routes\(\)/))
+  })
+
+  await t.test('a hook that answers 2xx on its own: rolled back and answered 500', async (t) => {
+    const { owner } = await activeTenant(ctx, 'Hook Co')
+    const app = await build((app) => {
+      app.register(async (scoped) => {
+        // Runs after the transaction opened and the gates passed; it writes, then replies itself.
+        scoped.addHook('preHandler', async (request, reply) => {
+          await revokeSession(request.ctx!.db, request.ctx!.principal!.sessionId)
+          return reply.code(200).send({ user: null, memberships: [] })
+        })
+        routes(scoped, 'user').get('/api/hooked', { schema: {} }, async () => ({ handler: 'ran' }))
+      })
+    })
+    await app.ready()
+    const res = await app.inject({ method: 'GET', url: '/api/hooked', headers: as(owner) })
+    assertError(t, res, 500, 'internal')
+    const me = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: as(owner) })
+    t.equal(me.statusCode, 200, 'the session the hook revoked is still live: nothing was committed')
+  })
+})
+
+t.test('(g) a request refused before the gates costs no database round trip', async (t) => {
+  // Threat: a flood of malformed or anonymous requests ties up the pool.
+  const { owner, workspaceId } = await activeTenant(ctx, 'Cheap Refusals Co')
+  let acquired = 0
+  const count = () => { acquired++ }
+  ctx.pools.runtime.on('acquire', count)
+  t.teardown(() => { ctx.pools.runtime.off('acquire', count) })
+
+  const invalid = await ctx.app.inject({ method: 'POST', url: CONTACTS, headers: as(owner, workspaceId), payload: { name: '' } })
+  assertError(t, invalid, 400, 'validation_failed')
+  const anonymous = await ctx.app.inject({ method: 'GET', url: CONTACTS, headers: { 'x-workspace-id': workspaceId } })
+  assertError(t, anonymous, 401, 'unauthenticated')
+  const forged = await ctx.app.inject({ method: 'GET', url: CONTACTS, headers: { cookie: 'sid=forged.value', 'x-workspace-id': workspaceId } })
+  assertError(t, forged, 401, 'unauthenticated')
+  t.equal(acquired, 0, 'no connection was taken for a 400 or for a caller with no valid-looking token')
+
+  const valid = await ctx.app.inject({ method: 'GET', url: CONTACTS, headers: as(owner, workspaceId) })
+  t.equal(valid.statusCode, 200)
+  t.equal(acquired, 1, 'a request that passes validation takes exactly one connection')
 })

@@ -1,5 +1,6 @@
 // The crypto primitives behind invariant 7: envelope encryption (AES-256-GCM with a key ring and
-// the row's identity as associated data), opaque tokens stored as SHA-256, argon2id passwords.
+// the row's identity as associated data), opaque tokens stored as SHA-256, argon2id passwords,
+// TOTP steps and MFA backup codes.
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { DecryptError, decrypt, encrypt, generateKeyRingSpec, parseKeyRing } from '../../src/crypto/envelope.js'
@@ -8,6 +9,10 @@ import { hash as legacyHash } from '@node-rs/argon2'
 import {
   ARGON2_OPTIONS, PasswordSettingsError, decoySettings, hashPassword, needsRehash, parseSettings, passwordProof,
 } from '../../src/crypto/passwords.js'
+
+import { Secret, TOTP } from 'otpauth'
+import { looksLikeTotpCode, matchingStep, newTotpSecret } from '../../src/crypto/totp.js'
+import { BACKUP_CODE_COUNT, hashBackupCode, newBackupCodes, normaliseBackupCode } from '../../src/crypto/backup-codes.js'
 
 const key = () => randomBytes(32).toString('base64')
 
@@ -150,4 +155,40 @@ t.test('passwords', async (t) => {
   for (const bad of ['', 'not a hash', '$argon2i$v=19$m=1,t=1,p=1$c2FsdHNhbHRzYWx0$x', '$argon2id$v=19$m=1,t=1,p=1,keyid=$c2FsdHNhbHRzYWx0']) {
     t.throws(() => parseSettings(bad), PasswordSettingsError, `unreadable: ${JSON.stringify(bad)}`)
   }
+})
+
+t.test('TOTP: the step a code is valid for, one step of drift either way', async (t) => {
+  const { secret, otpauthUrl } = newTotpSecret('ada@example.test')
+  t.equal(Secret.fromBase32(secret).bytes.length, 20, 'a 160-bit secret')
+  const url = new URL(otpauthUrl)
+  t.equal(url.searchParams.get('secret'), secret, 'the otpauth URL carries the secret')
+  t.match(decodeURIComponent(url.pathname), /Gatehouse:ada@example\.test/, 'labelled with the issuer and the account')
+
+  const now = 1_800_000_000_000
+  const step = Math.floor(now / 30_000)
+  const app = new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) })
+  const codeAt = (offset: number) => app.generate({ timestamp: now + offset * 30_000 })
+  t.equal(matchingStep(secret, codeAt(0), now), step, 'the current code: the current step')
+  t.equal(matchingStep(secret, ` ${codeAt(0)} `, now), step, 'surrounding spaces are ignored')
+  t.equal(matchingStep(secret, codeAt(-1), now), step - 1, 'the previous step (clock drift)')
+  t.equal(matchingStep(secret, codeAt(1), now), step + 1, 'the next step (clock drift)')
+  t.equal(matchingStep(secret, codeAt(-2), now), null, 'two steps old: refused')
+  t.equal(matchingStep(secret, codeAt(2), now), null, 'two steps ahead: refused')
+  t.equal(matchingStep(newTotpSecret('x').secret, codeAt(0), now), null, 'another secret\'s code: refused')
+  for (const bad of ['', '12345', '1234567', 'abcdef', '12 3456']) t.equal(matchingStep(secret, bad, now), null, `"${bad}" is no code`)
+  t.ok(looksLikeTotpCode(' 123456 '))
+  t.notOk(looksLikeTotpCode('abcde-fghij'), 'a backup code is not a TOTP code')
+})
+
+t.test('backup codes: ten random codes, hashed in one spelling', async (t) => {
+  const { codes, hashes } = newBackupCodes()
+  t.equal(codes.length, BACKUP_CODE_COUNT)
+  t.equal(new Set(codes).size, BACKUP_CODE_COUNT, 'all different')
+  for (const code of codes) t.match(code, /^[a-z2-7]{5}-[a-z2-7]{5}$/)
+  t.same(hashes, codes.map(hashBackupCode), 'each hash is of its code')
+  const [first] = codes as [string]
+  t.equal(normaliseBackupCode(first.toUpperCase().replace('-', ' ')), first.replace('-', ''))
+  t.same(hashBackupCode(first.toUpperCase()), hashBackupCode(first), 'case and separators do not matter')
+  t.same(hashBackupCode(first), createHash('sha256').update(first.replace('-', '')).digest(), 'SHA-256 of the normalised code')
+  t.notSame(hashBackupCode(codes[1]!), hashBackupCode(first))
 })

@@ -2,7 +2,8 @@
 // administrators only: the gate answers 403 from the row app.begin_request returned, and every
 // app.admin_* function refuses anyone else again in the database (sql/044).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { UserCtx } from '../../context.js'
+import { routes } from '../../plugins/request-tx.js'
 import { AppError } from '../../errors.js'
 import { toWorkspaceView } from '../workspaces/service.js'
 import { schemas } from './schemas.js'
@@ -20,45 +21,43 @@ function toAdminView(row: q.AdminWorkspaceRow, now: Date) {
   }
 }
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const config = { access: 'admin' } as const
+const plugin: FastifyPluginAsyncTypebox = async (app) => {
+  const admin = routes(app, 'admin')
   const trialDays = app.config.trialDays
 
-  async function transition(request: FastifyRequest, id: string, action: AdminAction, input: { reason?: string; endsAt?: string }) {
-    const now = request.dbNow
-    const trialEndsAt =
-      action === 'approve' ? new Date(now.getTime() + trialDays * 24 * 3600 * 1000)
-      : action === 'trial' ? new Date(input.endsAt!)
-      : null
+  // `trialEndsAt`: approval starts the configured trial; 'trial' sets the end it is given.
+  async function transition(ctx: UserCtx, id: string, action: AdminAction, input: { reason?: string; trialEndsAt?: Date }) {
+    const { now } = ctx
+    const trialEndsAt = action === 'approve' ? new Date(now.getTime() + trialDays * 24 * 3600 * 1000) : input.trialEndsAt ?? null
     // reject/suspend record their reason; approve/reinstate clear it; trial keeps it (sql/044).
-    const row = await q.transitionWorkspace(request.tx!.db, { action, id, reason: input.reason?.trim() ?? null, trialEndsAt })
+    const row = await q.transitionWorkspace(ctx.db, { action, id, reason: input.reason?.trim() ?? null, trialEndsAt })
     if (row.outcome === 'not_found') throw new AppError('not_found', 'No such workspace')
     if (row.outcome === 'conflict') throw new AppError('conflict', `Cannot ${action} a workspace that is ${row.status}`)
-    request.log.info({ workspaceId: id, action, by: request.principal!.userId }, 'workspace state changed')
+    ctx.log.info({ workspaceId: id, action, by: ctx.principal.userId }, 'workspace state changed')
     return { workspace: toAdminView(row, now) }
   }
 
-  app.get('/workspaces', { schema: schemas.list, config }, async (request) => {
-    const rows = await q.listWorkspaces(request.tx!.db, request.query.status)
-    return { workspaces: rows.map((r) => toAdminView(r, request.dbNow)) }
+  admin.get('/workspaces', { schema: schemas.list }, async (ctx, request) => {
+    const rows = await q.listWorkspaces(ctx.db, request.query.status)
+    return { workspaces: rows.map((r) => toAdminView(r, ctx.now)) }
   })
-  app.post('/workspaces/:id/approve', { schema: schemas.approve, config }, async (request) =>
-    transition(request, request.params.id, 'approve', {}))
-  app.post('/workspaces/:id/reject', { schema: schemas.reject, config }, async (request) =>
-    transition(request, request.params.id, 'reject', request.body))
-  app.post('/workspaces/:id/suspend', { schema: schemas.suspend, config }, async (request) =>
-    transition(request, request.params.id, 'suspend', request.body))
-  app.post('/workspaces/:id/reinstate', { schema: schemas.reinstate, config }, async (request) =>
-    transition(request, request.params.id, 'reinstate', {}))
-  app.post('/workspaces/:id/trial', { schema: schemas.trial, config }, async (request) =>
-    transition(request, request.params.id, 'trial', request.body))
+  admin.post('/workspaces/:id/approve', { schema: schemas.approve }, async (ctx, request) =>
+    transition(ctx, request.params.id, 'approve', {}))
+  admin.post('/workspaces/:id/reject', { schema: schemas.reject }, async (ctx, request) =>
+    transition(ctx, request.params.id, 'reject', request.body))
+  admin.post('/workspaces/:id/suspend', { schema: schemas.suspend }, async (ctx, request) =>
+    transition(ctx, request.params.id, 'suspend', request.body))
+  admin.post('/workspaces/:id/reinstate', { schema: schemas.reinstate }, async (ctx, request) =>
+    transition(ctx, request.params.id, 'reinstate', {}))
+  admin.post('/workspaces/:id/trial', { schema: schemas.trial }, async (ctx, request) =>
+    transition(ctx, request.params.id, 'trial', { trialEndsAt: new Date(request.body.endsAt) }))
 
-  app.get('/audit-log', { schema: schemas.auditLog, config }, async (request) => {
+  admin.get('/audit-log', { schema: schemas.auditLog }, async (ctx, request) => {
     const limit = request.query.limit ?? 50
     const before = request.query.cursor ? decodeTimeCursor(request.query.cursor) : undefined
-    const rows = await q.listAuditLog(request.tx!.db, before, limit + 1)
+    const rows = await q.listAuditLog(ctx.db, before, limit + 1)
     return page(rows, limit, (row) => ({ ...toAuditEntry(row), workspaceId: row.workspaceId }), encodeTimeCursor)
   })
 }
 
-export default routes
+export default plugin

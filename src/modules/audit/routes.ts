@@ -5,13 +5,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { schemas } from './schemas.js'
 import { encodeSeqCursor, page, toAuditEntry, toFilters } from './service.js'
 import * as q from './queries.js'
+import { routes } from '../../plugins/request-tx.js'
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { schema: schemas.list, config: { access: 'workspace', permission: 'audit:read' } }, async (request) => {
+const plugin: FastifyPluginAsyncTypebox = async (app) => {
+  routes(app, 'workspace').get('/', { schema: schemas.list, config: { permission: 'audit:read' } }, async (ctx, request) => {
     const limit = request.query.limit ?? 50
-    const rows = await q.listAuditLog(request.tx!.db, request.workspace!.id, toFilters(request.query), limit + 1)
+    const rows = await q.listAuditLog(ctx.db, ctx.workspace.id, toFilters(request.query), limit + 1)
     return page(rows, limit, toAuditEntry, encodeSeqCursor)
   })
 }
 
-export default routes
+export default plugin

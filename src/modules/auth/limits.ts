@@ -2,8 +2,8 @@
 import type { FastifyRequest } from 'fastify'
 import { accountRateLimit, emailSubject, subjectHash } from '../../rate-limit/route-config.js'
 import { beginRequest } from '../../db/request-tx.js'
-import { requestMetadata } from '../../plugins/auth.js'
-import { mfaChallengeSubject } from './mfa.js'
+import { hashToken, isWellFormedToken } from '../../crypto/tokens.js'
+import { requestMetadata } from '../../plugins/request-tx.js'
 
 /**
  * Records 'auth.login_throttled' when an account's failed sign-ins reach the limit, in a short
@@ -36,6 +36,22 @@ export const loginAccount = accountRateLimit('login_account', emailSubject, { fa
  * emails are counted alike, so a 429 reveals nothing about which exist.
  */
 export const forgotPasswordAccount = accountRateLimit('forgot_password_account', emailSubject)
+
+/**
+ * The per-account key of the MFA limit: the user id behind a live mfaToken (looked up without
+ * consuming it, before the request transaction), so a guesser cannot reset the count by signing
+ * in again for a new token. No live token: no account to count (the attempt answers 400).
+ */
+async function mfaChallengeSubject(request: FastifyRequest): Promise<string | undefined> {
+  const token = (request.body as { mfaToken?: unknown } | undefined)?.mfaToken
+  if (typeof token !== 'string' || !isWellFormedToken(token)) return undefined
+  const { rows } = await request.server.pools.runtime.query<{ user_id: string }>(
+    'select user_id from app.mfa_challenge($1)',
+    [hashToken(token)],
+  )
+  const userId = rows[0]?.user_id
+  return userId ? `user:${userId}` : undefined
+}
 
 /**
  * Failed MFA codes per account (the user id behind the mfaToken, not the token: a new password

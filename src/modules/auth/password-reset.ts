@@ -1,6 +1,5 @@
 // Password recovery by email link: forgot-password issues a single-use reset token, and
 // reset-password spends it to set a new password and sign the user out everywhere.
-import type { FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
 import { hashPassword } from '../../crypto/passwords.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
@@ -10,8 +9,7 @@ import type { Config } from '../../config.js'
 import { resetPasswordEmail } from '../../email/templates.js'
 import { assertPasswordStrength } from './rules.js'
 import { normaliseEmail } from '../../schemas/common.js'
-import { tx } from './service.js'
-import { requestMetadata } from '../../plugins/auth.js'
+import type { Ctx } from '../../context.js'
 import * as q from './queries.js'
 
 // Short-lived (issue 4: ≤ 1 h): a reset link is as good as the password for as long as it lives.
@@ -25,8 +23,8 @@ export const RESET_REQUEST_TEMPLATE = 'reset_password_request'
  * and an unknown address — one sealed row, one INSERT, one COMMIT — so neither its answer (202,
  * same body) nor its timing tells anyone whether an address is registered (API.md).
  */
-export async function requestPasswordReset(request: FastifyRequest, email: string): Promise<void> {
-  await enqueueComposition(tx(request).db, request.server.config.encryptionKeys, normaliseEmail(email), RESET_REQUEST_TEMPLATE, requestMetadata(request))
+export async function requestPasswordReset(ctx: Ctx, email: string): Promise<void> {
+  await enqueueComposition(ctx.db, ctx.config.encryptionKeys, normaliseEmail(email), RESET_REQUEST_TEMPLATE, ctx.meta)
 }
 
 /**
@@ -52,11 +50,11 @@ export function composePasswordReset(config: Pick<Config, 'publicUrl'>): Compose
  * session of the user is signed out; audited. Atomic and single-use: of two concurrent resets
  * with one token exactly one wins, the other finds it used (400 invalid_token).
  */
-export async function resetPassword(request: FastifyRequest, body: { token: string; password: string }): Promise<void> {
+export async function resetPassword(ctx: Ctx, body: { token: string; password: string }): Promise<void> {
   // The password is judged before the token is consumed, so a rejected weak password leaves the
   // link usable for a second try.
   assertPasswordStrength(body.password)
   if (!isWellFormedToken(body.token)) throw new AppError('invalid_token')
-  const newHash = await hashPassword(body.password, request.server.config.passwordPeppers)
-  await q.resetPassword(tx(request).db, hashToken(body.token), newHash)
+  const newHash = await hashPassword(body.password, ctx.config.passwordPeppers)
+  await q.resetPassword(ctx.db, hashToken(body.token), newHash)
 }

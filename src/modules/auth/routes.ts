@@ -6,79 +6,88 @@ import * as q from './queries.js'
 import * as recovery from './password-reset.js'
 import * as sessions from './sessions.js'
 import { recordEvent } from '../../audit/events.js'
-import { clearSessionCookie } from '../../plugins/auth.js'
+import { clearSessionCookie, setSessionCookie } from '../../plugins/identity.js'
+import { routes } from '../../plugins/request-tx.js'
 import { rateLimit } from '../../rate-limit/route-config.js'
 import * as limits from './limits.js'
-import * as mfa from './mfa.js'
+import * as mfa from '../mfa/service.js'
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/register', { schema: schemas.register, config: { access: 'public', rateLimit: rateLimit('register_ip') } }, async (request, reply) => {
-    const user = await service.register(request, reply, request.body)
-    await service.sendVerification(request, user)
+const plugin: FastifyPluginAsyncTypebox = async (app) => {
+  const anyone = routes(app, 'public')
+  const user = routes(app, 'user')
+
+  anyone.post('/register', { schema: schemas.register, config: { rateLimit: rateLimit('register_ip') } }, async (ctx, request, reply) => {
+    const { user, sessionToken } = await service.register(ctx, request.body)
+    await service.sendVerification(ctx, user)
+    setSessionCookie(reply, sessionToken)
     reply.code(201)
     return { user }
   })
 
   // Sign-in and its audit event happen in the database (app.sign_in, sql/042).
-  app.post('/login', { schema: schemas.login, config: { access: 'public', rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (request, reply) => {
-    return service.signIn(request, reply, request.body)
+  anyone.post('/login', { schema: schemas.login, config: { rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (ctx, request, reply) => {
+    const result = await service.signIn(ctx, request.body)
+    if ('mfaRequired' in result) return result
+    setSessionCookie(reply, result.sessionToken)
+    return { user: result.user }
   })
 
   // The second factor. Limits: per IP, and failed codes per account keyed by the user id behind
   // the mfaToken (limits.mfaVerifyAccount); both fail closed (src/rate-limit/limits.ts).
-  app.post('/login/mfa', { schema: schemas.loginMfa, config: { access: 'public', rateLimit: rateLimit('mfa_verify_ip'), accountRateLimit: limits.mfaVerifyAccount } }, async (request, reply) => {
-    await mfa.completeLogin(request, reply, request.body)
-    return { user: await service.currentUser(request) }
+  anyone.post('/login/mfa', { schema: schemas.loginMfa, config: { rateLimit: rateLimit('mfa_verify_ip'), accountRateLimit: limits.mfaVerifyAccount } }, async (ctx, request, reply) => {
+    setSessionCookie(reply, await mfa.completeLogin(ctx, request.body))
+    return { user: await service.currentUser(ctx) }
   })
 
-  app.post('/logout', { schema: schemas.logout, config: { access: 'public' } }, async (request, reply) => {
-    if (request.principal) {
-      await q.revokeSession(request.tx!.db, request.principal.sessionId)
-      await recordEvent(request.tx!.db, { action: 'auth.logout', entityType: 'session', entityId: request.principal.sessionId, platform: true })
+  anyone.post('/logout', { schema: schemas.logout }, async (ctx, _request, reply) => {
+    if (ctx.principal) {
+      await q.revokeSession(ctx.db, ctx.principal.sessionId)
+      await recordEvent(ctx.db, { action: 'auth.logout', entityType: 'session', entityId: ctx.principal.sessionId, platform: true })
     }
-    clearSessionCookie(request, reply)
+    clearSessionCookie(reply)
     reply.code(204)
     return null
   })
 
-  app.get('/me', { schema: schemas.me, config: { access: 'user' } }, async (request) => {
-    return { user: await service.currentUser(request), memberships: await q.myWorkspaces(request.tx!.db) }
+  user.get('/me', { schema: schemas.me }, async (ctx) => {
+    return { user: await service.currentUser(ctx), memberships: await q.myWorkspaces(ctx.db) }
   })
 
   // Needs the session of the account the link was sent to (API.md); the database checks it.
-  app.post('/verify-email', { schema: schemas.verifyEmail, config: { access: 'public' } }, async (request) => {
-    return { user: await service.verifyEmail(request, request.body.token) }
+  anyone.post('/verify-email', { schema: schemas.verifyEmail }, async (ctx, request) => {
+    return { user: await service.verifyEmail(ctx, request.body.token) }
   })
 
-  app.post('/verify-email/resend', { schema: schemas.resendVerification, config: { access: 'user', rateLimit: rateLimit('verify_resend') } }, async (request, reply) => {
-    const principal = request.principal!
+  user.post('/verify-email/resend', { schema: schemas.resendVerification, config: { rateLimit: rateLimit('verify_resend') } }, async (ctx, _request, reply) => {
+    const { principal } = ctx
     reply.code(202)
     if (principal.emailVerified) return { sent: false }
-    await service.sendVerification(request, { id: principal.userId, email: principal.email, name: principal.name })
+    await service.sendVerification(ctx, { id: principal.userId, email: principal.email, name: principal.name })
     return { sent: true }
   })
 
-  app.post('/forgot-password', { schema: schemas.forgotPassword, config: { access: 'public', rateLimit: rateLimit('forgot_password_ip'), accountRateLimit: limits.forgotPasswordAccount } }, async (request, reply) => {
-    await recovery.requestPasswordReset(request, request.body.email)
+  anyone.post('/forgot-password', { schema: schemas.forgotPassword, config: { rateLimit: rateLimit('forgot_password_ip'), accountRateLimit: limits.forgotPasswordAccount } }, async (ctx, request, reply) => {
+    await recovery.requestPasswordReset(ctx, request.body.email)
     reply.code(202)
     return { accepted: true as const }
   })
 
   // No session is opened: the user signs in again with the new password (and MFA, when on).
-  app.post('/reset-password', { schema: schemas.resetPassword, config: { access: 'public', rateLimit: rateLimit('reset_password_ip') } }, async (request) => {
-    await recovery.resetPassword(request, request.body)
+  anyone.post('/reset-password', { schema: schemas.resetPassword, config: { rateLimit: rateLimit('reset_password_ip') } }, async (ctx, request) => {
+    await recovery.resetPassword(ctx, request.body)
     return { reset: true as const }
   })
 
-  app.get('/sessions', { schema: schemas.listSessions, config: { access: 'user' } }, async (request) => {
-    return { sessions: await sessions.listSessions(request) }
+  user.get('/sessions', { schema: schemas.listSessions }, async (ctx) => {
+    return { sessions: await sessions.listSessions(ctx) }
   })
 
-  app.delete('/sessions/:id', { schema: schemas.revokeSession, config: { access: 'user' } }, async (request, reply) => {
-    await sessions.revokeSession(request, reply, request.params.id)
+  user.delete('/sessions/:id', { schema: schemas.revokeSession }, async (ctx, request, reply) => {
+    // Revoking the session this request came with is a sign-out: drop its cookie too.
+    if (await sessions.revokeSession(ctx, request.params.id)) clearSessionCookie(reply)
     reply.code(204)
     return null
   })
 }
 
-export default routes
+export default plugin

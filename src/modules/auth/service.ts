@@ -1,7 +1,6 @@
 // Account logic: registration, sign-in, password proofs and email verification. The service
 // computes what is slow or needs a secret it alone holds (Argon2id with the pepper, tokens) and
 // the database decides (sql/042): it checks the proof, opens the session and seals the request.
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../../errors.js'
 import { decoySettings, hashPassword, needsRehash, parseSettings, passwordProof, PasswordSettingsError } from '../../crypto/passwords.js'
 import { assertNotDisposable, assertPasswordStrength } from './rules.js'
@@ -9,9 +8,8 @@ import { normaliseEmail } from '../../schemas/common.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { verificationEmail } from '../../email/templates.js'
-import type { RequestTx } from '../../db/request-tx.js'
+import type { Ctx, UserCtx } from '../../context.js'
 import type { UserT } from './schemas.js'
-import { setSessionCookie } from '../../plugins/auth.js'
 import * as q from './queries.js'
 
 
@@ -31,14 +29,8 @@ export function toUser(profile: q.Profile): UserT {
   }
 }
 
-export function tx(request: FastifyRequest): RequestTx {
-  if (!request.tx) throw new Error('route has no request transaction')
-  return request.tx
-}
-
 /** The configured session lifetimes, as the database functions take them. */
-export function lifetimes(request: FastifyRequest): q.Lifetimes {
-  const { config } = request.server
+export function lifetimes({ config }: Ctx): q.Lifetimes {
   return { absoluteSeconds: config.sessionAbsoluteSeconds, idleSeconds: config.sessionIdleSeconds }
 }
 
@@ -49,16 +41,15 @@ export function newSessionToken(): { token: string; hash: Buffer } {
 }
 
 /** The signed-in user as the API shows them. */
-export async function currentUser(request: FastifyRequest): Promise<UserT> {
-  const profile = await q.currentProfile(tx(request).db)
+export async function currentUser(ctx: Ctx): Promise<UserT> {
+  const profile = await q.currentProfile(ctx.db)
   if (!profile) throw new AppError('unauthenticated')
   return toUser(profile)
 }
 
-export async function sendVerification(request: FastifyRequest, user: { id: string; email: string; name: string }): Promise<void> {
-  const { config } = request.server
+export async function sendVerification(ctx: Ctx, user: { id: string; email: string; name: string }): Promise<void> {
+  const { config, db } = ctx
   const token = newToken()
-  const db = tx(request).db
   await q.insertEmailToken(db, {
     userId: user.id,
     purpose: 'verify_email',
@@ -68,16 +59,15 @@ export async function sendVerification(request: FastifyRequest, user: { id: stri
   await enqueueEmail(db, config.encryptionKeys, verificationEmail({ to: user.email, name: user.name, publicUrl: config.publicUrl, token }))
 }
 
-/** A new account and its session (cookie set); the request is now that user's. */
-export async function register(request: FastifyRequest, reply: FastifyReply, body: { email: string; password: string; name: string }): Promise<UserT> {
+/** A new account and its session, whose token the caller sets as the cookie; the transaction is now that user's. */
+export async function register(ctx: Ctx, body: { email: string; password: string; name: string }): Promise<{ user: UserT; sessionToken: string }> {
   const email = normaliseEmail(body.email)
   assertNotDisposable(email)
   assertPasswordStrength(body.password)
-  const passwordHash = await hashPassword(body.password, request.server.config.passwordPeppers)
+  const passwordHash = await hashPassword(body.password, ctx.config.passwordPeppers)
   const session = newSessionToken()
-  await q.register(tx(request).db, { email, name: body.name.trim(), passwordHash, sessionTokenHash: session.hash, ...lifetimes(request) })
-  setSessionCookie(request, reply, session.token)
-  return currentUser(request)
+  await q.register(ctx.db, { email, name: body.name.trim(), passwordHash, sessionTokenHash: session.hash, ...lifetimes(ctx) })
+  return { user: await currentUser(ctx), sessionToken: session.token }
 }
 
 /**
@@ -86,18 +76,18 @@ export async function register(request: FastifyRequest, reply: FastifyReply, bod
  * (logged: such users must reset their password). Either way one Argon2id is spent, so a
  * refusal takes as long as a wrong password.
  */
-async function proofFor(request: FastifyRequest, settingsText: string, password: string) {
-  const peppers = request.server.config.passwordPeppers
+async function proofFor(ctx: Ctx, settingsText: string, password: string) {
+  const peppers = ctx.config.passwordPeppers
   let settings
   try {
     settings = parseSettings(settingsText)
   } catch (err) {
     if (!(err instanceof PasswordSettingsError)) throw err
-    request.log.error('stored password settings are unreadable')
+    ctx.log.error('stored password settings are unreadable')
     settings = parseSettings(`${decoySettings(peppers)}$AAAAAAAAAAAAAAAAAAAAAA`)
   }
   const proof = await passwordProof(password, settings, peppers)
-  if (!proof) request.log.error({ keyId: settings.keyId }, 'a password was hashed with a pepper that is no longer in PASSWORD_PEPPERS')
+  if (!proof) ctx.log.error({ keyId: settings.keyId }, 'a password was hashed with a pepper that is no longer in PASSWORD_PEPPERS')
   return { settings, proof }
 }
 
@@ -109,14 +99,12 @@ async function proofFor(request: FastifyRequest, settingsText: string, password:
  * one, which the database stores only if the proof matched.
  */
 export async function signIn(
-  request: FastifyRequest,
-  reply: FastifyReply,
+  ctx: Ctx,
   body: { email: string; password: string },
-): Promise<{ user: UserT } | { mfaRequired: true; mfaToken: string }> {
-  const { config } = request.server
-  const db = tx(request).db
+): Promise<{ user: UserT; sessionToken: string } | { mfaRequired: true; mfaToken: string }> {
+  const { config, db } = ctx
   const email = normaliseEmail(body.email)
-  const { settings, proof } = await proofFor(request, await q.loginSettings(db, email, decoySettings(config.passwordPeppers)), body.password)
+  const { settings, proof } = await proofFor(ctx, await q.loginSettings(db, email, decoySettings(config.passwordPeppers)), body.password)
   if (!proof) throw new AppError('invalid_credentials')
   const rehash = needsRehash(settings, config.passwordPeppers) ? await hashPassword(body.password, config.passwordPeppers) : null
   const session = newSessionToken()
@@ -128,19 +116,18 @@ export async function signIn(
     sessionTokenHash: session.hash,
     challengeTokenHash: challenge.hash,
     challengeSeconds: MFA_CHALLENGE_TTL_SECONDS,
-    ...lifetimes(request),
+    ...lifetimes(ctx),
   })
   // MFA on: no session and no cookie yet, only a short-lived single-use token for /login/mfa.
   if (result.mfaRequired) return { mfaRequired: true, mfaToken: challenge.token }
-  setSessionCookie(request, reply, session.token)
-  return { user: await currentUser(request) }
+  return { user: await currentUser(ctx), sessionToken: session.token }
 }
 
 /** A proof of the signed-in user's current password (which the database then checks). */
-export async function currentPasswordProof(request: FastifyRequest, password: string): Promise<Buffer> {
-  const settings = await q.myPasswordSettings(tx(request).db)
+export async function currentPasswordProof(ctx: UserCtx, password: string): Promise<Buffer> {
+  const settings = await q.myPasswordSettings(ctx.db)
   if (!settings) throw new AppError('unauthenticated')
-  const { proof } = await proofFor(request, settings, password)
+  const { proof } = await proofFor(ctx, settings, password)
   // A pepper that is gone proves nothing: 32 zero bytes never match a stored hash.
   return proof ?? Buffer.alloc(32)
 }
@@ -150,9 +137,9 @@ export async function currentPasswordProof(request: FastifyRequest, password: st
  * session 401; signed in as another account 403 forbidden (the database refuses, and the link
  * stays good for its own account). Other sessions of the account are signed out.
  */
-export async function verifyEmail(request: FastifyRequest, token: string): Promise<UserT> {
-  if (!request.principal) throw new AppError('unauthenticated', 'Sign in to the account this link was sent to, then open the link again')
+export async function verifyEmail(ctx: Ctx, token: string): Promise<UserT> {
+  if (!ctx.principal) throw new AppError('unauthenticated', 'Sign in to the account this link was sent to, then open the link again')
   if (!isWellFormedToken(token)) throw new AppError('invalid_token')
-  await q.verifyEmail(tx(request).db, hashToken(token))
-  return currentUser(request)
+  await q.verifyEmail(ctx.db, hashToken(token))
+  return currentUser(ctx)
 }

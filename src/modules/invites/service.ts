@@ -3,12 +3,11 @@
 // they lack): the database checks both (app.create_invite, sql/085). The link carries a 256-bit token, stored as SHA-256 only, good once and for
 // INVITE_TTL_SECONDS; a new invitation to the same address replaces the open one. Accepting
 // needs a signed-in user whose verified address is the invited one.
-import type { FastifyRequest } from 'fastify'
 import { AppError, notFound, type ErrorCode } from '../../errors.js'
 import { hashToken, isWellFormedToken, newToken } from '../../crypto/tokens.js'
 import { enqueueEmail } from '../../email/outbox.js'
 import { inviteEmail } from '../../email/templates.js'
-import { tx } from '../auth/service.js'
+import type { UserCtx, WorkspaceCtx } from '../../context.js'
 import { normaliseEmail } from '../../schemas/common.js'
 import * as q from './queries.js'
 
@@ -25,10 +24,8 @@ export function toInvite(row: q.InviteRow) {
   }
 }
 
-export async function createInvite(request: FastifyRequest, body: { email: string; role: string }) {
-  const db = tx(request).db
-  const workspace = request.workspace!
-  const principal = request.principal!
+export async function createInvite(ctx: WorkspaceCtx, body: { email: string; role: string }) {
+  const { db, workspace, principal, config } = ctx
   const email = normaliseEmail(body.email)
   const token = newToken()
   // The database checks members:manage, the role offered and an existing membership (sql/085).
@@ -36,9 +33,8 @@ export async function createInvite(request: FastifyRequest, body: { email: strin
     email,
     role: body.role,
     tokenHash: hashToken(token),
-    expiresAt: new Date(request.dbNow.getTime() + INVITE_TTL_SECONDS * 1000),
+    expiresAt: new Date(ctx.now.getTime() + INVITE_TTL_SECONDS * 1000),
   })
-  const { config } = request.server
   await enqueueEmail(db, config.encryptionKeys, inviteEmail({
     to: email,
     inviterName: principal.name,
@@ -51,8 +47,8 @@ export async function createInvite(request: FastifyRequest, body: { email: strin
   return toInvite(row)
 }
 
-export async function revokeInvite(request: FastifyRequest, id: string): Promise<void> {
-  if (!(await q.revokeInvite(tx(request).db, id))) throw notFound('No such open invitation')
+export async function revokeInvite(ctx: WorkspaceCtx, id: string): Promise<void> {
+  if (!(await q.revokeInvite(ctx.db, id))) throw notFound('No such open invitation')
 }
 
 const REFUSALS: Record<string, [ErrorCode, string?]> = {
@@ -64,11 +60,10 @@ const REFUSALS: Record<string, [ErrorCode, string?]> = {
   trial_expired: ['trial_expired'],
 }
 
-export async function acceptInvite(request: FastifyRequest, token: string): Promise<string> {
-  // Gate order as everywhere: a verified address first, then the token.
-  if (!request.principal!.emailVerified) throw new AppError('email_unverified')
+/** Joins the invitation's workspace; the route's gate chain has checked the verified address. */
+export async function acceptInvite(ctx: UserCtx, token: string): Promise<string> {
   if (!isWellFormedToken(token)) throw new AppError('invalid_token')
-  const { outcome, workspaceId } = await q.acceptInvite(tx(request).db, hashToken(token))
+  const { outcome, workspaceId } = await q.acceptInvite(ctx.db, hashToken(token))
   if (outcome === 'ok' && workspaceId) return workspaceId
   const [code, message] = REFUSALS[outcome] ?? ['invalid_token']
   throw new AppError(code, message)

@@ -1,26 +1,28 @@
 // /api/workspace/members: the member list, role changes and removals. All run the whole gate chain.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { routes } from '../../plugins/request-tx.js'
 import { schemas } from './schemas.js'
 import { changeRole, removeMember, toMember } from './service.js'
 import * as q from './queries.js'
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const access = 'workspace' as const
+const plugin: FastifyPluginAsyncTypebox = async (app) => {
+  const member = routes(app, 'workspace')
 
-  app.get('/', { schema: schemas.list, config: { access, permission: 'members:read' } }, async (request) => {
-    return { members: (await q.listMembers(request.tx!.db)).map(toMember) }
+  member.get('/', { schema: schemas.list, config: { permission: 'members:read' } }, async (ctx) => {
+    return { members: (await q.listMembers(ctx.db)).map(toMember) }
   })
 
-  app.patch('/:userId', { schema: schemas.update, config: { access, permission: 'members:manage' } }, async (request) => {
-    return { member: await changeRole(request, request.params.userId, request.body.role) }
+  member.patch('/:userId', { schema: schemas.update, config: { permission: 'members:manage' } }, async (ctx, request) => {
+    return { member: await changeRole(ctx, request.params.userId, request.body.role) }
   })
 
   // No permission at the gate: leaving needs none; removing someone else needs members:manage,
-  // checked by the service against the caller's role as it is under lock.
-  app.delete('/:userId', { schema: schemas.remove, config: { access } }, async (request, reply) => {
-    await removeMember(request, request.params.userId)
+  // checked by the database against the caller's role as it is under lock.
+  member.delete('/:userId', { schema: schemas.remove }, async (ctx, request, reply) => {
+    await removeMember(ctx, request.params.userId)
     reply.code(204)
+    return null
   })
 }
 
-export default routes
+export default plugin

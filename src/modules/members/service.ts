@@ -7,9 +7,8 @@
 // last owner stays (409); a member who still owns contacts is not removed (409). A refusal
 // arrives as its API.md code (src/db/refusals.ts). The database also re-issues the member's
 // sessions on any role change.
-import type { FastifyRequest } from 'fastify'
 import { notFound } from '../../errors.js'
-import { tx } from '../auth/service.js'
+import type { WorkspaceCtx } from '../../context.js'
 import type { MemberT } from './schemas.js'
 import * as q from './queries.js'
 
@@ -26,17 +25,16 @@ export function toMember(row: q.MemberRow): MemberT {
   }
 }
 
-export async function changeRole(request: FastifyRequest, userId: string, role: string): Promise<MemberT> {
-  const db = tx(request).db
-  await q.changeRole(db, userId, role)
-  // Changing one's own role re-issues this very session with this reply.
-  if (userId === request.principal!.userId) request.reissueSession = true
-  const [row] = await q.listMembers(db, userId)
+export async function changeRole(ctx: WorkspaceCtx, userId: string, role: string): Promise<MemberT> {
+  await q.changeRole(ctx.db, userId, role)
+  // Changing one's own role re-issues this very session with this reply (plugins/session-reissue.ts).
+  if (userId === ctx.principal.userId) ctx.principal.sessionNeedsNewToken = true
+  const [row] = await q.listMembers(ctx.db, userId)
   if (!row) throw notFound('No such member')
   return toMember(row)
 }
 
 /** Removes a member, or lets a member leave (which needs no permission). */
-export async function removeMember(request: FastifyRequest, userId: string): Promise<void> {
-  await q.removeMember(tx(request).db, userId)
+export async function removeMember(ctx: WorkspaceCtx, userId: string): Promise<void> {
+  await q.removeMember(ctx.db, userId)
 }

@@ -1,38 +1,42 @@
 // /api/settings/security: the signed-in user's own security settings (API.md): the password,
-// TOTP MFA and backup codes.
+// TOTP MFA and backup codes (src/modules/mfa).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { schemas } from './schemas.js'
 import * as service from './service.js'
-import * as mfa from './mfa.js'
+import * as mfa from '../mfa/service.js'
+import { setSessionCookie } from '../../plugins/identity.js'
+import { routes } from '../../plugins/request-tx.js'
 import { rateLimit } from '../../rate-limit/route-config.js'
 
 // The routes that check a TOTP code: attempts per signed-in user (see PER_USER in route-config).
-const codeChecked = { access: 'user' as const, rateLimit: rateLimit('mfa_verify_account') }
+const codeChecked = { rateLimit: rateLimit('mfa_verify_account') }
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/', { schema: schemas.status, config: { access: 'user' } }, async (request) => mfa.status(request))
+const plugin: FastifyPluginAsyncTypebox = async (app) => {
+  const user = routes(app, 'user')
 
-  app.post('/password', { schema: schemas.changePassword, config: { access: 'user' } }, async (request, reply) => {
-    await service.changePassword(request, reply, request.body)
+  user.get('/', { schema: schemas.status }, async (ctx) => mfa.status(ctx))
+
+  user.post('/password', { schema: schemas.changePassword }, async (ctx, request, reply) => {
+    setSessionCookie(reply, await service.changePassword(ctx, request.body))
     reply.code(204)
     return null
   })
 
-  app.post('/mfa/setup', { schema: schemas.mfaSetup, config: { access: 'user' } }, async (request) => mfa.setup(request, request.body.password))
+  user.post('/mfa/setup', { schema: schemas.mfaSetup }, async (ctx, request) => mfa.setup(ctx, request.body.password))
 
-  app.post('/mfa/enable', { schema: schemas.mfaEnable, config: codeChecked }, async (request) => {
-    return { backupCodes: await mfa.enable(request, request.body.code) }
+  user.post('/mfa/enable', { schema: schemas.mfaEnable, config: codeChecked }, async (ctx, request) => {
+    return { backupCodes: await mfa.enable(ctx, request.body.code) }
   })
 
-  app.post('/mfa/disable', { schema: schemas.mfaDisable, config: codeChecked }, async (request, reply) => {
-    await mfa.disable(request, request.body)
+  user.post('/mfa/disable', { schema: schemas.mfaDisable, config: codeChecked }, async (ctx, request, reply) => {
+    await mfa.disable(ctx, request.body)
     reply.code(204)
     return null
   })
 
-  app.post('/backup-codes', { schema: schemas.backupCodes, config: codeChecked }, async (request) => {
-    return { backupCodes: await mfa.regenerateBackupCodes(request, request.body.code) }
+  user.post('/backup-codes', { schema: schemas.backupCodes, config: codeChecked }, async (ctx, request) => {
+    return { backupCodes: await mfa.regenerateBackupCodes(ctx, request.body.code) }
   })
 }
 
-export default routes
+export default plugin

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../../errors.js'
 import { safeEqual } from '../../crypto/tokens.js'
+import { routes } from '../../plugins/request-tx.js'
 import { schemas } from './schemas.js'
 import { PERMISSIONS } from '../../rbac/permissions.js'
 import { toWorkspaceView } from './service.js'
@@ -9,37 +10,36 @@ import * as q from './queries.js'
 import { myWorkspaces } from '../auth/queries.js'
 
 export const workspacesRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.post('/', { schema: schemas.create, config: { access: 'user' } }, async (request, reply) => {
-    const principal = request.principal!
-    if (!principal.emailVerified) throw new AppError('email_unverified')
+  // Creating a workspace needs a verified address (the gate chain checks it: 'verified').
+  routes(app, 'verified').post('/', { schema: schemas.create }, async (ctx, request, reply) => {
     if (!safeEqual(request.body.inviteCode.trim(), app.config.closedBetaInviteCode)) throw new AppError('invalid_invite_code')
+    const name = request.body.name.trim()
     // One owned workspace per user: the workspaces_one_per_owner constraint decides, so two
     // concurrent requests cannot both pass (app.create_workspace answers 409 workspace_limit_reached).
-    const id = await q.createWorkspace(request.tx!.db, request.body.name.trim())
+    const id = await q.createWorkspace(ctx.db, name)
     reply.code(201)
     return {
-      workspace: toWorkspaceView(
-        { id, name: request.body.name.trim(), status: 'pending_approval', statusReason: null, trialEndsAt: null, billingStatus: 'none' },
-        request.dbNow,
-      ),
+      workspace: toWorkspaceView({ id, name, status: 'pending_approval', statusReason: null, trialEndsAt: null, billingStatus: 'none' }, ctx.now),
     }
   })
 
-  app.get('/', { schema: schemas.list, config: { access: 'user' } }, async (request) => {
-    const rows = await myWorkspaces(request.tx!.db)
+  routes(app, 'user').get('/', { schema: schemas.list }, async (ctx) => {
+    const rows = await myWorkspaces(ctx.db)
     return { workspaces: rows.map((r) => ({ id: r.workspaceId, name: r.name, role: r.role, status: r.status })) }
   })
 }
 
 export const workspaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const member = routes(app, 'workspace')
+
   // Answers in every approval state so the client can show why the workspace is blocked; the
   // gate chain has already resolved everything it shows, so this costs no query.
-  app.get('/', { schema: schemas.current, config: { access: 'workspace', permission: 'workspace:read', anyState: true } }, async (request) => {
-    return { workspace: toWorkspaceView(request.workspace!, request.dbNow) }
+  member.get('/', { schema: schemas.current, config: { permission: 'workspace:read', anyState: true } }, async (ctx) => {
+    return { workspace: toWorkspaceView(ctx.workspace, ctx.now) }
   })
 
   // The permission catalogue (src/rbac/permissions.ts), for role editors: static, no query.
-  app.get('/permissions', { schema: schemas.permissions, config: { access: 'workspace', permission: 'workspace:read' } }, async () => {
+  member.get('/permissions', { schema: schemas.permissions, config: { permission: 'workspace:read' } }, async () => {
     return { permissions: PERMISSION_LIST }
   })
 }

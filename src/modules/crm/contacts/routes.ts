@@ -7,30 +7,29 @@ import { AppError, notFound } from '../../../errors.js'
 import { schemas } from './schemas.js'
 import { decodeCursor, encodeCursor, ownerNotMember, toContact } from './service.js'
 import * as q from './queries.js'
+import { routes } from '../../../plugins/request-tx.js'
 import { listEntityHistory } from '../../audit/queries.js'
 import { toHistoryEntry } from '../../audit/service.js'
 
 const NOT_FOUND = 'No such contact'
 
-const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const access = 'workspace' as const
+const plugin: FastifyPluginAsyncTypebox = async (app) => {
+  const member = routes(app, 'workspace')
 
-  app.get('/', { schema: schemas.list, config: { access, permission: 'contacts:read' } }, async (request) => {
+  member.get('/', { schema: schemas.list, config: { permission: 'contacts:read' } }, async (ctx, request) => {
     const limit = request.query.limit ?? 50
     const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined
-    const tx = request.tx!
-    const rows = await tx.commitWith(q.listContacts(tx.db, request.workspace!.id, { limit: limit + 1, q: request.query.q?.trim() || undefined, after }))
+    const rows = await ctx.tx.commitWith(q.listContacts(ctx.db, ctx.workspace.id, { limit: limit + 1, q: request.query.q?.trim() || undefined, after }))
     const page = rows.slice(0, limit)
     return { contacts: page.map(toContact), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null }
   })
 
-  app.post('/', { schema: schemas.create, config: { access, permission: 'contacts:create' } }, async (request, reply) => {
+  member.post('/', { schema: schemas.create, config: { permission: 'contacts:create' } }, async (ctx, request, reply) => {
     const { name, email, phone, departmentId, ownerId } = request.body
-    const userId = request.principal!.userId
-    const tx = request.tx!
+    const userId = ctx.principal.userId
     try {
-      const row = await tx.commitWith(q.insertContact(tx.db, {
-        workspaceId: request.workspace!.id,
+      const row = await ctx.tx.commitWith(q.insertContact(ctx.db, {
+        workspaceId: ctx.workspace.id,
         name: name.trim(),
         email: email ?? null,
         phone: phone ?? null,
@@ -46,18 +45,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   })
 
-  app.get('/:id', { schema: schemas.get, config: { access, permission: 'contacts:read' } }, async (request) => {
-    const tx = request.tx!
-    const row = await tx.commitWith(q.findContact(tx.db, request.workspace!.id, request.params.id))
+  member.get('/:id', { schema: schemas.get, config: { permission: 'contacts:read' } }, async (ctx, request) => {
+    const row = await ctx.tx.commitWith(q.findContact(ctx.db, ctx.workspace.id, request.params.id))
     if (!row) throw notFound(NOT_FOUND)
     return { contact: toContact(row) }
   })
 
-  app.patch('/:id', { schema: schemas.update, config: { access, permission: 'contacts:update' } }, async (request) => {
+  member.patch('/:id', { schema: schemas.update, config: { permission: 'contacts:update' } }, async (ctx, request) => {
     const { name, ...rest } = request.body
-    const tx = request.tx!
     try {
-      const row = await tx.commitWith(q.updateContact(tx.db, request.workspace!.id, request.params.id, {
+      const row = await ctx.tx.commitWith(q.updateContact(ctx.db, ctx.workspace.id, request.params.id, {
         ...rest,
         ...(name !== undefined ? { name: name.trim() } : {}),
       }))
@@ -69,15 +66,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     }
   })
 
-  app.delete('/:id', { schema: schemas.remove, config: { access, permission: 'contacts:delete' } }, async (request, reply) => {
-    const tx = request.tx!
-    if (!(await tx.commitWith(q.softDeleteContact(tx.db, request.workspace!.id, request.params.id)))) throw notFound(NOT_FOUND)
+  member.delete('/:id', { schema: schemas.remove, config: { permission: 'contacts:delete' } }, async (ctx, request, reply) => {
+    if (!(await ctx.tx.commitWith(q.softDeleteContact(ctx.db, ctx.workspace.id, request.params.id)))) throw notFound(NOT_FOUND)
     reply.code(204)
     return null
   })
 
-  app.post('/:id/restore', { schema: schemas.restore, config: { access, permission: 'contacts:restore' } }, async (request) => {
-    const { row, exists } = await q.restoreContact(request.tx!.db, request.workspace!.id, request.params.id)
+  member.post('/:id/restore', { schema: schemas.restore, config: { permission: 'contacts:restore' } }, async (ctx, request) => {
+    const { row, exists } = await q.restoreContact(ctx.db, ctx.workspace.id, request.params.id)
     if (row) return { contact: toContact(row) }
     if (exists) throw new AppError('conflict', 'The contact is not deleted')
     throw notFound(NOT_FOUND)
@@ -86,13 +82,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // A soft-deleted contact keeps its history (the delete is part of it). The contact must be
   // visible to the caller first (404 otherwise, as on every contact route): the log's policy is
   // workspace-wide, while the contacts policies are what may narrow which records a member sees.
-  app.get('/:id/history', { schema: schemas.history, config: { access, permission: 'contacts:read' } }, async (request) => {
-    const db = request.tx!.db
+  member.get('/:id/history', { schema: schemas.history, config: { permission: 'contacts:read' } }, async (ctx, request) => {
     const id = request.params.id.toLowerCase()
-    if (!(await q.contactExists(db, request.workspace!.id, id))) throw notFound(NOT_FOUND)
-    const rows = await listEntityHistory(db, request.workspace!.id, 'contact', id)
+    if (!(await q.contactExists(ctx.db, ctx.workspace.id, id))) throw notFound(NOT_FOUND)
+    const rows = await listEntityHistory(ctx.db, ctx.workspace.id, 'contact', id)
     return { entries: rows.map(toHistoryEntry) }
   })
 }
 
-export default routes
+export default plugin

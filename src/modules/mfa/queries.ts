@@ -4,7 +4,7 @@
 import { and, count, eq, isNull, sql } from 'drizzle-orm'
 import { mfaBackupCodes, userMfa } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
-import type { Lifetimes } from './queries.js'
+import type { Lifetimes } from '../auth/queries.js'
 
 /** The signed-in user's MFA row (RLS: their own only). */
 export async function findMfa(db: Db, userId: string) {

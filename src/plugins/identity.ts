@@ -1,0 +1,100 @@
+// Who the request says it is, read before any database work: the signed session cookie's token
+// (kept only as its SHA-256) and the workspace the X-Workspace-Id header names. Nothing here is
+// trusted yet: the request transaction (plugins/request-tx.ts) hands both to
+// app.begin_request, which verifies the session and the membership in the database and seals
+// what it found. Also the session cookie's writers, for the handlers that sign in and out.
+//
+// One refusal happens here, the first gate's cheapest case: a route that needs a signed-in user,
+// called with no session token that could possibly be valid (none, unsigned, malformed), is
+// answered 401 before its body is parsed or a connection is taken. A caller who is nobody costs
+// nothing; a token that is well-formed but unknown or expired is the database's to judge.
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
+import { isUuid } from '../schemas/common.js'
+import { AppError } from '../errors.js'
+
+export interface Credentials {
+  /** SHA-256 of the session token the request carried, when it is signed and well-formed. */
+  tokenHash: Buffer | null
+  /** The workspace the request names (workspace routes only), lower-case. */
+  workspaceId: string | null
+  /** The request named a workspace that is not a UUID (or none): the gate chain answers 400. */
+  workspaceHeaderInvalid: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessionCookieName: string
+  }
+  interface FastifyRequest {
+    /** Read in onRequest for every route that declares `access`; null elsewhere. */
+    credentials: Credentials | null
+    /** Set once a handler wrote or cleared the session cookie itself (sign-in, sign-out…). */
+    sessionCookieWritten: boolean
+  }
+}
+
+export function sessionCookieName(production: boolean): string {
+  // Browsers accept a __Host- cookie only with Secure, which plain-HTTP development cannot set.
+  return production ? '__Host-sid' : 'sid'
+}
+
+/** Sets the session cookie to `token` (only its hash is ever stored). */
+export function setSessionCookie(reply: FastifyReply, token: string): void {
+  const { server } = reply
+  reply.request.sessionCookieWritten = true
+  reply.setCookie(server.sessionCookieName, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: server.config.nodeEnv === 'production',
+    signed: true,
+    maxAge: server.config.sessionAbsoluteSeconds,
+  })
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  const { server } = reply
+  reply.request.sessionCookieWritten = true
+  reply.clearCookie(server.sessionCookieName, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: server.config.nodeEnv === 'production',
+  })
+}
+
+function readSessionToken(request: FastifyRequest, cookieName: string): Buffer | null {
+  const raw = request.cookies[cookieName]
+  if (!raw) return null
+  const unsigned = request.unsignCookie(raw)
+  if (!unsigned.valid || !unsigned.value || !isWellFormedToken(unsigned.value)) return null
+  return hashToken(unsigned.value)
+}
+
+export default fp(
+  async (app) => {
+    const cookieName = sessionCookieName(app.config.nodeEnv === 'production')
+    app.decorate('sessionCookieName', cookieName)
+    app.decorateRequest('credentials', null)
+    app.decorateRequest('sessionCookieWritten', false)
+
+    app.addHook('onRequest', async (request) => {
+      const access = request.routeOptions.config.access
+      if (!access) return
+      let workspaceId: string | null = null
+      let workspaceHeaderInvalid = false
+      if (access === 'workspace') {
+        const header = request.headers['x-workspace-id']
+        if (typeof header === 'string' && isUuid(header.trim())) workspaceId = header.trim().toLowerCase()
+        else workspaceHeaderInvalid = true
+      }
+      const tokenHash = readSessionToken(request, cookieName)
+      if (!tokenHash && access !== 'public') throw new AppError('unauthenticated')
+      request.credentials = { tokenHash, workspaceId, workspaceHeaderInvalid }
+    })
+  },
+  // After @fastify/cookie, whose onRequest hook parses the cookies read here.
+  { name: 'identity', dependencies: ['@fastify/cookie'] },
+)
