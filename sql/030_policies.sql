@@ -57,6 +57,43 @@ end
 $proc$;
 revoke all on procedure app.secure_tenant_table(regclass, text, text[]) from public;
 
+-- ---------------------------------------------------------------------------------------------
+-- app.secure_user_table: the standard policy set for a table keyed by the signed-in user
+-- (user_id): a person's own rows, which belong to no tenant (their MFA settings, their backup
+-- codes). The runtime acts only on the rows of the user its transaction sealed; no workspace's
+-- state gates them, since they are not a workspace's. `commands` lists what the runtime may do
+-- itself (the table's grants say the same); other commands get no runtime policy and go through
+-- privileged functions. A new per-user table is secured with one call.
+-- ---------------------------------------------------------------------------------------------
+create or replace procedure app.secure_user_table(tbl regclass, noun text, commands text[] default array['select', 'insert', 'update', 'delete'])
+  language plpgsql
+  set search_path = pg_catalog, pg_temp
+as $proc$
+declare
+  same_user constant text := 'user_id = (select app.current_user_id())';
+  p record;
+begin
+  execute format('alter table %s enable row level security', tbl);
+  execute format('alter table %s force row level security', tbl);
+  for p in
+    select * from (values
+      ('users read their own %s',   'select', same_user, null),
+      ('users add their own %s',    'insert', null,      same_user),
+      ('users change their own %s', 'update', same_user, same_user),
+      ('users delete their own %s', 'delete', same_user, null)
+    ) as v(name, cmd, using_expr, check_expr)
+  loop
+    execute format('drop policy if exists %I on %s', format(p.name, noun), tbl);
+    continue when not (p.cmd = any (commands));
+    execute format('create policy %I on %s for %s to app_runtime%s%s',
+      format(p.name, noun), tbl, p.cmd,
+      case when p.using_expr is null then '' else format(' using (%s)', p.using_expr) end,
+      case when p.check_expr is null then '' else format(' with check (%s)', p.check_expr) end);
+  end loop;
+end
+$proc$;
+revoke all on procedure app.secure_user_table(regclass, text, text[]) from public;
+
 -- Whether `p_user_id` belongs to the request's workspace: the sessions a role change there may
 -- mark for re-issue (sql/080). Runs as the privileged functions' owner, which reads memberships.
 create or replace function app.is_current_workspace_member(p_user_id uuid) returns boolean
