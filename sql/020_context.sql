@@ -46,6 +46,12 @@ drop function if exists app.set_context(uuid, uuid, uuid, text, text, text);
 -- ---------------------------------------------------------------------------------------------
 alter table public.request_contexts enable row level security;
 alter table public.request_contexts force row level security;
+revoke all on public.request_contexts from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id)
+  on public.request_contexts to app_runtime;
+grant select, insert, update on public.request_contexts to app_privileged;
+-- The outbox worker's functions read their own backend's context, to know they run as the worker.
+grant select on public.request_contexts to app_mailer;
 
 drop policy if exists "a connection reads its own context" on public.request_contexts;
 create policy "a connection reads its own context" on public.request_contexts
@@ -82,6 +88,8 @@ drop policy if exists "the outbox worker reseals its own connection" on public.r
 -- ---------------------------------------------------------------------------------------------
 alter table public.database_secrets enable row level security;
 alter table public.database_secrets force row level security;
+revoke all on public.database_secrets from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.database_secrets to app_privileged;
 drop policy if exists "privileged functions read the database's secrets" on public.database_secrets;
 create policy "privileged functions read the database's secrets" on public.database_secrets
   for select to app_privileged using (true);

@@ -14,6 +14,16 @@
 -- the function acts for the verified user: a definer function that seals user A cannot write
 -- user B's row even by mistake. The few write policies that are `true` are listed, with the
 -- reason for each, in scripts/rls-report/open-policies.ts (the lint fails on any other).
+--
+-- Privileges. Table privileges are the outer fence, policies the inner one. app_runtime gets only
+-- the commands and columns the service uses itself; everything that authenticates someone, grants
+-- access or touches a credential is a privileged function's. In particular the runtime may not
+-- read any hash or sealed secret but its own TOTP envelope (which only the service's key opens),
+-- may not write a password hash, MFA secret, backup code, membership, invitation or session (it
+-- may revoke its own sessions), and may not write the request context it acts under. Each table's
+-- privileges stand right after its ENABLE/FORCE: revoked from the four group roles and granted
+-- again, in the file that secures the table, so in the same transaction as its policies: the
+-- file stays re-runnable, and a running instance never sees the table without its grants.
 -- =============================================================================================
 
 -- ---------------------------------------------------------------------------------------------
@@ -110,6 +120,9 @@ grant execute on function app.is_current_workspace_member(uuid) to app_privilege
 -- contacts: business data, written by members directly under the tenant policies.
 -- ---------------------------------------------------------------------------------------------
 call app.secure_tenant_table('public.contacts', 'contacts');
+revoke all on public.contacts from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select, insert, update, delete on public.contacts to app_runtime;
+grant select (workspace_id, owner_id) on public.contacts to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- memberships: members read their workspace's; every change goes through a privileged function
@@ -117,6 +130,10 @@ call app.secure_tenant_table('public.contacts', 'contacts');
 -- last owner stays; sql/040 creation, sql/085 invitations).
 -- ---------------------------------------------------------------------------------------------
 call app.secure_tenant_table('public.memberships', 'memberships', array['select']);
+revoke all on public.memberships from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.memberships to app_runtime;
+grant select, insert, delete on public.memberships to app_privileged;
+grant update (role) on public.memberships to app_privileged;
 
 -- Retired (the second one OR-ed `true` into the first, so any role could be inserted).
 drop policy if exists "privileged functions add workspace owners" on public.memberships;
@@ -162,6 +179,9 @@ create policy "privileged functions remove members of the request's workspace" o
 -- ---------------------------------------------------------------------------------------------
 alter table public.workspaces enable row level security;
 alter table public.workspaces force row level security;
+revoke all on public.workspaces from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.workspaces to app_runtime;
+grant select, insert, update on public.workspaces to app_privileged;
 drop policy if exists "members read their own workspace" on public.workspaces;
 create policy "members read their own workspace" on public.workspaces
   for select to app_runtime using (id = (select app.current_workspace_id()));
@@ -184,6 +204,11 @@ create policy "platform administrators change workspace state" on public.workspa
 -- ---------------------------------------------------------------------------------------------
 alter table public.users enable row level security;
 alter table public.users force row level security;
+revoke all on public.users from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (id, email, name, email_verified_at, created_at, updated_at) on public.users to app_runtime;
+grant update (name, updated_at) on public.users to app_runtime;
+grant select, insert on public.users to app_privileged;
+grant update (password_hash, email_verified_at, updated_at) on public.users to app_privileged;
 drop policy if exists "users read themselves" on public.users;
 create policy "users read themselves" on public.users
   for select to app_runtime using (id = (select app.current_user_id()));
@@ -210,6 +235,12 @@ create policy "privileged functions change the sealed user" on public.users
 -- ---------------------------------------------------------------------------------------------
 alter table public.sessions enable row level security;
 alter table public.sessions force row level security;
+revoke all on public.sessions from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (id, user_id, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent, revoked_at)
+  on public.sessions to app_runtime;
+grant update (revoked_at) on public.sessions to app_runtime;
+grant select, insert on public.sessions to app_privileged;
+grant update (last_seen_at, revoked_at, reissue_required, replaced_by) on public.sessions to app_privileged;
 drop policy if exists "users read their own sessions" on public.sessions;
 create policy "users read their own sessions" on public.sessions
   for select to app_runtime using (user_id = (select app.current_user_id()));
@@ -244,6 +275,10 @@ create policy "privileged functions change the user's or co-members' sessions" o
 -- ---------------------------------------------------------------------------------------------
 alter table public.email_tokens enable row level security;
 alter table public.email_tokens force row level security;
+revoke all on public.email_tokens from app_runtime, app_privileged, app_mailer, app_auditor;
+grant insert on public.email_tokens to app_runtime;
+grant select, insert on public.email_tokens to app_privileged;
+grant update (used_at) on public.email_tokens to app_privileged;
 drop policy if exists "users read their own email tokens" on public.email_tokens;
 drop policy if exists "users are issued their own email tokens" on public.email_tokens;
 drop policy if exists "users are issued their own verification tokens" on public.email_tokens;
@@ -270,6 +305,11 @@ create policy "privileged functions consume the sealed user's email tokens" on p
 -- ---------------------------------------------------------------------------------------------
 alter table public.email_outbox enable row level security;
 alter table public.email_outbox force row level security;
+revoke all on public.email_outbox from app_runtime, app_privileged, app_mailer, app_auditor;
+grant insert on public.email_outbox to app_runtime;
+grant select, delete on public.email_outbox to app_mailer;
+grant update (template, body_encrypted, status, attempts, next_attempt_at, last_error, provider_message_id, sent_at)
+  on public.email_outbox to app_mailer;
 drop policy if exists "the service queues emails" on public.email_outbox;
 create policy "the service queues emails" on public.email_outbox
   for insert to app_runtime with check (status = 'pending');

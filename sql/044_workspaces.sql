@@ -13,6 +13,9 @@
 -- ---------------------------------------------------------------------------------------------
 alter table public.platform_admins enable row level security;
 alter table public.platform_admins force row level security;
+revoke all on public.platform_admins from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.platform_admins to app_privileged;
+grant update (user_id, granted_at) on public.platform_admins to app_privileged;
 
 -- Whether `p_user_id` is the verified account holding `p_email`: the only account a listed
 -- address may be granted to.

@@ -201,6 +201,11 @@ alter table public.audit_chain_heads enable always trigger audit_chain_heads_can
 -- ---------------------------------------------------------------------------------------------
 alter table public.audit_log enable row level security;
 alter table public.audit_log force row level security;
+revoke all on public.audit_log from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.audit_log to app_runtime;
+grant select, insert on public.audit_log to app_privileged;
+-- The verifier's read-only view of every chain (see app_auditor in sql/010_roles.sql).
+grant select on public.audit_log to app_auditor;
 drop policy if exists "members read their workspace's audit log" on public.audit_log;
 create policy "members read their workspace's audit log" on public.audit_log
   for select to app_runtime using (workspace_id = (select app.current_workspace_id()));
@@ -217,6 +222,9 @@ create policy "auditors read every audit row" on public.audit_log
 
 alter table public.audit_chain_heads enable row level security;
 alter table public.audit_chain_heads force row level security;
+revoke all on public.audit_chain_heads from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select, insert, update on public.audit_chain_heads to app_privileged;
+grant select on public.audit_chain_heads to app_auditor;
 drop policy if exists "privileged functions read chain heads" on public.audit_chain_heads;
 create policy "privileged functions read chain heads" on public.audit_chain_heads
   for select to app_privileged using (true);

@@ -34,6 +34,11 @@ drop function if exists app.mfa_challenge_user(bytea);
 -- write only the sealed user's.
 -- ---------------------------------------------------------------------------------------------
 call app.secure_user_table('public.user_mfa', 'MFA settings', array['select']);
+revoke all on public.user_mfa from app_runtime, app_privileged, app_mailer, app_auditor;
+-- The runtime reads its own row's envelope (only the service's key opens it); it writes nothing.
+grant select (user_id, secret_encrypted, enabled_at, last_used_step, created_at, updated_at) on public.user_mfa to app_runtime;
+grant select, insert, delete on public.user_mfa to app_privileged;
+grant update (secret_encrypted, enabled_at, last_used_step, updated_at) on public.user_mfa to app_privileged;
 drop policy if exists "privileged functions read MFA settings" on public.user_mfa;
 create policy "privileged functions read MFA settings" on public.user_mfa
   for select to app_privileged using (true);
@@ -53,6 +58,10 @@ create policy "privileged functions remove the sealed user's MFA" on public.user
 -- privileged functions issue, use and discard the sealed user's codes only.
 -- ---------------------------------------------------------------------------------------------
 call app.secure_user_table('public.mfa_backup_codes', 'backup codes', array['select']);
+revoke all on public.mfa_backup_codes from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (id, user_id, created_at, used_at) on public.mfa_backup_codes to app_runtime;
+grant select, insert, delete on public.mfa_backup_codes to app_privileged;
+grant update (used_at) on public.mfa_backup_codes to app_privileged;
 drop policy if exists "privileged functions read the sealed user's backup codes" on public.mfa_backup_codes;
 create policy "privileged functions read the sealed user's backup codes" on public.mfa_backup_codes
   for select to app_privileged using (user_id = (select app.current_user_id()));
@@ -74,6 +83,9 @@ create policy "privileged functions discard the sealed user's backup codes" on p
 -- ---------------------------------------------------------------------------------------------
 alter table public.mfa_challenges enable row level security;
 alter table public.mfa_challenges force row level security;
+revoke all on public.mfa_challenges from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select, insert on public.mfa_challenges to app_privileged;
+grant update (used_at) on public.mfa_challenges to app_privileged;
 drop policy if exists "privileged functions find MFA challenges" on public.mfa_challenges;
 create policy "privileged functions find MFA challenges" on public.mfa_challenges
   for select to app_privileged using (true);

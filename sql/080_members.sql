@@ -16,6 +16,8 @@
 -- ---------------------------------------------------------------------------------------------
 alter table public.role_permissions enable row level security;
 alter table public.role_permissions force row level security;
+revoke all on public.role_permissions from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.role_permissions to app_privileged;
 drop policy if exists "privileged functions read the role catalogue" on public.role_permissions;
 create policy "privileged functions read the role catalogue" on public.role_permissions
   for select to app_privileged using (true);

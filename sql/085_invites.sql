@@ -12,6 +12,11 @@
 -- =============================================================================================
 
 call app.secure_tenant_table('public.workspace_invites', 'invites', array['select']);
+revoke all on public.workspace_invites from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (workspace_id, id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at)
+  on public.workspace_invites to app_runtime;
+grant select, insert on public.workspace_invites to app_privileged;
+grant update (accepted_at, accepted_by, revoked_at) on public.workspace_invites to app_privileged;
 
 drop policy if exists "privileged functions find invitations by token" on public.workspace_invites;
 create policy "privileged functions find invitations by token" on public.workspace_invites
