@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Workspaces and platform administration
+-- Workspaces and platform administration (public.workspaces, public.platform_admins)
 --
 -- Platform administrators are recorded in the database (public.platform_admins): the service
 -- syncs PLATFORM_ADMIN_EMAILS into it at start-up, and a listed address becomes a grant only
@@ -7,6 +7,32 @@
 -- platform chain. Every app.admin_* function refuses anyone else (GHFBD), whatever the caller
 -- passes: the HTTP layer's check is a courtesy, this is the rule.
 -- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- workspaces: members read their own; creation and state changes go through privileged
+-- functions: a new workspace belongs to the verified user, and only a platform administrator
+-- (sql/040) changes a workspace's state.
+-- ---------------------------------------------------------------------------------------------
+alter table public.workspaces enable row level security;
+alter table public.workspaces force row level security;
+revoke all on public.workspaces from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.workspaces to app_runtime;
+grant select, insert, update on public.workspaces to app_privileged;
+drop policy if exists "members read their own workspace" on public.workspaces;
+create policy "members read their own workspace" on public.workspaces
+  for select to app_runtime using (id = (select app.current_workspace_id()));
+drop policy if exists "privileged functions read every workspace" on public.workspaces;
+create policy "privileged functions read every workspace" on public.workspaces
+  for select to app_privileged using (true);
+drop policy if exists "privileged functions create workspaces" on public.workspaces;
+create policy "privileged functions create workspaces" on public.workspaces
+  for insert to app_privileged with check (status = 'pending_approval' and owner_id = (select app.current_user_id()));
+drop policy if exists "privileged functions change workspace state" on public.workspaces;
+drop policy if exists "platform administrators change workspace state" on public.workspaces;
+create policy "platform administrators change workspace state" on public.workspaces
+  for update to app_privileged
+  using ((select app.current_user_is_platform_admin()))
+  with check ((select app.current_user_is_platform_admin()));
 
 -- ---------------------------------------------------------------------------------------------
 -- platform_admins: read and written only by the functions below.

@@ -36,6 +36,9 @@ create policy "privileged functions close open invitations" on public.workspace_
   with check ((workspace_id = (select app.current_workspace_id()) and revoked_at is not null and accepted_at is null)
               or (accepted_by = (select app.current_user_id()) and accepted_at is not null and revoked_at is null));
 
+-- Every change is recorded in the audit log (the change capture of 050_audit.sql).
+call app.capture_changes('public.workspace_invites', 'invite');
+
 -- ---------------------------------------------------------------------------------------------
 -- app.create_invite: an invitation into the request's workspace, replacing the open one for the
 -- same address. Checks in the database what the HTTP layer checks too: the caller holds
