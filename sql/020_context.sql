@@ -58,7 +58,7 @@ create policy "a connection reads its own context" on public.request_contexts
   for select to app_runtime, app_privileged, app_mailer
   using (pid = pg_catalog.pg_backend_pid());
 
--- A request context names whoever the sealing function verified; a worker context (sql/045)
+-- A request context names whoever the sealing function verified; a worker context (sql/160)
 -- names nobody: the outbox worker may drain the queue, never act as a user or a tenant.
 drop policy if exists "privileged functions seal their own connection's request" on public.request_contexts;
 drop policy if exists "privileged functions seal their own connection" on public.request_contexts;
@@ -165,7 +165,7 @@ $$;
 revoke all on function app.current_context_kind() from public;
 grant execute on function app.current_context_kind() to app_runtime, app_privileged, app_mailer;
 
--- Whether the verified user is a platform administrator (public.platform_admins, sql/040: a
+-- Whether the verified user is a platform administrator (public.platform_admins, sql/120: a
 -- listed address held by its verified account). For the privileged functions and policies.
 create or replace function app.current_user_is_platform_admin() returns boolean
   language plpgsql stable

@@ -53,8 +53,8 @@
 -- ---------------------------------------------------------------------------------------------
 -- app.secure_tenant_table: the standard policy set for a table keyed by workspace_id.
 -- Members act only inside the workspace of their transaction; writes also need
--- app.current_workspace_writable(). `commands` lists what the runtime may do itself (the grants
--- in sql/090 say the same); other commands get no runtime policy and go through privileged
+-- app.current_workspace_writable(). `commands` lists what the runtime may do itself (the table's
+-- grants say the same); other commands get no runtime policy and go through privileged
 -- functions. A new tenant table is secured with one call.
 -- ---------------------------------------------------------------------------------------------
 drop procedure if exists app.secure_tenant_table(regclass, text);

@@ -58,7 +58,7 @@ create policy "privileged functions change the sealed user" on public.users
 
 -- ---------------------------------------------------------------------------------------------
 -- email_tokens: a user is issued their own verification tokens; reset tokens are issued by the
--- outbox worker (sql/045) and every token is consumed through a privileged function, which
+-- outbox worker (below) and every token is consumed through a privileged function, which
 -- seals the token's user first. Nobody but those functions reads a token row.
 -- ---------------------------------------------------------------------------------------------
 alter table public.email_tokens enable row level security;

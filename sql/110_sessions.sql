@@ -36,7 +36,7 @@ create policy "privileged functions open sessions for the sealed user" on public
   with check (user_id = (select app.current_user_id()) and revoked_at is null and replaced_by is null);
 
 -- Whether `p_user_id` belongs to the request's workspace: the sessions a role change there may
--- mark for re-issue (sql/080). Runs as the privileged functions' owner, which reads memberships.
+-- mark for re-issue (sql/130). Runs as the privileged functions' owner, which reads memberships.
 create or replace function app.is_current_workspace_member(p_user_id uuid) returns boolean
   language plpgsql stable
 as $$
@@ -48,7 +48,7 @@ revoke all on function app.is_current_workspace_member(uuid) from public;
 grant execute on function app.is_current_workspace_member(uuid) to app_privileged;
 
 -- The sealed user's own sessions (activity, revocation, re-issue), and the sessions of members
--- of the request's workspace, which a role change there marks for a new token (sql/080).
+-- of the request's workspace, which a role change there marks for a new token (sql/130).
 drop policy if exists "privileged functions record session activity" on public.sessions;
 drop policy if exists "privileged functions change the sealed user's or a co-member's sessions" on public.sessions;
 drop policy if exists "privileged functions change the user's or co-members' sessions" on public.sessions;
@@ -64,7 +64,7 @@ create policy "privileged functions change the user's or co-members' sessions" o
 -- trial and billing state. It seals the context (sql/020): the user and session only for a live
 -- token, the workspace only for a member, and the request's metadata for the audit rows; and
 -- returns the row the HTTP gates decide on. Records session activity at most once a minute.
--- A session marked for re-issue (a role change, sql/080) answers reissue = true; the service
+-- A session marked for re-issue (a role change, sql/130) answers reissue = true; the service
 -- then calls app.reissue_session. A token that was just re-issued still resolves, for 60 seconds
 -- and only while its replacement is live, *as its replacement*: requests that were in flight
 -- when the cookie changed succeed, and signing out with the old cookie ends the new session.

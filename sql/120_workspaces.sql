@@ -11,7 +11,7 @@
 -- ---------------------------------------------------------------------------------------------
 -- workspaces: members read their own; creation and state changes go through privileged
 -- functions: a new workspace belongs to the verified user, and only a platform administrator
--- (sql/040) changes a workspace's state.
+-- (below) changes a workspace's state.
 -- ---------------------------------------------------------------------------------------------
 alter table public.workspaces enable row level security;
 alter table public.workspaces force row level security;
@@ -75,7 +75,7 @@ $owner_writes$;
 -- ---------------------------------------------------------------------------------------------
 -- app.grant_listed_platform_admin: when `p_user_id`'s verified address is listed and not yet
 -- granted, grants it and records 'platform.admin_granted'. Called when an address becomes
--- verified (sql/042) and by the sync.
+-- verified (sql/100) and by the sync.
 -- ---------------------------------------------------------------------------------------------
 create or replace function app.grant_listed_platform_admin(p_user_id uuid) returns boolean
   language plpgsql volatile
@@ -156,7 +156,7 @@ grant execute on function app.assert_platform_admin() to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.create_workspace: a new pending workspace owned by the verified user, with their owner
--- membership (the memberships insert policy, sql/030, accepts exactly that). One owned
+-- membership (the memberships insert policy, sql/130, accepts exactly that). One owned
 -- workspace per user is the workspaces_one_per_owner constraint, so two concurrent creations
 -- cannot both succeed.
 -- ---------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@
 
 -- ---------------------------------------------------------------------------------------------
 -- memberships: members read their workspace's; every change goes through a privileged function
--- that checks the rules in the database (sql/080: nobody grants what they do not hold, the
--- last owner stays; sql/040 creation, sql/085 invitations).
+-- that checks the rules in the database (below: nobody grants what they do not hold, the
+-- last owner stays; sql/120 creation, sql/140 invitations).
 -- ---------------------------------------------------------------------------------------------
 call app.secure_tenant_table('public.memberships', 'memberships', array['select']);
 revoke all on public.memberships from app_runtime, app_privileged, app_mailer, app_auditor;
@@ -274,10 +274,10 @@ comment on function app.remove_member(uuid) is
 -- ---------------------------------------------------------------------------------------------
 -- A role change re-issues the user's sessions (API.md: a new token on role change). The trigger
 -- marks every live session of the user; app.begin_request reports the mark and the service
--- answers that session's next request with a new token (app.reissue_session, sql/040), so a
+-- answers that session's next request with a new token (app.reissue_session, sql/110), so a
 -- token from before the change stops working. Enforced here rather than in the handler, so any
 -- role change, however made, has the effect. SECURITY INVOKER: it runs with the rights of whoever
--- changed the role — app.change_member_role, whose policy on sessions (sql/030) reaches the
+-- changed the role — app.change_member_role, whose policy on sessions (sql/110) reaches the
 -- members of the request's workspace, or a superuser's maintenance edit, which RLS does not
 -- restrict — and so marks exactly the sessions the change's author may reach.
 -- ---------------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ begin
     return query select 'trial_expired'::text, null::uuid;
     return;
   end if;
-  -- Marked accepted first: the memberships insert policy (sql/030) admits exactly the invitee of
+  -- Marked accepted first: the memberships insert policy (sql/130) admits exactly the invitee of
   -- an invitation accepted in this transaction, with its role.
   update public.workspace_invites i set accepted_at = pg_catalog.now(), accepted_by = v_user
    where i.workspace_id = inv.workspace_id and i.id = inv.id;

@@ -7,14 +7,14 @@
 -- through the schema owner: a statement injected as the runtime login does not have it, so it
 -- can neither read the queue (addresses, sealed bodies) nor mark anything sent. The functions
 -- that touch the queue belong to app_mailer, a NOLOGIN role whose only table is email_outbox,
--- and whose policies (sql/030) let it see the queue only in a worker context. The worker's one
+-- and whose policies (below) let it see the queue only in a worker context. The worker's one
 -- function beyond the queue, app.issue_password_reset, stands with the reset links it issues
 -- (100_accounts.sql).
 -- =============================================================================================
 
 -- ---------------------------------------------------------------------------------------------
 -- email_outbox: the service queues emails but cannot read them back; only the outbox worker,
--- in a worker context (sql/045), claims and settles them.
+-- in a worker context (below), claims and settles them.
 -- ---------------------------------------------------------------------------------------------
 alter table public.email_outbox enable row level security;
 alter table public.email_outbox force row level security;

@@ -8,7 +8,7 @@
 --
 -- The runtime reads its user's own MFA row (the service decrypts the secret to check a code) and
 -- whether its backup codes are used, nothing more: every change goes through the functions
--- below, which check what the database can check itself — a password proof (sql/042), a backup
+-- below, which check what the database can check itself — a password proof (sql/100), a backup
 -- code's hash, an MFA challenge it issued — and record a TOTP time step at most once, so a code
 -- is never accepted twice. (The TOTP secret is sealed with a key the database never sees, so the
 -- code itself is checked by the service; the database takes the step it was valid for.)

@@ -7,7 +7,7 @@
 // the handler returns and before the reply is sent (invariant 4). Handlers return their payload;
 // they never send it themselves.
 //
-// And it re-issues: a session marked by a role change (sql/080) gets a new token on its next
+// And it re-issues: a session marked by a role change (sql/130) gets a new token on its next
 // request, whatever that request's outcome (see reissue below).
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'

@@ -19,7 +19,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     return { user }
   })
 
-  // Sign-in and its audit event happen in the database (app.sign_in, sql/042).
+  // Sign-in and its audit event happen in the database (app.sign_in, sql/100).
   app.post('/login', { schema: schemas.login, config: { access: 'public', rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (request, reply) => {
     return service.signIn(request, reply, request.body)
   })

@@ -1,5 +1,5 @@
 // Security settings of the signed-in user: TOTP MFA and backup codes (API.md). Every change of
-// the second factor goes through a privileged function (sql/070) that checks it in the
+// the second factor goes through a privileged function (sql/180) that checks it in the
 // database: enrolling needs the current password (a stolen cookie cannot enrol its own
 // authenticator), enabling and regenerating a current code's time step, disabling the password
 // and a second factor (where a backup code may stand in for a lost phone).
