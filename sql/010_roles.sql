@@ -6,11 +6,11 @@
 --
 --   app_runtime     what the service's runtime login may do: DML on tenant tables, always under
 --                   row-level security. The runtime login (APP_DATABASE_URL) is made a member.
---   app_privileged  owns the short list of SECURITY DEFINER functions in sql/040 that must cross
+--   app_privileged  owns the short list of SECURITY DEFINER functions in sql/100–180 that must cross
 --                   tenants (session lookup, login by email, workspace creation, platform
 --                   administration). Nobody logs in as it; the runtime may only EXECUTE those
 --                   functions.
---   app_mailer      owns the outbox worker's functions (sql/045): claims, sends' outcomes. Nobody
+--   app_mailer      owns the outbox worker's functions (sql/160): claims, sends' outcomes. Nobody
 --                   logs in as it; the worker (on the runtime login) reaches them only after
 --                   app.begin_worker checked the worker key the database issued.
 --   app_auditor     reads every workspace's audit log and chain heads (sql/050), and nothing else,

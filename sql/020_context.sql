@@ -46,13 +46,19 @@ drop function if exists app.set_context(uuid, uuid, uuid, text, text, text);
 -- ---------------------------------------------------------------------------------------------
 alter table public.request_contexts enable row level security;
 alter table public.request_contexts force row level security;
+revoke all on public.request_contexts from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id)
+  on public.request_contexts to app_runtime;
+grant select, insert, update on public.request_contexts to app_privileged;
+-- The outbox worker's functions read their own backend's context, to know they run as the worker.
+grant select on public.request_contexts to app_mailer;
 
 drop policy if exists "a connection reads its own context" on public.request_contexts;
 create policy "a connection reads its own context" on public.request_contexts
   for select to app_runtime, app_privileged, app_mailer
   using (pid = pg_catalog.pg_backend_pid());
 
--- A request context names whoever the sealing function verified; a worker context (sql/045)
+-- A request context names whoever the sealing function verified; a worker context (sql/160)
 -- names nobody: the outbox worker may drain the queue, never act as a user or a tenant.
 drop policy if exists "privileged functions seal their own connection's request" on public.request_contexts;
 drop policy if exists "privileged functions seal their own connection" on public.request_contexts;
@@ -82,6 +88,8 @@ drop policy if exists "the outbox worker reseals its own connection" on public.r
 -- ---------------------------------------------------------------------------------------------
 alter table public.database_secrets enable row level security;
 alter table public.database_secrets force row level security;
+revoke all on public.database_secrets from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.database_secrets to app_privileged;
 drop policy if exists "privileged functions read the database's secrets" on public.database_secrets;
 create policy "privileged functions read the database's secrets" on public.database_secrets
   for select to app_privileged using (true);
@@ -157,7 +165,7 @@ $$;
 revoke all on function app.current_context_kind() from public;
 grant execute on function app.current_context_kind() to app_runtime, app_privileged, app_mailer;
 
--- Whether the verified user is a platform administrator (public.platform_admins, sql/040: a
+-- Whether the verified user is a platform administrator (public.platform_admins, sql/120: a
 -- listed address held by its verified account). For the privileged functions and policies.
 create or replace function app.current_user_is_platform_admin() returns boolean
   language plpgsql stable

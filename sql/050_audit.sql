@@ -201,6 +201,11 @@ alter table public.audit_chain_heads enable always trigger audit_chain_heads_can
 -- ---------------------------------------------------------------------------------------------
 alter table public.audit_log enable row level security;
 alter table public.audit_log force row level security;
+revoke all on public.audit_log from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.audit_log to app_runtime;
+grant select, insert on public.audit_log to app_privileged;
+-- The verifier's read-only view of every chain (see app_auditor in sql/010_roles.sql).
+grant select on public.audit_log to app_auditor;
 drop policy if exists "members read their workspace's audit log" on public.audit_log;
 create policy "members read their workspace's audit log" on public.audit_log
   for select to app_runtime using (workspace_id = (select app.current_workspace_id()));
@@ -217,6 +222,9 @@ create policy "auditors read every audit row" on public.audit_log
 
 alter table public.audit_chain_heads enable row level security;
 alter table public.audit_chain_heads force row level security;
+revoke all on public.audit_chain_heads from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select, insert, update on public.audit_chain_heads to app_privileged;
+grant select on public.audit_chain_heads to app_auditor;
 drop policy if exists "privileged functions read chain heads" on public.audit_chain_heads;
 create policy "privileged functions read chain heads" on public.audit_chain_heads
   for select to app_privileged using (true);
@@ -439,8 +447,9 @@ comment on function app.admin_audit_log(timestamptz, uuid, integer) is
   'Checks: the sealed user is a platform administrator';
 
 -- ---------------------------------------------------------------------------------------------
--- Business tables whose changes are captured. A new business table is one call below (the
--- catalogue lint in test/rls fails until it has it).
+-- Business tables whose changes are captured: each table's file makes one call (contacts,
+-- memberships, workspace_invites), and the catalogue lint in test/rls fails until a new
+-- business table has it.
 --
 -- app.capture_changes gives a table its two triggers, <table>_audit and <table>_audit_actor.
 -- The capture is a constraint trigger DEFERRABLE INITIALLY DEFERRED: it runs at COMMIT, with
@@ -468,7 +477,3 @@ begin
 end
 $proc$;
 revoke all on procedure app.capture_changes(regclass, text, text) from public;
-
-call app.capture_changes('public.contacts', 'contact');
-call app.capture_changes('public.memberships', 'membership', 'user_id');
-call app.capture_changes('public.workspace_invites', 'invite');

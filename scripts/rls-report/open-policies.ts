@@ -10,7 +10,7 @@
 // policy expression can.
 import type { OpenPolicy } from './types.js'
 
-/** Shared by the limiter's policies on both of its tables (sql/060). */
+/** Shared by the limiter's policies on both of its tables (sql/170). */
 const LIMITER =
   'the limiter runs before anyone is identified, so there is no sealed user or workspace to scope a counter by ' +
   '(a counter belongs to a client IP, an email hash or a user, never a tenant); the runtime holds no privilege on the table ' +
@@ -47,7 +47,7 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     reason:
       'USING true: the start-up sync and app.grant_listed_platform_admin (run when an address becomes verified) may pick any ' +
       'listed address, which belongs to no tenant; WITH CHECK admits only an ungranted row or a grant to the verified account ' +
-      'holding that address (sql/044)',
+      'holding that address (sql/120)',
   },
   {
     table: 'public.platform_admins',
@@ -55,7 +55,7 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     reason:
       'the policy names only the schema owner (the migrating login): the list is PLATFORM_ADMIN_EMAILS, made exact at start-up by ' +
       'app.sync_platform_admins, run with the owner\'s own rights (granted to nobody); every address no longer listed goes, and a ' +
-      'removed grant is audited; no definer function can remove one (sql/044)',
+      'removed grant is audited; no definer function can remove one (sql/120)',
   },
   {
     table: 'public.rate_limit_refunds',
@@ -92,7 +92,7 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     reason:
       "the policy names only the schema owner (the migrating login): the built-in roles' permissions belong to no tenant and are " +
       'rewritten whole from src/rbac/permissions.ts by app.sync_role_permissions, run with the owner\'s own rights at every ' +
-      'migration (granted to nobody); no definer function can change what a role may do (sql/080)',
+      'migration (granted to nobody); no definer function can change what a role may do (sql/130)',
   },
   {
     table: 'public.role_permissions',
@@ -100,7 +100,7 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     reason:
       "the policy names only the schema owner (the migrating login): the built-in roles' permissions belong to no tenant and are " +
       'rewritten whole from src/rbac/permissions.ts by app.sync_role_permissions, run with the owner\'s own rights at every ' +
-      'migration (granted to nobody); no definer function can change what a role may do (sql/080)',
+      'migration (granted to nobody); no definer function can change what a role may do (sql/130)',
   },
 ]
 

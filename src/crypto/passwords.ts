@@ -5,7 +5,7 @@
 // The pepper is Argon2's own secret input (its "K"), a key from PASSWORD_PEPPERS that the
 // database never sees. The service computes the Argon2id output for a password — the *proof* —
 // with the salt and parameters the database hands it (app.login_settings), and the database
-// compares SHA-256 of the proof with what it stores (sql/042_accounts.sql). So:
+// compares SHA-256 of the proof with what it stores (sql/100_accounts.sql). So:
 //   * a stolen table is useless offline: no guess can be checked without the pepper;
 //   * a statement injected as the runtime login cannot sign anyone in: it has neither the
 //     password nor the pepper to make a proof, and nothing hands out the stored hash.

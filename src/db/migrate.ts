@@ -1,5 +1,5 @@
 // Applies migrations/ (drizzle-kit output, ordered, never edited once landed), then every file
-// in sql/ (hand-written and re-runnable: roles, helper functions, policies, grants), then the
+// in sql/ (hand-written and re-runnable: roles, the context, then one file per table), then the
 // built-in roles' permissions (src/rbac/permissions.ts), as the schema owner. An advisory lock lets several instances start at once without racing.
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -45,7 +45,7 @@ export async function migrate({ ownerUrl, runtimeLogin, log = () => {} }: Migrat
       }
     }
     log(`sql/ applied (${files.length} files)`)
-    // The database's own role checks (sql/080) read the same catalogue as the HTTP gate.
+    // The database's own role checks (sql/130) read the same catalogue as the HTTP gate.
     await client.query('select app.sync_role_permissions($1::jsonb)', [JSON.stringify(BUILT_IN_ROLES)])
   } finally {
     await client.query(`select pg_advisory_unlock(hashtext('gatehouse.migrate'))`).catch(() => {})

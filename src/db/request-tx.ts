@@ -4,7 +4,7 @@
 // (the runtime pool runs in pipeline mode, src/db/pool.ts), the second as a prepared statement
 // with every value bound: the token hash never appears in query text, where pg_stat_activity
 // would show it to every other runtime connection. app.begin_request verifies the session and
-// seals the transaction's context in the database (sql/020, sql/040) and returns the row the
+// seals the transaction's context in the database (sql/020, sql/110) and returns the row the
 // gates decide on; nothing here or anywhere else in the service sets a context itself. Handlers
 // then run their queries on the same connection, the response is sent only after COMMIT
 // succeeds, any error rolls back, and a connection whose transaction is not idle afterwards is
@@ -47,7 +47,7 @@ export interface Principal {
   emailVerified: boolean
   /** A platform administrator (public.platform_admins: a listed address, verified). */
   isPlatformAdmin: boolean
-  /** The session is marked for a new token (a role change of its user, sql/080). */
+  /** The session is marked for a new token (a role change of its user, sql/130). */
   sessionNeedsNewToken: boolean
 }
 

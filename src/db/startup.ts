@@ -1,6 +1,6 @@
 // What the service asks of the schema owner at start-up, after the migrations, before it closes
 // that connection for good: the platform administrators from PLATFORM_ADMIN_EMAILS (each grant
-// and removal audited in the database, sql/044), and the outbox worker's key, which the
+// and removal audited in the database, sql/120), and the outbox worker's key, which the
 // database generated for itself (sql/020) and which the worker presents with every drain
 // (app.begin_worker): the runtime login never learns it.
 import pg from 'pg'

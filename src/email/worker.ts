@@ -2,7 +2,7 @@
 // send the same row at once), sends each, and records the outcome. A failure is retried with
 // exponential backoff up to MAX_ATTEMPTS; after delivery the secret-bearing body is purged.
 // It runs on its own small pool of the runtime login, and reaches the queue only through the
-// functions of sql/045_outbox.sql after app.begin_worker has checked its key (the key the
+// functions of sql/160_outbox.sql after app.begin_worker has checked its key (the key the
 // database issued, read at start-up): the runtime role itself may only queue emails, never read
 // them back. A connection lost mid-drain (its client is guarded, src/db/pool.ts) fails the
 // drain; nothing was marked sent, so the next drain sends again with the same idempotency key,

@@ -3,7 +3,7 @@
 //   approval → trial (writes) → permission
 // Every decision comes from what app.begin_request returned with the transaction (the handler's
 // context, plugins/request-tx.ts), so the chain costs no extra round trip. The database enforces
-// the approval and trial gates again with restrictive write policies (sql/030), for any route
+// the approval and trial gates again with restrictive write policies (app.secure_tenant_table, sql/030), for any route
 // that might skip these hooks.
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'

@@ -1,5 +1,5 @@
 // A new session token for a session marked for one (API.md: a new token on a role change of the
-// user). app.begin_request reports the mark (sql/080 sets it on every role change), and a handler
+// user). app.begin_request reports the mark (sql/130 sets it on every role change), and a handler
 // that changed its own caller's role sets it on the principal; the new token goes out with this
 // reply, whatever the reply is.
 //

@@ -29,7 +29,7 @@ export interface Hit {
   retryAfterMs: number
 }
 
-// Each is one statement through a SECURITY DEFINER function (sql/060_rate_limits.sql): the
+// Each is one statement through a SECURITY DEFINER function (sql/170_rate_limits.sql): the
 // runtime role has no privilege on the table itself. A hit is an atomic upsert that also reads
 // the previous bucket, one round trip; expires_at is the end of the window after this one,
 // until when the row still weighs on the estimate. A refundable hit comes with a ticket, the

@@ -332,7 +332,7 @@ export async function tamperAsSuperuser(superSql: Sql, ...statements: string[]):
   }
 }
 
-/** A user's MFA row (enabled), one backup code and one live challenge (sql/070 tables); the challenge's hash. */
+/** A user's MFA row (enabled), one backup code and one live challenge (sql/180 tables); the challenge's hash. */
 export async function seedMfa(sql: Sql, userId: string, opts: { challengeExpiresIn?: number } = {}): Promise<Buffer> {
   await sql.query(`insert into user_mfa (user_id, secret_encrypted, enabled_at) values ($1, 'v1.k1.x.y.z', now())`, [userId])
   await sql.query(`insert into mfa_backup_codes (user_id, code_hash) values ($1, $2)`, [userId, tokenHash()])

@@ -1,4 +1,4 @@
-// The account functions of sql/042 and sql/070 as the runtime login with no HTTP in between: the
+// The account functions of sql/100 and sql/180 as the runtime login with no HTTP in between: the
 // database verifies a password proof, a link or a challenge itself before it seals anyone, so a
 // statement injected as the runtime can sign in as nobody, verify nobody's address, set nobody's
 // password and enrol or remove nobody's second factor.

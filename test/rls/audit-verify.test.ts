@@ -35,7 +35,7 @@ async function tenantWithHistory(): Promise<Tenant> {
   return tenant
 }
 
-/** Makes `userId` a platform administrator, as a granted listed address (sql/044). */
+/** Makes `userId` a platform administrator, as a granted listed address (sql/120). */
 async function makePlatformAdmin(userId: string): Promise<void> {
   await su.query('insert into platform_admins (email, user_id, granted_at) select email, id, now() from users where id = $1', [userId])
 }

@@ -1,4 +1,4 @@
-// workspace_invites, app.create_invite, app.revoke_invite and app.accept_invite (sql/085), as the
+// workspace_invites, app.create_invite, app.revoke_invite and app.accept_invite (sql/140), as the
 // runtime login with arbitrary SQL and no HTTP in between: the runtime only reads its own
 // workspace's invitations; inviting checks members:manage and "nobody grants what they do not
 // hold" in the database; an invitation is spent only by the signed-in user whose verified address

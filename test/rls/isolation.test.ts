@@ -68,7 +68,7 @@ t.test('a tenant cannot change or delete another tenant\'s rows', async (t) => {
     t.equal(updated.rowCount, 0, 'update of B\'s contacts: 0 rows')
     t.equal((await sql.query('delete from contacts where workspace_id = $1', [b.workspaceId])).rowCount, 0, 'delete of B\'s contacts: 0 rows')
   })
-  // Memberships are not the runtime's to write at all (app.change_member_role, sql/080).
+  // Memberships are not the runtime's to write at all (app.change_member_role, sql/130).
   for (const text of ['update memberships set role = \'admin\' where workspace_id = $1', 'delete from memberships where workspace_id = $1']) {
     t.same(await pgError(inRequest(runtime, inA, (sql) => sql.query(text, [b.workspaceId]))), permissionDenied('table', 'memberships'), text)
   }

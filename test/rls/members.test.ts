@@ -1,4 +1,4 @@
-// sql/080 and app.reissue_session, as the runtime login with arbitrary SQL and no HTTP in between:
+// sql/130 and app.reissue_session, as the runtime login with arbitrary SQL and no HTTP in between:
 // the runtime only reads memberships; every change goes through app.change_member_role and
 // app.remove_member, which check in the database who may change whom (members:manage, nobody
 // grants what they do not hold, the last owner stays); a role change marks the member's sessions;
@@ -287,7 +287,7 @@ t.test('a role change through app.change_member_role marks every live session of
 })
 
 t.test('a superuser\'s direct role edit marks the member\'s sessions too', async (t) => {
-  // Threat: a role change made outside app.change_member_role (a maintenance edit) leaves the member's old tokens unmarked (sql/080: "any role change, however made").
+  // Threat: a role change made outside app.change_member_role (a maintenance edit) leaves the member's old tokens unmarked (sql/130: "any role change, however made").
   const ws = await seedTenant(su, { contacts: 0 })
   const target = await addMember(ws, 'member')
   await su.query(`update memberships set role = 'viewer' where workspace_id = $1 and user_id = $2`, [ws.workspaceId, target.id])

@@ -1,4 +1,4 @@
-// The SECURITY DEFINER functions of sql/040–060 called as the runtime role: the short list of
+// The SECURITY DEFINER functions of sql/050–170 called as the runtime role: the short list of
 // paths that cross tenants hands out exactly what it promises, and authorises from what it
 // verified itself — a session token, the sealed context, a key or ticket the database issued —
 // never from an argument naming someone. (Accounts: accounts.test.ts; members and invitations:

@@ -1,11 +1,11 @@
-// Platform administration and the role catalogue, as the database knows them (sql/040, sql/080).
+// Platform administration and the role catalogue, as the database knows them (sql/120, sql/130).
 import { sql } from 'drizzle-orm'
 import { check, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { users } from './users.js'
 
 // PLATFORM_ADMIN_EMAILS as the service last synced it (one row per listed address), and the
 // grant: the verified account that holds the address. Listing an address grants nothing until
-// its owner has verified it; every grant and removal is audited (sql/040).
+// its owner has verified it; every grant and removal is audited (sql/120).
 export const platformAdmins = pgTable(
   'platform_admins',
   {

@@ -42,7 +42,7 @@ export const sessions = pgTable(
     ip: text('ip'),
     userAgent: text('user_agent'),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
-    // A role change of the user marks their live sessions (sql/080); the next request with the
+    // A role change of the user marks their live sessions (sql/130); the next request with the
     // token is answered with a new one (API.md: a new token on role change).
     reissueRequired: boolean('reissue_required').notNull().default(false),
     // The session that re-issued this one: its old token stays good, as the new session, for a

@@ -26,7 +26,7 @@ export async function listWorkspaces(db: Db, status: string | undefined): Promis
   return rows.map(parse)
 }
 
-/** The approval state machine (app.admin_transition_workspace, sql/044), as a platform admin. */
+/** The approval state machine (app.admin_transition_workspace, sql/120), as a platform admin. */
 export async function transitionWorkspace(
   db: Db,
   t: { action: AdminAction; id: string; reason: string | null; trialEndsAt: Date | null },

@@ -1,6 +1,6 @@
 // /api/admin: platform administration of workspaces and the platform's audit trail. Platform
 // administrators only: the gate answers 403 from the row app.begin_request returned, and every
-// app.admin_* function refuses anyone else again in the database (sql/044).
+// app.admin_* function refuses anyone else again in the database (sql/120).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { UserCtx } from '../../context.js'
 import { routes } from '../../plugins/request-tx.js'
@@ -29,7 +29,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
   async function transition(ctx: UserCtx, id: string, action: AdminAction, input: { reason?: string; trialEndsAt?: Date }) {
     const { now } = ctx
     const trialEndsAt = action === 'approve' ? new Date(now.getTime() + trialDays * 24 * 3600 * 1000) : input.trialEndsAt ?? null
-    // reject/suspend record their reason; approve/reinstate clear it; trial keeps it (sql/044).
+    // reject/suspend record their reason; approve/reinstate clear it; trial keeps it (sql/120).
     const row = await q.transitionWorkspace(ctx.db, { action, id, reason: input.reason?.trim() ?? null, trialEndsAt })
     if (row.outcome === 'not_found') throw new AppError('not_found', 'No such workspace')
     if (row.outcome === 'conflict') throw new AppError('conflict', `Cannot ${action} a workspace that is ${row.status}`)

@@ -8,7 +8,7 @@ import { requestMetadata } from '../../plugins/request-tx.js'
 /**
  * Records 'auth.login_throttled' when an account's failed sign-ins reach the limit, in a short
  * transaction of its own (the attempt's rolled back with its failure), through
- * app.record_login_throttled (sql/042): an event about the account with no actor, since the
+ * app.record_login_throttled (sql/100): an event about the account with no actor, since the
  * user did not do it; the request's IP, user agent and request id say who did. An email with no
  * account has nothing to protect, so it records nothing. The email itself is never written:
  * `after` carries its SHA-256, the key of the counter.

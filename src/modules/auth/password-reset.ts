@@ -29,7 +29,7 @@ export async function requestPasswordReset(ctx: Ctx, email: string): Promise<voi
 
 /**
  * The outbox composer of a queued reset: for an address with an account, issues a single-use
- * token (app.issue_password_reset, sql/040: stored hashed, audited with the request's IP, user
+ * token (app.issue_password_reset, sql/100: stored hashed, audited with the request's IP, user
  * agent and request id) and answers the email carrying it; for any other address, nothing.
  */
 export function composePasswordReset(config: Pick<Config, 'publicUrl'>): Composer {
@@ -45,7 +45,7 @@ export function composePasswordReset(config: Pick<Config, 'publicUrl'>): Compose
 }
 
 /**
- * Spends a reset token (app.reset_password, sql/042): the new password is set, the address
+ * Spends a reset token (app.reset_password, sql/100): the new password is set, the address
  * counts as verified (the link proved control of it), every other reset link is void and every
  * session of the user is signed out; audited. Atomic and single-use: of two concurrent resets
  * with one token exactly one wins, the other finds it used (400 invalid_token).

@@ -1,5 +1,5 @@
 // Auth queries. Each takes the request transaction first. Everything that authenticates someone
-// or touches a credential is a privileged function of sql/042 (accounts) or sql/040 (sessions),
+// or touches a credential is a privileged function of sql/100 (accounts) or sql/110 (sessions),
 // which verifies it in the database and seals the request's context; what the runtime does
 // itself (its own sessions, its own verification tokens) runs under RLS.
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm'
@@ -105,7 +105,7 @@ export async function myWorkspaces(db: Db) {
 }
 
 // A session is live while it is not revoked, not past its absolute expiry and not idle for longer
-// than its idle timeout: the same test app.begin_request applies (sql/040).
+// than its idle timeout: the same test app.begin_request applies (sql/110).
 const live = () =>
   and(
     isNull(sessions.revokedAt),

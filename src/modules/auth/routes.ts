@@ -24,7 +24,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
     return { user }
   })
 
-  // Sign-in and its audit event happen in the database (app.sign_in, sql/042).
+  // Sign-in and its audit event happen in the database (app.sign_in, sql/100).
   anyone.post('/login', { schema: schemas.login, config: { rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (ctx, request, reply) => {
     const result = await service.signIn(ctx, request.body)
     if ('mfaRequired' in result) return result

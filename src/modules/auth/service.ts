@@ -1,6 +1,6 @@
 // Account logic: registration, sign-in, password proofs and email verification. The service
 // computes what is slow or needs a secret it alone holds (Argon2id with the pepper, tokens) and
-// the database decides (sql/042): it checks the proof, opens the session and seals the request.
+// the database decides (sql/100): it checks the proof, opens the session and seals the request.
 import { AppError } from '../../errors.js'
 import { decoySettings, hashPassword, needsRehash, parseSettings, passwordProof, PasswordSettingsError } from '../../crypto/passwords.js'
 import { assertNotDisposable, assertPasswordStrength } from './rules.js'

@@ -32,7 +32,7 @@ export async function listOpenInvites(db: Db, workspaceId: string): Promise<Invi
 
 /**
  * An invitation into the request's workspace, replacing the open one for the same address
- * (app.create_invite, sql/085, which checks members:manage and the role in the database).
+ * (app.create_invite, sql/140, which checks members:manage and the role in the database).
  */
 export async function createInvite(db: Db, values: { email: string; role: string; tokenHash: Buffer; expiresAt: Date }): Promise<InviteRow> {
   const { rows } = await db.execute<Record<string, unknown>>(sql`
@@ -47,7 +47,7 @@ export async function revokeInvite(db: Db, id: string): Promise<boolean> {
   return rows[0]!.revoked
 }
 
-/** Spends an invitation for the signed-in user (app.accept_invite, sql/085). */
+/** Spends an invitation for the signed-in user (app.accept_invite, sql/140). */
 export async function acceptInvite(db: Db, tokenHash: Buffer): Promise<{ outcome: string; workspaceId: string | null }> {
   const { rows } = await db.execute<{ outcome: string; workspace_id: string | null }>(
     sql`select outcome, workspace_id from app.accept_invite(${tokenHash})`,

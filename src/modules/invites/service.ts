@@ -1,6 +1,6 @@
 // Invitations (API.md /api/workspace/invites and /api/invites/accept). Inviting needs
 // members:manage and, like a role change, a role the inviter holds all of (nobody grants what
-// they lack): the database checks both (app.create_invite, sql/085). The link carries a 256-bit token, stored as SHA-256 only, good once and for
+// they lack): the database checks both (app.create_invite, sql/140). The link carries a 256-bit token, stored as SHA-256 only, good once and for
 // INVITE_TTL_SECONDS; a new invitation to the same address replaces the open one. Accepting
 // needs a signed-in user whose verified address is the invited one.
 import { AppError, notFound, type ErrorCode } from '../../errors.js'
@@ -28,7 +28,7 @@ export async function createInvite(ctx: WorkspaceCtx, body: { email: string; rol
   const { db, workspace, principal, config } = ctx
   const email = normaliseEmail(body.email)
   const token = newToken()
-  // The database checks members:manage, the role offered and an existing membership (sql/085).
+  // The database checks members:manage, the role offered and an existing membership (sql/140).
   const row = await q.createInvite(db, {
     email,
     role: body.role,

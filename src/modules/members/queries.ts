@@ -10,7 +10,7 @@ export type MemberRow = {
   joinedAt: string
 }
 
-/** The request workspace's members (app.workspace_members, sql/080), or one of them. */
+/** The request workspace's members (app.workspace_members, sql/130), or one of them. */
 export async function listMembers(db: Db, userId?: string): Promise<MemberRow[]> {
   const { rows } = await db.execute<MemberRow>(sql`
     select user_id as "userId", email, name, role, mfa_enabled as "mfaEnabled", joined_at as "joinedAt"
@@ -19,12 +19,12 @@ export async function listMembers(db: Db, userId?: string): Promise<MemberRow[]>
   return rows
 }
 
-/** app.change_member_role (sql/080): checks every rule in the database and refuses with its code. */
+/** app.change_member_role (sql/130): checks every rule in the database and refuses with its code. */
 export async function changeRole(db: Db, userId: string, role: string): Promise<void> {
   await db.execute(sql`select app.change_member_role(${userId}, ${role})`)
 }
 
-/** app.remove_member (sql/080): removes a member, or lets the caller leave. */
+/** app.remove_member (sql/130): removes a member, or lets the caller leave. */
 export async function removeMember(db: Db, userId: string): Promise<void> {
   await db.execute(sql`select app.remove_member(${userId})`)
 }

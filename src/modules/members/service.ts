@@ -1,5 +1,5 @@
 // Role changes and removals (API.md PATCH/DELETE /api/workspace/members/:userId). The rules live
-// in the database (app.change_member_role and app.remove_member, sql/080), which locks the
+// in the database (app.change_member_role and app.remove_member, sql/130), which locks the
 // workspace's owner rows first and then checks, under the lock: changing someone else needs
 // members:manage; the member must exist in this workspace (another tenant's user is 404, like an
 // unknown one); the caller must hold every permission of the member's current role and, for a

@@ -1,4 +1,4 @@
-// TOTP MFA queries (sql/070). The runtime reads the signed-in user's own MFA row and which of
+// TOTP MFA queries (sql/180). The runtime reads the signed-in user's own MFA row and which of
 // their backup codes are used; every change, and everything about a challenge, is a privileged
 // function that checks it in the database.
 import { and, count, eq, isNull, sql } from 'drizzle-orm'

@@ -5,10 +5,10 @@
 // - The TOTP secret is stored only as an envelope (src/crypto/envelope.ts) whose associated data
 //   is `user_mfa:<userId>`: a ciphertext copied onto another user's row does not decrypt.
 // - A TOTP code is accepted at most once: the database records the accepted time step with one
-//   atomic UPDATE that only moves last_used_step forward (app.accept_totp_step, sql/070). The
+//   atomic UPDATE that only moves last_used_step forward (app.accept_totp_step, sql/180). The
 //   secret is sealed with a key only the service holds, so the service checks the code and the
 //   database takes the step it was valid for.
-// - Every change of the second factor goes through a privileged function (sql/070) that checks
+// - Every change of the second factor goes through a privileged function (sql/180) that checks
 //   it in the database: enrolling needs the current password (a stolen cookie cannot enrol its
 //   own authenticator), enabling and regenerating a current code's time step, disabling the
 //   password and a second factor (where a backup code may stand in for a lost phone).
@@ -52,7 +52,7 @@ interface SecondFactor {
 }
 
 /**
- * Completes an MFA sign-in (app.complete_mfa_sign_in, sql/070): the database consumes the
+ * Completes an MFA sign-in (app.complete_mfa_sign_in, sql/180): the database consumes the
  * challenge, takes the factor and opens the session, or refuses and rolls it all back, so the
  * challenge is used up only by a successful sign-in (a typo does not force the password again);
  * concurrent uses serialise on the row, and guessing is bounded by the per-account limit

@@ -7,7 +7,7 @@ import * as q from '../auth/queries.js'
 
 /**
  * Changes the password given a proof of the current one (a stolen session alone must not be
- * enough to take the account over), through app.change_password (sql/042), which checks the
+ * enough to take the account over), through app.change_password (sql/100), which checks the
  * proof, voids every open reset link, signs out every other session and rotates this one: a new
  * token is issued (API.md) so a copy of the old cookie stops working too. Answers that token,
  * for the cookie. Audited there.

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/request-tx.js'
 
-/** Creates a pending workspace owned by the current user (app.create_workspace, sql/044). */
+/** Creates a pending workspace owned by the current user (app.create_workspace, sql/120). */
 export async function createWorkspace(db: Db, name: string): Promise<string> {
   const { rows } = await db.execute<{ id: string }>(sql`select app.create_workspace(${name}) as id`)
   return rows[0]!.id

@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Accounts: registration, sign-in, passwords and the emailed links
+-- Accounts (users, email_tokens): registration, sign-in, passwords and the emailed links
 --
 -- The database verifies a password itself. The service holds the slow part and a secret: it
 -- computes Argon2id of the password with the stored salt and parameters and with a pepper the
@@ -15,11 +15,77 @@
 -- Hashes from before the pepper (no keyid; the last field is the Argon2id output itself) are
 -- verified the same way, the proof compared as it is, and replaced on the next sign-in
 -- (app.sign_in's p_rehash) with a peppered one.
+--
+-- The emailed links are rows of email_tokens (SHA-256 of the token only): verification links
+-- are issued by the runtime for its own user, reset links by the outbox worker
+-- (app.issue_password_reset, below), and both are spent only through the functions here.
 -- =============================================================================================
 
 -- Retired: the password hash used to leave the database for the service to verify.
 drop function if exists app.find_login(text);
 drop function if exists app.consume_email_token(bytea, text);
+
+-- ---------------------------------------------------------------------------------------------
+-- users: a user reads themselves. Registration, verification and every password change go
+-- through privileged functions, which write only the row of the user they sealed.
+-- ---------------------------------------------------------------------------------------------
+alter table public.users enable row level security;
+alter table public.users force row level security;
+revoke all on public.users from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (id, email, name, email_verified_at, created_at, updated_at) on public.users to app_runtime;
+grant update (name, updated_at) on public.users to app_runtime;
+grant select, insert on public.users to app_privileged;
+grant update (password_hash, email_verified_at, updated_at) on public.users to app_privileged;
+drop policy if exists "users read themselves" on public.users;
+create policy "users read themselves" on public.users
+  for select to app_runtime using (id = (select app.current_user_id()));
+drop policy if exists "users register themselves" on public.users;
+drop policy if exists "users change themselves" on public.users;
+create policy "users change themselves" on public.users
+  for update to app_runtime using (id = (select app.current_user_id())) with check (id = (select app.current_user_id()));
+drop policy if exists "privileged functions read every user" on public.users;
+create policy "privileged functions read every user" on public.users
+  for select to app_privileged using (true);
+drop policy if exists "privileged functions register the sealed user" on public.users;
+create policy "privileged functions register the sealed user" on public.users
+  for insert to app_privileged with check (id = (select app.current_user_id()) and email_verified_at is null);
+drop policy if exists "privileged functions mark emails verified" on public.users;
+drop policy if exists "privileged functions change the sealed user" on public.users;
+create policy "privileged functions change the sealed user" on public.users
+  for update to app_privileged
+  using (id = (select app.current_user_id()))
+  with check (id = (select app.current_user_id()));
+
+-- ---------------------------------------------------------------------------------------------
+-- email_tokens: a user is issued their own verification tokens; reset tokens are issued by the
+-- outbox worker (below) and every token is consumed through a privileged function, which
+-- seals the token's user first. Nobody but those functions reads a token row.
+-- ---------------------------------------------------------------------------------------------
+alter table public.email_tokens enable row level security;
+alter table public.email_tokens force row level security;
+revoke all on public.email_tokens from app_runtime, app_privileged, app_mailer, app_auditor;
+grant insert on public.email_tokens to app_runtime;
+grant select, insert on public.email_tokens to app_privileged;
+grant update (used_at) on public.email_tokens to app_privileged;
+drop policy if exists "users read their own email tokens" on public.email_tokens;
+drop policy if exists "users are issued their own email tokens" on public.email_tokens;
+drop policy if exists "users are issued their own verification tokens" on public.email_tokens;
+create policy "users are issued their own verification tokens" on public.email_tokens
+  for insert to app_runtime with check (user_id = (select app.current_user_id()) and purpose = 'verify_email' and used_at is null);
+drop policy if exists "privileged functions find email tokens" on public.email_tokens;
+create policy "privileged functions find email tokens" on public.email_tokens
+  for select to app_privileged using (true);
+drop policy if exists "privileged functions issue reset tokens" on public.email_tokens;
+drop policy if exists "the outbox worker issues reset tokens" on public.email_tokens;
+create policy "the outbox worker issues reset tokens" on public.email_tokens
+  for insert to app_privileged
+  with check (purpose = 'reset_password' and used_at is null and (select app.current_context_kind()) = 'worker');
+drop policy if exists "privileged functions consume email tokens" on public.email_tokens;
+drop policy if exists "privileged functions consume the sealed user's email tokens" on public.email_tokens;
+create policy "privileged functions consume the sealed user's email tokens" on public.email_tokens
+  for update to app_privileged
+  using (user_id = (select app.current_user_id()))
+  with check (user_id = (select app.current_user_id()) and used_at is not null);
 
 -- ---------------------------------------------------------------------------------------------
 -- Password strings: well-formed, their settings (everything but the hash), and the comparison.
@@ -325,6 +391,46 @@ comment on function app.verify_email(bytea) is
   'Checks: the link is live and was issued to the sealed user';
 
 -- ---------------------------------------------------------------------------------------------
+-- app.issue_password_reset: the worker's half of forgot-password. The request only queued the
+-- address (the same work for every address, so its timing reveals nothing); here, for an
+-- address with an account, a single-use reset token is stored (its hash, p_ttl_seconds to
+-- live, at most an hour) and the request is audited: about that user, with no actor (someone
+-- asked for a link to their address; that someone is anonymous), with the request's IP, user
+-- agent and request id. Answers the user's name for the email; no row: nothing was written.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.issue_password_reset(text, bytea, integer, text, text, text);
+create function app.issue_password_reset(
+    p_email text, p_token_hash bytea, p_ttl_seconds integer, p_ip text, p_user_agent text, p_request_id text)
+  returns table (user_id uuid, name text)
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid;
+  v_name text;
+begin
+  perform app.assert_worker();
+  select u.id, u.name into v_user, v_name from public.users u where u.email = p_email;
+  if v_user is null then
+    return;
+  end if;
+  -- Still the worker (no user, no tenant); the metadata is the original request's.
+  perform app.seal_context('worker', null, null, null, p_ip, p_user_agent, p_request_id);
+  insert into public.email_tokens (user_id, purpose, token_hash, expires_at)
+  values (v_user, 'reset_password', p_token_hash,
+          pg_catalog.now() + pg_catalog.make_interval(secs => least(greatest(p_ttl_seconds, 60), 3600)));
+  perform app.audit_append(null, 'event', 'auth.password_reset_requested', 'user', v_user::text, null, null, true);
+  return query select v_user, v_name;
+end
+$$;
+alter function app.issue_password_reset(text, bytea, integer, text, text, text) owner to app_privileged;
+revoke all on function app.issue_password_reset(text, bytea, integer, text, text, text) from public;
+grant execute on function app.issue_password_reset(text, bytea, integer, text, text, text) to app_runtime;
+comment on function app.issue_password_reset(text, bytea, integer, text, text, text) is
+  'Password reset: the outbox worker issues a reset token for an address before anyone is signed in. '
+  'Checks: a worker context (app.begin_worker)';
+
+-- ---------------------------------------------------------------------------------------------
 -- app.reset_password: spends a reset link. The link proved control of the address, so the
 -- request acts as its user (without a session: they sign in again, MFA included), the address
 -- counts as verified, every other reset link is void and every session is signed out. Answers
@@ -398,3 +504,27 @@ grant execute on function app.record_login_throttled(text, jsonb) to app_runtime
 comment on function app.record_login_throttled(text, jsonb) is
   'Sign-in throttling: records an event about an account nobody is signed in as. '
   'Checks: nothing is attributed to the account''s user (the event has no actor)';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.current_user_profile: the verified user as /api/auth/me shows them: whether their address
+-- is verified, MFA is on and they are a platform administrator (neither of the last two is
+-- readable by the runtime itself).
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.current_user_profile();
+create function app.current_user_profile()
+  returns table (id uuid, email text, name text, email_verified boolean, mfa_enabled boolean, is_platform_admin boolean)
+  language sql stable security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+  select u.id, u.email, u.name, u.email_verified_at is not null,
+         exists (select 1 from public.user_mfa f where f.user_id = u.id and f.enabled_at is not null),
+         exists (select 1 from public.platform_admins pa where pa.user_id = u.id)
+    from public.users u
+   where u.id = app.current_user_id()
+$$;
+alter function app.current_user_profile() owner to app_privileged;
+revoke all on function app.current_user_profile() from public;
+grant execute on function app.current_user_profile() to app_runtime;
+comment on function app.current_user_profile() is
+  'The signed-in user''s own profile, with what the runtime may not read itself (MFA, platform admin). '
+  'Checks: only the sealed user';

@@ -19,6 +19,11 @@
 
 alter table public.rate_limits enable row level security;
 alter table public.rate_limits force row level security;
+revoke all on public.rate_limits from app_runtime, app_privileged, app_mailer, app_auditor;
+-- app_runtime has no privilege on it (see above). Only count changes: a counter's key and
+-- bucket never do.
+grant select, insert, delete on public.rate_limits to app_privileged;
+grant update (count) on public.rate_limits to app_privileged;
 
 drop policy if exists "the limiter reads rate-limit counters" on public.rate_limits;
 create policy "the limiter reads rate-limit counters" on public.rate_limits
@@ -39,6 +44,8 @@ create policy "the limiter sweeps expired rate-limit counters" on public.rate_li
 -- rate_limit_refunds: one row per refundable hit (its ticket's SHA-256), same policies' spirit.
 alter table public.rate_limit_refunds enable row level security;
 alter table public.rate_limit_refunds force row level security;
+revoke all on public.rate_limit_refunds from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select, insert, delete on public.rate_limit_refunds to app_privileged;
 drop policy if exists "the limiter reads refund tickets" on public.rate_limit_refunds;
 create policy "the limiter reads refund tickets" on public.rate_limit_refunds
   for select to app_privileged using (true);

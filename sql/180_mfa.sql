@@ -8,19 +8,12 @@
 --
 -- The runtime reads its user's own MFA row (the service decrypts the secret to check a code) and
 -- whether its backup codes are used, nothing more: every change goes through the functions
--- below, which check what the database can check itself — a password proof (sql/042), a backup
+-- below, which check what the database can check itself — a password proof (sql/100), a backup
 -- code's hash, an MFA challenge it issued — and record a TOTP time step at most once, so a code
 -- is never accepted twice. (The TOTP secret is sealed with a key the database never sees, so the
 -- code itself is checked by the service; the database takes the step it was valid for.)
 -- Re-runnable: policies and functions are dropped and created again.
 -- =============================================================================================
-
-alter table public.user_mfa enable row level security;
-alter table public.user_mfa force row level security;
-alter table public.mfa_backup_codes enable row level security;
-alter table public.mfa_backup_codes force row level security;
-alter table public.mfa_challenges enable row level security;
-alter table public.mfa_challenges force row level security;
 
 -- Retired: the runtime used to write these tables itself.
 drop policy if exists "users set up their own MFA" on public.user_mfa;
@@ -40,9 +33,12 @@ drop function if exists app.mfa_challenge_user(bytea);
 -- row (the member list shows who uses MFA; a challenge's holder needs its user's secret) and
 -- write only the sealed user's.
 -- ---------------------------------------------------------------------------------------------
-drop policy if exists "users read their own MFA settings" on public.user_mfa;
-create policy "users read their own MFA settings" on public.user_mfa
-  for select to app_runtime using (user_id = (select app.current_user_id()));
+call app.secure_user_table('public.user_mfa', 'MFA settings', array['select']);
+revoke all on public.user_mfa from app_runtime, app_privileged, app_mailer, app_auditor;
+-- The runtime reads its own row's envelope (only the service's key opens it); it writes nothing.
+grant select (user_id, secret_encrypted, enabled_at, last_used_step, created_at, updated_at) on public.user_mfa to app_runtime;
+grant select, insert, delete on public.user_mfa to app_privileged;
+grant update (secret_encrypted, enabled_at, last_used_step, updated_at) on public.user_mfa to app_privileged;
 drop policy if exists "privileged functions read MFA settings" on public.user_mfa;
 create policy "privileged functions read MFA settings" on public.user_mfa
   for select to app_privileged using (true);
@@ -61,9 +57,11 @@ create policy "privileged functions remove the sealed user's MFA" on public.user
 -- mfa_backup_codes: the runtime sees which of its own codes are used (never a hash); the
 -- privileged functions issue, use and discard the sealed user's codes only.
 -- ---------------------------------------------------------------------------------------------
-drop policy if exists "users read their own backup codes" on public.mfa_backup_codes;
-create policy "users read their own backup codes" on public.mfa_backup_codes
-  for select to app_runtime using (user_id = (select app.current_user_id()));
+call app.secure_user_table('public.mfa_backup_codes', 'backup codes', array['select']);
+revoke all on public.mfa_backup_codes from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (id, user_id, created_at, used_at) on public.mfa_backup_codes to app_runtime;
+grant select, insert, delete on public.mfa_backup_codes to app_privileged;
+grant update (used_at) on public.mfa_backup_codes to app_privileged;
 drop policy if exists "privileged functions read the sealed user's backup codes" on public.mfa_backup_codes;
 create policy "privileged functions read the sealed user's backup codes" on public.mfa_backup_codes
   for select to app_privileged using (user_id = (select app.current_user_id()));
@@ -81,8 +79,13 @@ create policy "privileged functions discard the sealed user's backup codes" on p
 
 -- ---------------------------------------------------------------------------------------------
 -- mfa_challenges: issued by app.sign_in for the user whose password it verified; found by token
--- and consumed (by the sealed user, once found) only here.
+-- and consumed (by the sealed user, once found) only here. The runtime has no policy at all.
 -- ---------------------------------------------------------------------------------------------
+alter table public.mfa_challenges enable row level security;
+alter table public.mfa_challenges force row level security;
+revoke all on public.mfa_challenges from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select, insert on public.mfa_challenges to app_privileged;
+grant update (used_at) on public.mfa_challenges to app_privileged;
 drop policy if exists "privileged functions find MFA challenges" on public.mfa_challenges;
 create policy "privileged functions find MFA challenges" on public.mfa_challenges
   for select to app_privileged using (true);

@@ -1,6 +1,7 @@
 -- =============================================================================================
--- Workspace members: who may see the member list, who may change whose role, what a role change
--- does to sessions, and the rule that a workspace never loses its last owner.
+-- Workspace members (public.memberships, public.role_permissions): who may see the member list,
+-- who may change whose role, what a role change does to sessions, and the rule that a workspace
+-- never loses its last owner.
 --
 -- The runtime only reads memberships. Role changes and removals go through
 -- app.change_member_role and app.remove_member, which check in the database what the HTTP layer
@@ -11,11 +12,64 @@
 -- =============================================================================================
 
 -- ---------------------------------------------------------------------------------------------
+-- memberships: members read their workspace's; every change goes through a privileged function
+-- that checks the rules in the database (below: nobody grants what they do not hold, the
+-- last owner stays; sql/120 creation, sql/140 invitations).
+-- ---------------------------------------------------------------------------------------------
+call app.secure_tenant_table('public.memberships', 'memberships', array['select']);
+revoke all on public.memberships from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.memberships to app_runtime;
+grant select, insert, delete on public.memberships to app_privileged;
+grant update (role) on public.memberships to app_privileged;
+
+-- Retired (the second one OR-ed `true` into the first, so any role could be inserted).
+drop policy if exists "privileged functions add workspace owners" on public.memberships;
+drop policy if exists "privileged functions add accepted invitees" on public.memberships;
+
+-- Whether a membership of (workspace, user, role) is being granted right now, in this very
+-- transaction, to the verified user: as the owner of the workspace they just created, or with the
+-- role of the invitation they just accepted. The two ways anyone joins a workspace.
+create or replace function app.membership_is_being_granted(p_workspace_id uuid, p_user_id uuid, p_role text)
+  returns boolean
+  language sql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+  select p_user_id = app.current_user_id() and (
+    exists (select 1 from public.workspaces w
+             where w.id = p_workspace_id and w.owner_id = p_user_id and p_role = 'owner' and w.created_at = pg_catalog.now())
+    or exists (select 1 from public.workspace_invites i
+                where i.workspace_id = p_workspace_id and i.accepted_by = p_user_id and i.role = p_role
+                  and i.accepted_at = pg_catalog.now()))
+$$;
+revoke all on function app.membership_is_being_granted(uuid, uuid, text) from public;
+grant execute on function app.membership_is_being_granted(uuid, uuid, text) to app_privileged;
+
+drop policy if exists "privileged functions read every membership" on public.memberships;
+create policy "privileged functions read every membership" on public.memberships
+  for select to app_privileged using (true);
+drop policy if exists "privileged functions add a workspace's creator or an invitee" on public.memberships;
+create policy "privileged functions add a workspace's creator or an invitee" on public.memberships
+  for insert to app_privileged with check (app.membership_is_being_granted(workspace_id, user_id, role));
+drop policy if exists "privileged functions change roles in the request's workspace" on public.memberships;
+create policy "privileged functions change roles in the request's workspace" on public.memberships
+  for update to app_privileged
+  using (workspace_id = (select app.current_workspace_id()))
+  with check (workspace_id = (select app.current_workspace_id()));
+drop policy if exists "privileged functions remove members of the request's workspace" on public.memberships;
+create policy "privileged functions remove members of the request's workspace" on public.memberships
+  for delete to app_privileged using (workspace_id = (select app.current_workspace_id()));
+
+-- Every change is recorded in the audit log (the change capture of 050_audit.sql).
+call app.capture_changes('public.memberships', 'membership', 'user_id');
+
+-- ---------------------------------------------------------------------------------------------
 -- role_permissions: the built-in roles' permissions. Written only by app.sync_role_permissions
 -- (run by every migration, src/db/migrate.ts); read by the checks below.
 -- ---------------------------------------------------------------------------------------------
 alter table public.role_permissions enable row level security;
 alter table public.role_permissions force row level security;
+revoke all on public.role_permissions from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.role_permissions to app_privileged;
 drop policy if exists "privileged functions read the role catalogue" on public.role_permissions;
 create policy "privileged functions read the role catalogue" on public.role_permissions
   for select to app_privileged using (true);
@@ -181,12 +235,6 @@ comment on function app.change_member_role(uuid, text) is
   'Role change: writes a membership the runtime may only read. '
   'Checks: the sealed member holds members:manage and every permission of the old and the new role; the last owner stays';
 
--- Removing a member first counts the contacts they still own in the request's workspace.
-drop policy if exists "privileged functions read who owns the request workspace's contacts" on public.contacts;
-drop policy if exists "privileged functions read the request workspace's contacts" on public.contacts;
-create policy "privileged functions read the request workspace's contacts" on public.contacts
-  for select to app_privileged using (workspace_id = (select app.current_workspace_id()));
-
 -- ---------------------------------------------------------------------------------------------
 -- app.remove_member: removes a member of the request's workspace, or lets the caller leave
 -- (which needs no permission). Refused, changing nothing: the last owner (GHCFL); a member who
@@ -226,10 +274,10 @@ comment on function app.remove_member(uuid) is
 -- ---------------------------------------------------------------------------------------------
 -- A role change re-issues the user's sessions (API.md: a new token on role change). The trigger
 -- marks every live session of the user; app.begin_request reports the mark and the service
--- answers that session's next request with a new token (app.reissue_session, sql/040), so a
+-- answers that session's next request with a new token (app.reissue_session, sql/110), so a
 -- token from before the change stops working. Enforced here rather than in the handler, so any
 -- role change, however made, has the effect. SECURITY INVOKER: it runs with the rights of whoever
--- changed the role — app.change_member_role, whose policy on sessions (sql/030) reaches the
+-- changed the role — app.change_member_role, whose policy on sessions (sql/110) reaches the
 -- members of the request's workspace, or a superuser's maintenance edit, which RLS does not
 -- restrict — and so marks exactly the sessions the change's author may reach.
 -- ---------------------------------------------------------------------------------------------

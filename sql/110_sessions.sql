@@ -1,15 +1,61 @@
 -- =============================================================================================
--- Sessions: where every request's context comes from
+-- Sessions (public.sessions): where every request's context comes from
 --
--- The privileged functions here and in the files that follow are the short list of paths that
--- cross the per-user or per-tenant policies. Each one: SECURITY DEFINER owned by app_privileged
--- (a NOLOGIN role with explicit policies, sql/030), SET search_path = pg_catalog, pg_temp with
--- fully qualified names (so a caller cannot plant objects that shadow ours), EXECUTE revoked
--- from PUBLIC and granted to app_runtime only where the service calls it, and a comment saying
--- why it must cross and what it checks ("Checks: …", which `npm run rls:report` lists).
--- Each authorises from what it verified itself — a token hash, a password proof, the sealed
--- context — never from an argument naming a user or a workspace.
+-- app.begin_request turns a session token into the request's sealed context (020_context.sql);
+-- app.open_session and app.reissue_session are the only ways a session comes to be.
 -- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- sessions: a user reads and revokes only their own sessions; sessions are opened by the
+-- privileged functions that verified a password, a second factor or a re-issue.
+-- ---------------------------------------------------------------------------------------------
+alter table public.sessions enable row level security;
+alter table public.sessions force row level security;
+revoke all on public.sessions from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (id, user_id, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent, revoked_at)
+  on public.sessions to app_runtime;
+grant update (revoked_at) on public.sessions to app_runtime;
+grant select, insert on public.sessions to app_privileged;
+grant update (last_seen_at, revoked_at, reissue_required, replaced_by) on public.sessions to app_privileged;
+drop policy if exists "users read their own sessions" on public.sessions;
+create policy "users read their own sessions" on public.sessions
+  for select to app_runtime using (user_id = (select app.current_user_id()));
+drop policy if exists "users open their own sessions" on public.sessions;
+drop policy if exists "users revoke their own sessions" on public.sessions;
+-- (The runtime may only UPDATE revoked_at, and only to a time: a revoked session stays revoked.)
+create policy "users revoke their own sessions" on public.sessions
+  for update to app_runtime using (user_id = (select app.current_user_id()))
+  with check (user_id = (select app.current_user_id()) and revoked_at is not null);
+drop policy if exists "privileged functions look sessions up by token" on public.sessions;
+create policy "privileged functions look sessions up by token" on public.sessions
+  for select to app_privileged using (true);
+drop policy if exists "privileged functions re-issue sessions" on public.sessions;
+drop policy if exists "privileged functions open sessions for the sealed user" on public.sessions;
+create policy "privileged functions open sessions for the sealed user" on public.sessions
+  for insert to app_privileged
+  with check (user_id = (select app.current_user_id()) and revoked_at is null and replaced_by is null);
+
+-- Whether `p_user_id` belongs to the request's workspace: the sessions a role change there may
+-- mark for re-issue (sql/130). Runs as the privileged functions' owner, which reads memberships.
+create or replace function app.is_current_workspace_member(p_user_id uuid) returns boolean
+  language plpgsql stable
+as $$
+begin
+  return exists (select 1 from public.memberships m where m.workspace_id = app.current_workspace_id() and m.user_id = p_user_id);
+end
+$$;
+revoke all on function app.is_current_workspace_member(uuid) from public;
+grant execute on function app.is_current_workspace_member(uuid) to app_privileged;
+
+-- The sealed user's own sessions (activity, revocation, re-issue), and the sessions of members
+-- of the request's workspace, which a role change there marks for a new token (sql/130).
+drop policy if exists "privileged functions record session activity" on public.sessions;
+drop policy if exists "privileged functions change the sealed user's or a co-member's sessions" on public.sessions;
+drop policy if exists "privileged functions change the user's or co-members' sessions" on public.sessions;
+create policy "privileged functions change the user's or co-members' sessions" on public.sessions
+  for update to app_privileged
+  using (user_id = (select app.current_user_id()) or app.is_current_workspace_member(user_id))
+  with check (user_id = (select app.current_user_id()) or app.is_current_workspace_member(user_id));
 
 -- ---------------------------------------------------------------------------------------------
 -- app.begin_request: the request context in one round trip.
@@ -18,7 +64,7 @@
 -- trial and billing state. It seals the context (sql/020): the user and session only for a live
 -- token, the workspace only for a member, and the request's metadata for the audit rows; and
 -- returns the row the HTTP gates decide on. Records session activity at most once a minute.
--- A session marked for re-issue (a role change, sql/080) answers reissue = true; the service
+-- A session marked for re-issue (a role change, sql/130) answers reissue = true; the service
 -- then calls app.reissue_session. A token that was just re-issued still resolves, for 60 seconds
 -- and only while its replacement is live, *as its replacement*: requests that were in flight
 -- when the cookie changed succeed, and signing out with the old cookie ends the new session.
@@ -204,27 +250,3 @@ grant execute on function app.reissue_session(bytea, bytea, text, text, text) to
 comment on function app.reissue_session(bytea, bytea, text, text, text) is
   'Session re-issue after a role change: runs after the request transaction, with no context. '
   'Checks: the caller holds the old token (its hash names a live session marked for re-issue)';
-
--- ---------------------------------------------------------------------------------------------
--- app.current_user_profile: the verified user as /api/auth/me shows them: whether their address
--- is verified, MFA is on and they are a platform administrator (neither of the last two is
--- readable by the runtime itself).
--- ---------------------------------------------------------------------------------------------
-drop function if exists app.current_user_profile();
-create function app.current_user_profile()
-  returns table (id uuid, email text, name text, email_verified boolean, mfa_enabled boolean, is_platform_admin boolean)
-  language sql stable security definer
-  set search_path = pg_catalog, pg_temp
-as $$
-  select u.id, u.email, u.name, u.email_verified_at is not null,
-         exists (select 1 from public.user_mfa f where f.user_id = u.id and f.enabled_at is not null),
-         exists (select 1 from public.platform_admins pa where pa.user_id = u.id)
-    from public.users u
-   where u.id = app.current_user_id()
-$$;
-alter function app.current_user_profile() owner to app_privileged;
-revoke all on function app.current_user_profile() from public;
-grant execute on function app.current_user_profile() to app_runtime;
-comment on function app.current_user_profile() is
-  'The signed-in user''s own profile, with what the runtime may not read itself (MFA, platform admin). '
-  'Checks: only the sealed user';

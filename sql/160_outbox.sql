@@ -1,5 +1,5 @@
 -- =============================================================================================
--- The outbox worker (src/email/worker.ts)
+-- The outbox (public.email_outbox) and its worker (src/email/worker.ts)
 --
 -- The worker runs in the service, on a small pool of the runtime login, and holds no owner
 -- connection. It opens each drain with app.begin_worker and the worker key the database made
@@ -7,8 +7,36 @@
 -- through the schema owner: a statement injected as the runtime login does not have it, so it
 -- can neither read the queue (addresses, sealed bodies) nor mark anything sent. The functions
 -- that touch the queue belong to app_mailer, a NOLOGIN role whose only table is email_outbox,
--- and whose policies (sql/030) let it see the queue only in a worker context.
+-- and whose policies (below) let it see the queue only in a worker context. The worker's one
+-- function beyond the queue, app.issue_password_reset, stands with the reset links it issues
+-- (100_accounts.sql).
 -- =============================================================================================
+
+-- ---------------------------------------------------------------------------------------------
+-- email_outbox: the service queues emails but cannot read them back; only the outbox worker,
+-- in a worker context (below), claims and settles them.
+-- ---------------------------------------------------------------------------------------------
+alter table public.email_outbox enable row level security;
+alter table public.email_outbox force row level security;
+revoke all on public.email_outbox from app_runtime, app_privileged, app_mailer, app_auditor;
+grant insert on public.email_outbox to app_runtime;
+grant select, delete on public.email_outbox to app_mailer;
+grant update (template, body_encrypted, status, attempts, next_attempt_at, last_error, provider_message_id, sent_at)
+  on public.email_outbox to app_mailer;
+drop policy if exists "the service queues emails" on public.email_outbox;
+create policy "the service queues emails" on public.email_outbox
+  for insert to app_runtime with check (status = 'pending');
+drop policy if exists "the outbox worker reads the queue" on public.email_outbox;
+create policy "the outbox worker reads the queue" on public.email_outbox
+  for select to app_mailer using ((select app.current_context_kind()) = 'worker');
+drop policy if exists "the outbox worker settles queued emails" on public.email_outbox;
+create policy "the outbox worker settles queued emails" on public.email_outbox
+  for update to app_mailer
+  using ((select app.current_context_kind()) = 'worker')
+  with check ((select app.current_context_kind()) = 'worker');
+drop policy if exists "the outbox worker drops compositions with nothing to send" on public.email_outbox;
+create policy "the outbox worker drops compositions with nothing to send" on public.email_outbox
+  for delete to app_mailer using ((select app.current_context_kind()) = 'worker' and status = 'pending');
 
 -- ---------------------------------------------------------------------------------------------
 -- app.begin_worker: seals this transaction as the outbox worker (a context naming no user and
@@ -117,43 +145,3 @@ revoke all on function app.outbox_settle(uuid, text, text, text, integer, text, 
 grant execute on function app.outbox_settle(uuid, text, text, text, integer, text, text) to app_runtime;
 comment on function app.outbox_settle(uuid, text, text, text, integer, text, text) is
   'Outbox worker: records the outcome of an email of any tenant. Checks: a worker context (app.begin_worker)';
-
--- ---------------------------------------------------------------------------------------------
--- app.issue_password_reset: the worker's half of forgot-password. The request only queued the
--- address (the same work for every address, so its timing reveals nothing); here, for an
--- address with an account, a single-use reset token is stored (its hash, p_ttl_seconds to
--- live, at most an hour) and the request is audited: about that user, with no actor (someone
--- asked for a link to their address; that someone is anonymous), with the request's IP, user
--- agent and request id. Answers the user's name for the email; no row: nothing was written.
--- ---------------------------------------------------------------------------------------------
-drop function if exists app.issue_password_reset(text, bytea, integer, text, text, text);
-create function app.issue_password_reset(
-    p_email text, p_token_hash bytea, p_ttl_seconds integer, p_ip text, p_user_agent text, p_request_id text)
-  returns table (user_id uuid, name text)
-  language plpgsql volatile security definer
-  set search_path = pg_catalog, pg_temp
-as $$
-declare
-  v_user uuid;
-  v_name text;
-begin
-  perform app.assert_worker();
-  select u.id, u.name into v_user, v_name from public.users u where u.email = p_email;
-  if v_user is null then
-    return;
-  end if;
-  -- Still the worker (no user, no tenant); the metadata is the original request's.
-  perform app.seal_context('worker', null, null, null, p_ip, p_user_agent, p_request_id);
-  insert into public.email_tokens (user_id, purpose, token_hash, expires_at)
-  values (v_user, 'reset_password', p_token_hash,
-          pg_catalog.now() + pg_catalog.make_interval(secs => least(greatest(p_ttl_seconds, 60), 3600)));
-  perform app.audit_append(null, 'event', 'auth.password_reset_requested', 'user', v_user::text, null, null, true);
-  return query select v_user, v_name;
-end
-$$;
-alter function app.issue_password_reset(text, bytea, integer, text, text, text) owner to app_privileged;
-revoke all on function app.issue_password_reset(text, bytea, integer, text, text, text) from public;
-grant execute on function app.issue_password_reset(text, bytea, integer, text, text, text) to app_runtime;
-comment on function app.issue_password_reset(text, bytea, integer, text, text, text) is
-  'Password reset: the outbox worker issues a reset token for an address before anyone is signed in. '
-  'Checks: a worker context (app.begin_worker)';

@@ -1,5 +1,5 @@
 -- =============================================================================================
--- Workspaces and platform administration
+-- Workspaces and platform administration (public.workspaces, public.platform_admins)
 --
 -- Platform administrators are recorded in the database (public.platform_admins): the service
 -- syncs PLATFORM_ADMIN_EMAILS into it at start-up, and a listed address becomes a grant only
@@ -9,10 +9,39 @@
 -- =============================================================================================
 
 -- ---------------------------------------------------------------------------------------------
+-- workspaces: members read their own; creation and state changes go through privileged
+-- functions: a new workspace belongs to the verified user, and only a platform administrator
+-- (below) changes a workspace's state.
+-- ---------------------------------------------------------------------------------------------
+alter table public.workspaces enable row level security;
+alter table public.workspaces force row level security;
+revoke all on public.workspaces from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.workspaces to app_runtime;
+grant select, insert, update on public.workspaces to app_privileged;
+drop policy if exists "members read their own workspace" on public.workspaces;
+create policy "members read their own workspace" on public.workspaces
+  for select to app_runtime using (id = (select app.current_workspace_id()));
+drop policy if exists "privileged functions read every workspace" on public.workspaces;
+create policy "privileged functions read every workspace" on public.workspaces
+  for select to app_privileged using (true);
+drop policy if exists "privileged functions create workspaces" on public.workspaces;
+create policy "privileged functions create workspaces" on public.workspaces
+  for insert to app_privileged with check (status = 'pending_approval' and owner_id = (select app.current_user_id()));
+drop policy if exists "privileged functions change workspace state" on public.workspaces;
+drop policy if exists "platform administrators change workspace state" on public.workspaces;
+create policy "platform administrators change workspace state" on public.workspaces
+  for update to app_privileged
+  using ((select app.current_user_is_platform_admin()))
+  with check ((select app.current_user_is_platform_admin()));
+
+-- ---------------------------------------------------------------------------------------------
 -- platform_admins: read and written only by the functions below.
 -- ---------------------------------------------------------------------------------------------
 alter table public.platform_admins enable row level security;
 alter table public.platform_admins force row level security;
+revoke all on public.platform_admins from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select on public.platform_admins to app_privileged;
+grant update (user_id, granted_at) on public.platform_admins to app_privileged;
 
 -- Whether `p_user_id` is the verified account holding `p_email`: the only account a listed
 -- address may be granted to.
@@ -46,7 +75,7 @@ $owner_writes$;
 -- ---------------------------------------------------------------------------------------------
 -- app.grant_listed_platform_admin: when `p_user_id`'s verified address is listed and not yet
 -- granted, grants it and records 'platform.admin_granted'. Called when an address becomes
--- verified (sql/042) and by the sync.
+-- verified (sql/100) and by the sync.
 -- ---------------------------------------------------------------------------------------------
 create or replace function app.grant_listed_platform_admin(p_user_id uuid) returns boolean
   language plpgsql volatile
@@ -127,7 +156,7 @@ grant execute on function app.assert_platform_admin() to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.create_workspace: a new pending workspace owned by the verified user, with their owner
--- membership (the memberships insert policy, sql/030, accepts exactly that). One owned
+-- membership (the memberships insert policy, sql/130, accepts exactly that). One owned
 -- workspace per user is the workspaces_one_per_owner constraint, so two concurrent creations
 -- cannot both succeed.
 -- ---------------------------------------------------------------------------------------------

@@ -12,6 +12,11 @@
 -- =============================================================================================
 
 call app.secure_tenant_table('public.workspace_invites', 'invites', array['select']);
+revoke all on public.workspace_invites from app_runtime, app_privileged, app_mailer, app_auditor;
+grant select (workspace_id, id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at)
+  on public.workspace_invites to app_runtime;
+grant select, insert on public.workspace_invites to app_privileged;
+grant update (accepted_at, accepted_by, revoked_at) on public.workspace_invites to app_privileged;
 
 drop policy if exists "privileged functions find invitations by token" on public.workspace_invites;
 create policy "privileged functions find invitations by token" on public.workspace_invites
@@ -30,6 +35,9 @@ create policy "privileged functions close open invitations" on public.workspace_
   using (accepted_at is null and revoked_at is null)
   with check ((workspace_id = (select app.current_workspace_id()) and revoked_at is not null and accepted_at is null)
               or (accepted_by = (select app.current_user_id()) and accepted_at is not null and revoked_at is null));
+
+-- Every change is recorded in the audit log (the change capture of 050_audit.sql).
+call app.capture_changes('public.workspace_invites', 'invite');
 
 -- ---------------------------------------------------------------------------------------------
 -- app.create_invite: an invitation into the request's workspace, replacing the open one for the
@@ -149,7 +157,7 @@ begin
     return query select 'trial_expired'::text, null::uuid;
     return;
   end if;
-  -- Marked accepted first: the memberships insert policy (sql/030) admits exactly the invitee of
+  -- Marked accepted first: the memberships insert policy (sql/130) admits exactly the invitee of
   -- an invitation accepted in this transaction, with its role.
   update public.workspace_invites i set accepted_at = pg_catalog.now(), accepted_by = v_user
    where i.workspace_id = inv.workspace_id and i.id = inv.id;
