@@ -3,7 +3,7 @@
 // development database in PG_DATA_DIR (the same one `npm start` uses).
 import { localDataDir, startLocalDatabase, type Cluster } from '../src/db/embedded.js'
 import { migrate, roleFromUrl } from '../src/db/migrate.js'
-import { assertRuntimeRoleIsSafe, closePools, createPools } from '../src/db/pool.js'
+import { assertSecurePosture, closePools, createPools } from '../src/db/pool.js'
 
 async function main(): Promise<void> {
   let databaseUrl = process.env.DATABASE_URL?.trim()
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl), log: console.log })
     const pools = createPools({ runtimeUrl: appDatabaseUrl })
     try {
-      await assertRuntimeRoleIsSafe(pools.runtime)
+      await assertSecurePosture(pools.runtime)
       console.log(`runtime role ${roleFromUrl(appDatabaseUrl)} checked: cannot bypass row-level security`)
     } finally {
       await closePools(pools)

@@ -8,7 +8,7 @@ import { loggerOptions } from './logger.js'
 import type { DevSecrets } from './dev-secrets.js'
 import { localDataDir, localSecrets, startLocalDatabase, type Cluster } from './db/embedded.js'
 import { migrate, roleFromUrl } from './db/migrate.js'
-import { assertRuntimeRoleIsSafe, closePools, createPools } from './db/pool.js'
+import { assertSecurePosture, closePools, createPools } from './db/pool.js'
 import { syncWithDatabase, type ServiceKeys } from './db/startup.js'
 import { buildApp } from './app.js'
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
     keys = await syncWithDatabase({ ownerUrl: databaseUrl, platformAdminEmails: config.platformAdminEmails, log: (m) => logger.info(m) })
     pools = createPools({ runtimeUrl: appDatabaseUrl!, log: logger })
-    await assertRuntimeRoleIsSafe(pools.runtime)
+    await assertSecurePosture(pools.runtime)
   } catch (err) {
     // Leave nothing running behind a failed start.
     if (pools) await closePools(pools)

@@ -1,5 +1,5 @@
 // The baseline: a plain Fastify + pg server doing the same work as the contacts routes on a plain
-// table with the same columns and rows (bench_contacts, scripts/bench/seed.ts: no row-level
+// table with the same columns and rows (bench.contacts, scripts/bench/seed.ts: no row-level
 // security, no trigger, no foreign key) — no auth, no gates, no transaction: one autocommit
 // statement per request, through a pool of the service's size. It reuses the routes' schemas,
 // row mapping and cursor, so that validation and response serialisation cost the same on both
@@ -19,12 +19,12 @@ const COLUMNS = `workspace_id as "workspaceId", id, name, email, phone, departme
   owner_id as "ownerId", created_by as "createdBy", created_at as "createdAt", updated_at as "updatedAt",
   deleted_at as "deletedAt"`
 
-const INSERT = `insert into bench_contacts (workspace_id, name, email, phone, department_id, owner_id, created_by)
+const INSERT = `insert into bench.contacts (workspace_id, name, email, phone, department_id, owner_id, created_by)
   values ($1, $2, $3, $4, $5, $6, $6) returning ${COLUMNS}`
 
 // The gated list's query: live rows of one workspace, newest first, one more than the page to
 // know whether there is a next one.
-const LIST = `select ${COLUMNS} from bench_contacts where workspace_id = $1 and deleted_at is null
+const LIST = `select ${COLUMNS} from bench.contacts where workspace_id = $1 and deleted_at is null
   order by created_at desc, id desc limit $2`
 
 const PAGE = 50

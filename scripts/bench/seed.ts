@@ -4,7 +4,7 @@
 // active trial, the owner's membership, a session whose token_hash is SHA-256 of a random token
 // (invariant 7), and 60 contacts per workspace so that a list of 50 is a full page with a next
 // cursor. The cookie is signed exactly as @fastify/cookie signs it with SESSION_SECRET. The bare
-// baseline gets the same contacts in a plain table of its own (bench_contacts).
+// baseline gets the same contacts in a plain table of its own (bench.contacts).
 import { randomUUID } from 'node:crypto'
 import { sign } from '@fastify/cookie'
 import pg from 'pg'
@@ -64,14 +64,16 @@ export async function seed(superUrl: string, config: Config, cookieName: string,
     // The bare baseline's table: the same columns and rows, a primary key and an index for its
     // list, and nothing else — no row-level security, no trigger, no foreign key (a plain app's
     // table; scripts/bench/bare-child.ts).
+    // In a schema of its own: start-up refuses any table in public or app without forced RLS.
+    await client.query('create schema bench')
     await client.query(`
-      create table bench_contacts (
+      create table bench.contacts (
         workspace_id uuid not null, id uuid not null default gen_random_uuid(), name text not null, email text, phone text,
         department_id uuid, owner_id uuid, created_by uuid,
         created_at timestamptz(3) not null default now(), updated_at timestamptz(3) not null default now(), deleted_at timestamptz(3),
         primary key (workspace_id, id))`)
-    await client.query('create index bench_contacts_list_idx on bench_contacts (workspace_id, created_at desc, id desc)')
-    await client.query(`insert into bench_contacts select workspace_id, id, name, email, phone, department_id, owner_id, created_by,
+    await client.query('create index bench_contacts_list_idx on bench.contacts (workspace_id, created_at desc, id desc)')
+    await client.query(`insert into bench.contacts select workspace_id, id, name, email, phone, department_id, owner_id, created_by,
                                created_at, updated_at, deleted_at from contacts`)
     await client.query('commit')
     // Fresh statistics, so the planner sees the real table sizes from the first request.

@@ -10,7 +10,7 @@ import pino from 'pino'
 import type pg from 'pg'
 import { loadConfig } from '../../src/config.js'
 import { loggerOptions } from '../../src/logger.js'
-import { assertRuntimeRoleIsSafe, closePools, createPools } from '../../src/db/pool.js'
+import { assertSecurePosture, closePools, createPools } from '../../src/db/pool.js'
 import { syncWithDatabase } from '../../src/db/startup.js'
 import { buildApp } from '../../src/app.js'
 import { reportFailure, reportReady, serveParent, type ProbeAnswer } from './children.js'
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const logger = pino(loggerOptions(config.logLevel, false))
   const keys = await syncWithDatabase({ ownerUrl: config.databaseUrl, platformAdminEmails: config.platformAdminEmails })
   const pools = createPools({ runtimeUrl: config.appDatabaseUrl, log: logger })
-  await assertRuntimeRoleIsSafe(pools.runtime)
+  await assertSecurePosture(pools.runtime)
   recordQueries(pools.runtime)
   const app = await buildApp(config, { pools, keys, logger })
   await app.listen({ host: config.host, port: config.port })

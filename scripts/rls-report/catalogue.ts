@@ -12,6 +12,7 @@ import type {
   RoleReport, TableReport, TriggerEnabled, TriggerReport, WriteCommand,
 } from './types.js'
 import { OPEN_POLICIES, openPolicyReason } from './open-policies.js'
+import { definerFunctionFindings, loginFindings, tableFindings, type Findings } from '../../src/db/posture.js'
 
 export const DEFAULT_ROLES = ['app_runtime', 'app_privileged']
 
@@ -45,6 +46,15 @@ export async function readRlsReport(db: Queryable, opts: ReadOptions = {}): Prom
     await readDefinerFunctions(db),
     await readRoles(db, roleNames),
   ]
+  // The posture start-up enforces (src/db/posture.ts): every login that acts as app_runtime, and
+  // every table and definer function of the sealed schemas. A membership with neither INHERIT nor SET (PostgreSQL 16+
+  // gives one, with ADMIN, to the CREATEROLE login that created the role) only administers it.
+  const posture: Findings[] = []
+  for (const member of roles.find((r) => r.name === 'app_runtime')?.members ?? []) {
+    const actsAs = !(member.inheritOption === false && member.setOption === false)
+    if (member.login && actsAs) posture.push(await loginFindings(db, member.name))
+  }
+  posture.push(...(await tableFindings(db)), ...(await definerFunctionFindings(db)))
   for (const table of tables) {
     const key = `${table.schema}.${table.name}`
     table.policies = policies.get(key) ?? []
@@ -61,6 +71,7 @@ export async function readRlsReport(db: Queryable, opts: ReadOptions = {}): Prom
     tables,
     definerFunctions,
     roles,
+    posture,
   }
 }
 

@@ -3,6 +3,7 @@
 // functions run with their owner's rights and what they check, who holds the group roles), then
 // the findings that deserve a second look. Colour only when asked for (the CLI asks when stdout
 // is a TTY), so piped output has no escape codes.
+import { describeProblems } from '../../src/db/posture.js'
 import type { DefinerFunctionReport, EffectiveCheck, EffectivePolicy, RlsReport, RoleAttributes, TableReport, TriggerReport } from './types.js'
 
 const OPEN_POLICIES_FILE = 'scripts/rls-report/open-policies.ts'
@@ -233,11 +234,11 @@ function rolesSection(r: RlsReport, p: Palette): string[] {
  * report alone, so the JSON consumer can recompute it.
  */
 export function findWarnings(r: RlsReport): string[] {
-  const w: string[] = []
+  // First what start-up refuses to run with (src/db/posture.ts): RLS off or not forced, an unsafe
+  // login, a definer function that could be hijacked.
+  const w: string[] = describeProblems(r.posture)
   for (const t of r.tables) {
     const n = `${t.schema}.${t.name}`
-    if (!t.rlsEnabled) w.push(`${n}: row-level security is not enabled, so any role with table privileges sees every row`)
-    else if (t.tenantKeyed && !t.rlsForced) w.push(`${n}: tenant table not FORCEd, so its owner bypasses the policies`)
     const roles = new Set(t.auditTriggers.map((tr) => tr.role))
     // The log itself (sealed) has no change capture by design.
     if (t.tenantKeyed && !roles.has('change capture') && !roles.has('chain seal')) {
@@ -267,8 +268,6 @@ export function findWarnings(r: RlsReport): string[] {
     }
   }
   for (const f of r.definerFunctions) {
-    if (!f.searchPath) w.push(`${f.signature}: SECURITY DEFINER without a pinned search_path, so a caller can shadow the objects it uses`)
-    if (f.executableBy.includes('PUBLIC')) w.push(`${f.signature}: SECURITY DEFINER executable by PUBLIC`)
     if (!f.checks) w.push(`${f.signature}: SECURITY DEFINER without a "Checks:" comment, so the rule it checks before crossing tenants or users is not written down`)
   }
   for (const role of r.roles) {

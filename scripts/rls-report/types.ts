@@ -1,5 +1,6 @@
 // The shape of `npm run rls:report`'s answer (also its --json output): plain data, so a test,
 // the text formatter and any DBA tooling reading the JSON agree on one definition.
+import type { Findings } from '../../src/db/posture.js'
 
 /** The one method used, so a pg.Client, a pool client or a test double all fit. */
 export interface Queryable {
@@ -156,6 +157,8 @@ export interface RlsReport {
   tables: TableReport[]
   definerFunctions: DefinerFunctionReport[]
   roles: RoleReport[]
+  /** Start-up's posture check (src/db/posture.ts) over the runtime logins and the sealed schemas' tables. */
+  posture: Findings[]
 }
 
 export interface ReadOptions {

@@ -1,5 +1,6 @@
 // The service's pools, both on the runtime login (APP_DATABASE_URL), whose role must not be able
-// to bypass row-level security (invariant 2): start-up checks that and refuses to run otherwise.
+// to bypass row-level security (invariant 2): start-up checks that, and that every table has
+// row-level security enabled and forced, and refuses to run otherwise (assertSecurePosture).
 // The service holds no connection as the schema owner: that login runs the migrations and the
 // start-up sync (src/db/startup.ts), then is closed.
 //
@@ -9,6 +10,7 @@
 //            provider never holds a connection requests are waiting for.
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
+import { definerFunctionFindings, describeProblems, loginFindings, tableFindings } from './posture.js'
 
 export interface Pools {
   runtime: pg.Pool
@@ -80,71 +82,48 @@ export async function closePools(pools: Pools): Promise<void> {
   await Promise.allSettled([pools.runtime.end(), pools.worker.end()])
 }
 
-export class UnsafeRuntimeRoleError extends Error {
-  override name = 'UnsafeRuntimeRoleError'
+export class UnsafeDatabaseError extends Error {
+  override name = 'UnsafeDatabaseError'
 }
 
 /**
- * Refuses a runtime role that could read across tenants: a superuser, a BYPASSRLS role (or a
- * member of one), a CREATEROLE role (on PostgreSQL 15 it can grant itself the schema owner's
- * role and switch row-level security off), a REPLICATION role (it can stream every row), an
- * owner of anything in this database (or a member of the schema owner), or a member of
- * app_privileged or app_mailer (whose functions would then run on its own authority). Also
- * requires membership of app_runtime, or nothing would work.
+ * Start-up's posture check (src/db/posture.ts, the same checks rls:report and the catalogue test
+ * run): refuses a runtime login that could read across tenants — a superuser, BYPASSRLS (own or
+ * inherited), CREATEROLE, REPLICATION, an owner of anything, a member of a role that owns the
+ * schema's objects or of app_auditor — a table whose row-level security is not enabled and
+ * forced, and a SECURITY DEFINER function without a pinned search_path, open to PUBLIC or owned
+ * by a role that bypasses RLS. Also requires membership of app_runtime, or nothing would work.
  */
-export async function assertRuntimeRoleIsSafe(pool: pg.Pool): Promise<void> {
-  const { rows } = await pool.query<{
-    role: string
-    superuser: boolean
-    bypassrls: boolean
-    createrole: boolean
-    replication: boolean
-    inherits_bypass: boolean
-    owns: string | null
-    member_of_owner: boolean
-    privileged: boolean
-    runtime: boolean
-  }>(`
-    select r.rolname as role,
-           r.rolsuper as superuser,
-           r.rolbypassrls as bypassrls,
-           r.rolcreaterole as createrole,
-           r.rolreplication as replication,
-           exists (select 1 from pg_roles o
-                    where (o.rolsuper or o.rolbypassrls) and o.oid <> r.oid
-                      and pg_has_role(r.oid, o.oid, 'MEMBER')) as inherits_bypass,
-           coalesce(
-             (select 'table ' || c.oid::regclass::text from pg_class c where c.relowner = r.oid limit 1),
-             (select 'function ' || p.oid::regprocedure::text from pg_proc p where p.proowner = r.oid limit 1),
-             (select 'schema ' || n.nspname from pg_namespace n where n.nspowner = r.oid limit 1)
-           ) as owns,
-           coalesce((select pg_has_role(r.oid, c.relowner, 'MEMBER') from pg_class c
-                      where c.oid = to_regclass('public.contacts')), false) as member_of_owner,
-           exists (select 1 from pg_roles p where p.rolname in ('app_privileged', 'app_mailer')
-                      and pg_has_role(r.oid, p.oid, 'MEMBER')) as privileged,
-           exists (select 1 from pg_roles a where a.rolname = 'app_runtime'
-                      and pg_has_role(r.oid, a.oid, 'MEMBER')) as runtime
-      from pg_roles r where r.rolname = current_user`)
-  const r = rows[0]
-  if (!r) throw new UnsafeRuntimeRoleError('cannot read the runtime role from pg_roles')
-  const problems: string[] = []
-  if (r.superuser) problems.push('is a superuser')
-  if (r.bypassrls) problems.push('has BYPASSRLS')
-  if (r.createrole) problems.push('has CREATEROLE')
-  if (r.replication) problems.push('has REPLICATION')
-  if (r.inherits_bypass) problems.push('is a member of a superuser or BYPASSRLS role')
-  if (r.owns) problems.push(`owns ${r.owns}`)
-  if (r.member_of_owner) problems.push('is a member of the schema owner role')
-  if (r.privileged) problems.push('is a member of app_privileged or app_mailer')
+export async function assertSecurePosture(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query<{ login: string; runtime: boolean }>(
+    `select current_user as login,
+            exists (select 1 from pg_roles a where a.rolname = 'app_runtime' and pg_has_role(current_user, a.oid, 'MEMBER')) as runtime`,
+  )
+  const { login, runtime } = rows[0]!
+  const { problems } = await loginFindings(pool, login)
   if (problems.length) {
-    throw new UnsafeRuntimeRoleError(
-      `Refusing to start: the runtime database role "${r.role}" could bypass row-level security: it ${problems.join(', ')}. ` +
+    throw new UnsafeDatabaseError(
+      `Refusing to start: the runtime database role "${login}" could bypass row-level security: it ${problems.join(', ')}. ` +
         'Set APP_DATABASE_URL to a plain login role (NOSUPERUSER NOBYPASSRLS, owning nothing); the migrations grant it app_runtime.',
     )
   }
-  if (!r.runtime) {
-    throw new UnsafeRuntimeRoleError(
-      `Refusing to start: the runtime database role "${r.role}" is not a member of app_runtime. Run the migrations with APP_DATABASE_URL set to this role.`,
+  if (!runtime) {
+    throw new UnsafeDatabaseError(
+      `Refusing to start: the runtime database role "${login}" is not a member of app_runtime. Run the migrations with APP_DATABASE_URL set to this role.`,
+    )
+  }
+  const tables = describeProblems(await tableFindings(pool))
+  if (tables.length) {
+    throw new UnsafeDatabaseError(
+      `Refusing to start: row-level security is off where every tenant's rows would be exposed: ${tables.join('; ')}. ` +
+        'Run the migrations (they enable and force it on every table), or put tables of your own in another schema.',
+    )
+  }
+  const functions = describeProblems(await definerFunctionFindings(pool))
+  if (functions.length) {
+    throw new UnsafeDatabaseError(
+      `Refusing to start: a SECURITY DEFINER function could be hijacked or run for anyone: ${functions.join('; ')}. ` +
+        'Run the migrations (they pin, revoke and own each one), or move functions of your own to another schema.',
     )
   }
 }

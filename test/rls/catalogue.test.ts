@@ -10,18 +10,14 @@ import { roleFromUrl } from '../../src/db/migrate.js'
 import { appendOnly, createLogin, randomName, rows, type Sql } from '../helpers/rls.js'
 import { OPEN_POLICIES } from '../../scripts/rls-report/open-policies.js'
 import type { OpenPolicy } from '../../scripts/rls-report/types.js'
+import { DEFINER_SEARCH_PATH, definerFunctionFindings, loginFindings, tableFindings, type Findings } from '../../src/db/posture.js'
 
 const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
 const runtimeLogin = roleFromUrl(db.appUrl)
 const schemaOwner = roleFromUrl(db.ownerUrl)
 const superuser = roleFromUrl(db.superUrl)
-const SEARCH_PATH = 'search_path=pg_catalog, pg_temp'
 
-interface Findings {
-  object: string
-  problems: string[]
-}
 
 interface PolicyRow {
   name: string
@@ -40,18 +36,6 @@ function guards(p: PolicyRow, cmd: Command): string[] {
   if (cmd === 'r' || cmd === 'd') return [p.using ?? '']
   if (cmd === 'a') return [p.check ?? '']
   return [p.using ?? '', p.check ?? p.using ?? '']
-}
-
-/** Tables in `schema` that lack ENABLE ROW LEVEL SECURITY. */
-async function tablesWithoutRls(sql: Sql, schema: string): Promise<Findings[]> {
-  const tables = await rows<{ name: string; enabled: boolean }>(
-    sql,
-    `select c.oid::regclass::text as name, c.relrowsecurity as enabled
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = $1 and c.relkind in ('r', 'p') order by 1`,
-    [schema],
-  )
-  return tables.map((r) => ({ object: `table ${r.name}`, problems: r.enabled ? [] : ['row-level security is not enabled'] }))
 }
 
 interface TriggerRow {
@@ -179,68 +163,6 @@ async function appendOnlyTableFindings(sql: Sql, schema: string): Promise<Findin
     }
     return { object: `table ${table.name}`, problems }
   })
-}
-
-/** SECURITY DEFINER functions in `schemas`: pinned search_path, no EXECUTE for PUBLIC, an owner that obeys RLS. */
-async function definerFunctionFindings(sql: Sql, schemas: string[]): Promise<Findings[]> {
-  const functions = await rows<{ name: string; config: string[] | null; public_execute: boolean; owner: string; owner_bypasses: boolean }>(
-    sql,
-    `select p.oid::regprocedure::text as name, p.proconfig as config, o.rolname as owner,
-            (o.rolsuper or o.rolbypassrls) as owner_bypasses,
-            exists (select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) x
-                     where x.grantee = 0 and x.privilege_type = 'EXECUTE') as public_execute
-       from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_roles o on o.oid = p.proowner
-      where n.nspname = any($1) and p.prosecdef order by 1`,
-    [schemas],
-  )
-  return functions.map((f) => {
-    const problems: string[] = []
-    if (!(f.config ?? []).includes(SEARCH_PATH)) problems.push(`proconfig lacks "${SEARCH_PATH}" (has ${JSON.stringify(f.config)})`)
-    if (f.public_execute) problems.push('PUBLIC may EXECUTE it')
-    if (f.owner_bypasses) problems.push(`its owner ${f.owner} bypasses row-level security`)
-    return { object: `function ${f.name}`, problems }
-  })
-}
-
-/**
- * The runtime login: not superuser, BYPASSRLS (own or inherited), CREATEROLE or REPLICATION; owns
- * nothing; no membership of an owner or app_privileged, nor of app_auditor (every tenant's log).
- */
-async function loginFindings(sql: Sql, login: string): Promise<Findings> {
-  const [r] = await rows<{ superuser: boolean; bypassrls: boolean; createrole: boolean; replication: boolean; bypassing: string[]; owns: string[]; owners: string[]; auditor: boolean }>(
-    sql,
-    `with r as (select * from pg_roles where rolname = $1),
-          owners as (
-            select relowner as oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('public', 'app')
-            union select proowner from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in ('public', 'app')
-            union select nspowner from pg_namespace where nspname = 'app'
-            union select datdba from pg_database where datname = current_database()
-            union select oid from pg_roles where rolname = 'app_privileged')
-     select r.rolsuper as superuser, r.rolbypassrls as bypassrls, r.rolcreaterole as createrole, r.rolreplication as replication,
-            array(select o.rolname::text from pg_roles o where o.oid <> r.oid and (o.rolsuper or o.rolbypassrls)
-                     and pg_has_role(r.oid, o.oid, 'MEMBER') order by 1) as bypassing,
-            -- pg_shdepend records owners cluster-wide: objects here by name, elsewhere by database.
-            array(select case when d.dbid in (0, db.oid) then pg_describe_object(d.classid, d.objid, d.objsubid)
-                              else 'an object in database ' || (select datname from pg_database where oid = d.dbid) end
-                    from pg_shdepend d, (select oid from pg_database where datname = current_database()) db
-                   where d.refclassid = 'pg_authid'::regclass and d.refobjid = r.oid and d.deptype = 'o' order by 1) as owns,
-            array(select o.rolname::text from pg_roles o join owners using (oid)
-                   where o.oid <> r.oid and pg_has_role(r.oid, o.oid, 'MEMBER') order by 1) as owners,
-            pg_has_role(r.oid, 'app_auditor', 'MEMBER') as auditor
-       from r`,
-    [login],
-  )
-  const problems: string[] = []
-  if (!r) return { object: `login ${login}`, problems: ['does not exist'] }
-  if (r.superuser) problems.push('is a superuser')
-  if (r.bypassrls) problems.push('has BYPASSRLS')
-  if (r.createrole) problems.push('has CREATEROLE')
-  if (r.replication) problems.push('has REPLICATION')
-  for (const role of r.bypassing) problems.push(`is a member of ${role}, which bypasses row-level security`)
-  for (const object of r.owns) problems.push(`owns ${object}`)
-  for (const role of r.owners) problems.push(`is a member of ${role}, which owns the schema's objects`)
-  if (r.auditor) problems.push("is a member of app_auditor, which reads every workspace's audit log")
-  return { object: `login ${login}`, problems: [...new Set(problems)] }
 }
 
 const OPEN_POLICIES_FILE = 'scripts/rls-report/open-policies.ts'
@@ -501,9 +423,10 @@ function report(t: Asserts, findings: Findings[], what: string, mustInclude: str
   for (const f of findings) t.same(f.problems, [], f.object)
 }
 
-t.test('every table in public has row-level security enabled', async (t) => {
-  // Threat: a new table is created without RLS and every tenant can read it.
-  report(t, await tablesWithoutRls(su, 'public'), 'the public tables', 'table contacts')
+t.test('every table in public and app has row-level security enabled and forced', async (t) => {
+  // Threat: a new table is created without RLS and every tenant can read it, or without FORCE and the migrating owner reads it all.
+  // The check start-up runs (src/db/posture.ts): the service refuses to start on a schema that fails it.
+  report(t, await tableFindings(su), 'the public and app tables', 'table contacts')
 })
 
 t.test('every tenant table is forced, tenant-scoped, write-gated and has its changes captured', async (t) => {
@@ -521,7 +444,7 @@ t.test('every append-only table is readable per tenant, unwritable by the runtim
 
 t.test('every SECURITY DEFINER function pins its search_path and is closed to PUBLIC', async (t) => {
   // Threat: a definer function is hijacked through search_path or called by any role in the cluster.
-  report(t, await definerFunctionFindings(su, ['app', 'public']), 'the definer functions', 'function app.begin_request(bytea,uuid,text,text,text)')
+  report(t, await definerFunctionFindings(su), 'the definer functions', 'function app.begin_request(bytea,uuid,text,text,text)')
 })
 
 t.test('no write policy admits any row unless open-policies.ts says why', async (t) => {
@@ -612,7 +535,11 @@ t.test('the lint reports what it must', async (t) => {
     await su.query(`create function app.${fn}() returns int language sql security definer as 'select 1'`)
 
     const find = (all: Findings[], object: string) => all.find((f) => f.object === object)?.problems
-    t.same(find(await tablesWithoutRls(su, 'public'), `table ${table}`), ['row-level security is not enabled'], 'a table without RLS')
+    t.same(find(await tableFindings(su), `table ${table}`), ['row-level security is not enabled', 'row-level security is not forced'], 'a table without RLS')
+    await su.query(`create table public.${table}_unforced (a int)`)
+    await su.query(`alter table public.${table}_unforced enable row level security`)
+    t.same(find(await tableFindings(su), `table ${table}_unforced`), ['row-level security is not forced'], 'a table whose owner is exempt')
+    t.same(find(await tableFindings(su), `table ${loose}`), [], 'enabled and forced: nothing to say')
     const tenant = await tenantTableFindings(su, 'public')
     t.same(find(tenant, `table ${table}`), [
       'row-level security is not enabled',
@@ -660,7 +587,7 @@ t.test('the lint reports what it must', async (t) => {
     ], 'an append-only table readable across tenants')
     t.equal(find(tenant, `table ${log}`), undefined, 'append-only tables are not held to the tenant-table rules')
     t.same(find(await definerFunctionFindings(su, ['app']), `function app.${fn}()`), [
-      `proconfig lacks "${SEARCH_PATH}" (has null)`,
+      `proconfig lacks "${DEFINER_SEARCH_PATH}" (has null)`,
       'PUBLIC may EXECUTE it',
       `its owner ${superuser} bypasses row-level security`,
     ], 'a careless definer function')

@@ -205,24 +205,40 @@ t.test('roles: the group roles, their members and attributes', async (t) => {
   t.ok(privileged!.members.some((m) => m.name === new URL(db.ownerUrl).username && m.createrole), 'the schema owner (CREATEROLE) holds app_privileged')
 })
 
+// Roles are cluster-wide: logins other test files create and drop meanwhile (gh_rls_login_*, some
+// of them unsafe on purpose) may be members of app_runtime while this file reads the report.
+const ours = (warnings: string[]) => warnings.filter((w) => !w.includes('gh_rls_login_'))
+
 t.test('a migrated database has no findings; a weakened one does', async (t) => {
-  t.same(findWarnings(report), [])
+  t.same(ours(findWarnings(report)), [])
+  t.ok(report.posture.some((f) => f.object === `login ${new URL(db.appUrl).username}` && f.problems.length === 0), 'the runtime login is checked, and passes')
+  t.ok(report.posture.some((f) => f.object === 'table contacts' && f.problems.length === 0), 'so is every table')
   const weakened = structuredClone(report)
   const contacts = tableOf(weakened, 'contacts')
-  contacts.rlsForced = false
+  weakened.posture.find((f) => f.object === 'table contacts')!.problems.push('row-level security is not forced')
   contacts.auditTriggers = []
-  weakened.definerFunctions[0]!.searchPath = null
+  weakened.posture.find((f) => f.object.startsWith('function '))!.problems.push('PUBLIC may EXECUTE it')
   weakened.definerFunctions[1]!.checks = null
   weakened.roles[0]!.members[0]!.bypassrls = true
   tableOf(weakened, 'rate_limits').policies.find((p) => p.openWrites.length)!.openReason = null
-  const warnings = findWarnings(weakened)
+  const warnings = ours(findWarnings(weakened))
   t.equal(warnings.length, 6, warnings.join('\n'))
-  t.match(warnings.join('\n'), /public\.contacts: tenant table not FORCEd/)
+  t.match(warnings.join('\n'), /table contacts: row-level security is not forced/)
   t.match(warnings.join('\n'), /public\.contacts: tenant table without an app\.audit_capture trigger/)
   t.match(warnings.join('\n'), /public\.rate_limits: policy "the limiter starts rate-limit counters" admits INSERT of any row \(true\) and is not listed/)
-  t.match(warnings.join('\n'), new RegExp(`${weakened.definerFunctions[0]!.signature.replace(/[()[\]]/g, '\\$&')}: SECURITY DEFINER without a pinned search_path`))
+  t.match(warnings.join('\n'), /function app\.\S+: PUBLIC may EXECUTE it/)
   t.match(warnings.join('\n'), new RegExp(`${weakened.definerFunctions[1]!.signature.replace(/[()[\]]/g, '\\$&')}: SECURITY DEFINER without a "Checks:" comment`))
   t.match(warnings.join('\n'), /has bypassrls/)
+})
+
+t.test('the posture start-up enforces is in the report: a table altered by hand', async (t) => {
+  // Threat: a DBA turns FORCE off by hand and the report, read afterwards, does not say so.
+  const su = await connect(t, db.superUrl)
+  await su.query('begin')
+  t.teardown(() => su.query('rollback'))
+  await su.query('alter table contacts no force row level security')
+  const now = await readRlsReport(su)
+  t.same(ours(findWarnings(now)), ['table contacts: row-level security is not forced'])
 })
 
 t.test('a disabled audit trigger shows as disabled, and as a finding', async (t) => {
@@ -231,7 +247,7 @@ t.test('a disabled audit trigger shows as disabled, and as a finding', async (t)
   t.teardown(() => su.query('alter table contacts enable trigger contacts_audit'))
   const now = await readRlsReport(owner)
   t.equal(tableOf(now, 'contacts').auditTriggers[0]?.enabled, 'disabled')
-  t.match(findWarnings(now), [/public\.contacts: audit trigger contacts_audit is DISABLED/])
+  t.match(ours(findWarnings(now)), [/public\.contacts: audit trigger contacts_audit is DISABLED/])
 })
 
 t.test('the text format names the tables, policies, triggers, functions and roles, without escape codes', async (t) => {
