@@ -7,7 +7,8 @@ import type { Tenant } from './seed.js'
 import { spent, type CpuSnapshot } from './cpu.js'
 
 export type Side = 'bare' | 'gated'
-export type Kind = 'insert' | 'list'
+/** 'floor': the gated pipeline with no statement of its own (the sealed context, the gates, COMMIT). */
+export type Kind = 'insert' | 'list' | 'floor'
 
 export interface Scenario {
   name: string
@@ -111,6 +112,21 @@ export function scenarios(tenants: Tenant[], bareUrl: string, gatedUrl: string):
       request: {
         method: 'GET',
         path: '/api/crm/contacts?limit=50',
+        setupRequest: roundRobin(tenants, (t, req) => ({ ...req, headers: gatedHeaders(t, req) })),
+      },
+    },
+    {
+      // GET /api/workspace answers from what app.begin_request returned: BEGIN + begin_request,
+      // the whole gate chain, COMMIT, and no statement of its own. What every gated request
+      // pays before its handler does anything: the floor under the two routes above.
+      name: 'gated floor',
+      side: 'gated',
+      kind: 'floor',
+      ...common,
+      baseUrl: gatedUrl,
+      request: {
+        method: 'GET',
+        path: '/api/workspace',
         setupRequest: roundRobin(tenants, (t, req) => ({ ...req, headers: gatedHeaders(t, req) })),
       },
     },

@@ -151,6 +151,20 @@ export function formatReport(r: Report): string {
       '',
     )
   }
+  const floor = r.scenarios.find((m) => m.kind === 'floor')
+  if (floor) {
+    const bareList = by(r.scenarios, 'bare list-50')
+    const bareInsert = by(r.scenarios, 'bare insert')
+    const cpu = floor.cpuMsPerRequest
+    out.push(
+      'The floor — what a gated request costs before its handler runs a statement (BEGIN + app.begin_request, the gate',
+      'chain, COMMIT; GET /api/workspace):',
+      `  ${floor.requestsPerSecond.toFixed(0)} req/s = ${((floor.requestsPerSecond / bareInsert.requestsPerSecond) * 100).toFixed(0)} % of the bare insert, ` +
+        `${((floor.requestsPerSecond / bareList.requestsPerSecond) * 100).toFixed(0)} % of the bare select` +
+        (cpu ? `; CPU per request: server ${cpu.server.toFixed(2)} ms, postgres ${cpu.postgres.toFixed(2)} ms` : ''),
+      '',
+    )
+  }
   if (r.audit) out.push(...formatAuditFigures(r.audit, table))
   out.push(
     table(
