@@ -27,7 +27,7 @@ async function main(): Promise<number> {
     binDir,
     postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
   })
-  let code = 1
+  let code: number
   try {
     const urls = await provisionDatabase(cluster, TEMPLATE, {
       ownerUser: 'gatehouse_owner',

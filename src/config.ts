@@ -128,7 +128,7 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
   const closedBetaInviteCode = secret('CLOSED_BETA_INVITE_CODE', generated?.closedBetaInviteCode)
 
   const trustProxyRaw = str('TRUST_PROXY')
-  let trustProxy: boolean | string | number = false
+  let trustProxy: boolean | string | number
   if (trustProxyRaw === 'true') trustProxy = true
   else if (trustProxyRaw === 'false' || trustProxyRaw === undefined) trustProxy = false
   else if (/^\d+$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw)

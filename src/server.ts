@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const app = await buildApp(config, { pools, keys, logger })
   const shutdown = async () => {
     await app.close()
-    await closePools(pools!)
+    await closePools(pools)
     await cluster?.stop()
   }
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

@@ -89,7 +89,7 @@ export function startChild(name: string, file: string, env: Record<string, strin
           ask<T>(message: DistributiveOmit<ToChild, 'id'>): Promise<T> {
             const id = nextId++
             return new Promise<T>((res, rej) => {
-              pending.set(id, { resolve: res as (v: unknown) => void, reject: rej })
+              pending.set(id, { resolve: res, reject: rej })
               child.send({ ...message, id })
             })
           },

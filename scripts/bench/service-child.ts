@@ -35,6 +35,7 @@ function recordQueries(pool: pg.Pool): void {
     if (wrapped.has(client)) return
     wrapped.add(client)
     let inFlight = 0
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below as query.apply(this, args), with the client as `this`
     const query = client.query as (...args: unknown[]) => unknown
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
       if (recording) {
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
       recording = []
       try {
         const res = await app.inject({ method: m.method, url: m.url, headers: m.headers, payload: m.body as object | undefined })
-        const body = res.json() as { contacts?: unknown[] }
+        const body = res.json<{ contacts?: unknown[] }>()
         return { status: res.statusCode, rows: Array.isArray(body.contacts) ? body.contacts.length : null, statements: recording }
       } finally {
         recording = null

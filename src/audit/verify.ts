@@ -155,6 +155,7 @@ const CHAIN_ORIGIN = Buffer.alloc(32)
  */
 export async function verifyAuditChains(client: pg.Client, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const { workspaceId = null, batchSize = DEFAULT_BATCH_SIZE, onProgress } = opts
+  // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- isUuid's `value is string` guard narrows a non-UUID string to never; it is still that string
   if (workspaceId !== null && !isUuid(workspaceId)) throw new Error(`not a workspace id: ${workspaceId}`)
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer: ${batchSize}`)
 

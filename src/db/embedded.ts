@@ -149,6 +149,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   try {
     await server.start()
   } catch (err) {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a rejection that is not an Error is shown as String() renders it
     const detail = err instanceof Error ? err.message : String(err ?? '')
     throw new Error(
       `embedded PostgreSQL did not start in ${opts.dataDir}${detail ? `: ${detail}` : ''} (is another instance using this PG_DATA_DIR?)`,

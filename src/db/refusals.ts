@@ -26,5 +26,5 @@ export const REFUSALS = {
 /** The AppError a database refusal stands for, or undefined for any other error. */
 export function fromRefusal(err: { code?: string; message?: string } | undefined): AppError | undefined {
   const code = err?.code && (REFUSALS as Record<string, ErrorCode>)[err.code]
-  return code ? new AppError(code, err!.message) : undefined
+  return code ? new AppError(code, err.message) : undefined
 }

@@ -244,6 +244,7 @@ export const METADATA_MAX = { ip: 64, userAgent: 512, requestId: 64 } as const
  * characters are dropped (a NUL byte is not valid PostgreSQL text) and every value is capped.
  */
 export function cleanMetadata(value: string | null | undefined, max: number): string | null {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are dropped
   return value ? value.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, max) || null : null
 }
 

@@ -98,6 +98,7 @@ export function routes<A extends Access>(app: App, access: A) {
         return payload
       }
       committing.add(run)
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- not unnecessary: without it app.route infers the schema type S and rejects `run` (tsc TS2322)
       app.route({ method, url, schema: spec.schema as FastifySchema, config: { ...spec.config, access }, handler: run })
     }
   return { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE') }

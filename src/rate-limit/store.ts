@@ -92,6 +92,7 @@ export class PgRateLimitStore {
 
   /** The adapter @fastify/rate-limit constructs (`new Store(options)`), bound to this store. */
   pluginStore(): new () => FastifyRateLimitStore {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the class below has its own `this`; its methods reach this store through `store`
     const store = this
     return class {
       constructor() {

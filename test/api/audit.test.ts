@@ -168,10 +168,10 @@ t.test('a refused write adds no audit row', async (t) => {
 
 t.test('the OpenAPI document describes the audit routes', async (t) => {
   type Schema = { $ref?: string; type?: string; nullable?: boolean; additionalProperties?: boolean; properties?: Record<string, Schema>; items?: Schema }
-  const doc = (await ctx.app.inject({ method: 'GET', url: '/docs/json' })).json() as {
+  const doc = (await ctx.app.inject({ method: 'GET', url: '/docs/json' })).json<{
     paths: Record<string, { get?: { responses: Record<string, { content: Record<string, { schema: Schema }> }> } }>
     components: { schemas: Record<string, Schema> }
-  }
+  }>()
   const resolve = (s?: Schema) => (s?.$ref ? doc.components.schemas[s.$ref.replace('#/components/schemas/', '')] : s)
   for (const path of [LOG, '/api/admin/audit-log', `${CONTACTS}/{id}/history`]) {
     const entry = resolve(doc.paths[path]?.get?.responses['200']?.content['application/json']?.schema.properties?.entries?.items)

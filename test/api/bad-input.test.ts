@@ -16,6 +16,7 @@ const headers = as(owner, workspaceId)
 const seen: { what: string; status: number }[] = []
 async function send(opts: InjectOptions): Promise<LightMyRequestResponse> {
   const res = await ctx.app.inject({ ...opts, headers: { ...headers, ...opts.headers } })
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- every request in this file gives url as a string
   seen.push({ what: `${opts.method} ${String(opts.url)}`, status: res.statusCode })
   return res
 }

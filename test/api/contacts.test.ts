@@ -27,7 +27,7 @@ async function listAll(actor: Actor, workspaceId: string, query: string): Promis
     const url: string = `${CONTACTS}?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
     const res = await request(actor, workspaceId, 'GET', url)
     if (res.statusCode !== 200) throw new Error(`list: ${res.statusCode} ${res.body}`)
-    const body = res.json() as { contacts: Contact[]; nextCursor: string | null }
+    const body = res.json<{ contacts: Contact[]; nextCursor: string | null }>()
     contacts.push(...body.contacts)
     pages.push(body.contacts.length)
     cursor = body.nextCursor

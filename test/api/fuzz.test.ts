@@ -27,7 +27,7 @@ const ctx = await buildTestApp(t, {
 const { owner, workspaceId } = await activeTenant(ctx, 'Fuzz Co')
 const admin = await platformAdmin(ctx)
 
-const doc = (await ctx.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, unknown>> }
+const doc = (await ctx.app.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, Record<string, unknown>> }>()
 // Signing out would end the session the rest of the run depends on; it takes no input anyway.
 const SKIP = new Set(['POST /api/auth/logout'])
 const routes = Object.entries(doc.paths)
@@ -64,7 +64,7 @@ for (const route of routes) {
         let i = 0
         const url = route.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[i++ % params.length]!))
         const opts: InjectOptions = {
-          method: route.method as InjectOptions['method'],
+          method: route.method,
           url,
           query,
           headers: { ...as(actor), ...(cookie !== undefined ? { cookie } : {}), 'x-workspace-id': workspace },
@@ -74,7 +74,7 @@ for (const route of routes) {
         requests++
         if (res.statusCode >= 500) throw new Error(`${route.method} ${url} → ${res.statusCode}: ${res.body}`)
         if (res.statusCode >= 400) {
-          const keys = Object.keys(res.json() as object).sort()
+          const keys = Object.keys(res.json<object>()).sort()
           if (keys.join() !== ERROR_KEYS.join()) throw new Error(`${route.method} ${url} → ${res.statusCode} not in the error shape: ${res.body}`)
         }
       }),

@@ -108,7 +108,7 @@ t.test('two owners demoting each other at once: exactly one wins, an owner remai
     // The loser is refused as the last owner (409) or, if it started after the winner's commit,
     // as the member it has just become (403).
     const codes = [a.statusCode, b.statusCode].sort()
-    t.ok(codes[0] === 200 && (codes[1] === 403 || codes[1] === 409), `round ${round}: one 200, one refusal (${codes})`)
+    t.ok(codes[0] === 200 && (codes[1] === 403 || codes[1] === 409), `round ${round}: one 200, one refusal (${codes.join()})`)
     const owners = await ctx.sql('select user_id from memberships where workspace_id = $1 and role = $2', [workspaceId, 'owner'])
     t.equal(owners.length, 1, 'one owner left')
   }

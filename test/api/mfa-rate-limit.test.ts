@@ -12,7 +12,7 @@ const post = (url: string, payload: object, cookie?: string) => ctx.app.inject({
 async function mfaUser(): Promise<Actor & { secret: string }> {
   const user = await register(ctx)
   const setup = await ctx.app.inject({ method: 'POST', url: '/api/settings/security/mfa/setup', headers: { cookie: user.cookie }, payload: { password: PASSWORD } })
-  const { secret } = setup.json() as { secret: string }
+  const { secret } = setup.json<{ secret: string }>()
   const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() - 30_000 })
   const enable = await post('/api/settings/security/mfa/enable', { code }, user.cookie)
   if (enable.statusCode !== 200) throw new Error(`enable: ${enable.statusCode} ${enable.body}`)

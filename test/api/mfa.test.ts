@@ -40,7 +40,7 @@ async function mfaUser(): Promise<MfaUser> {
   const user = await register(ctx)
   const setup = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, user.cookie)
   if (setup.statusCode !== 200) throw new Error(`setup: ${setup.statusCode} ${setup.body}`)
-  const { secret } = setup.json() as { secret: string }
+  const { secret } = setup.json<{ secret: string }>()
   const enable = await post('/api/settings/security/mfa/enable', { code: await code(secret, -1) }, user.cookie)
   if (enable.statusCode !== 200) throw new Error(`enable: ${enable.statusCode} ${enable.body}`)
   return { ...user, secret, backupCodes: enable.json().backupCodes }
@@ -60,7 +60,7 @@ t.test('setup, enable and sign in with a TOTP code', async (t) => {
   t.equal(first.statusCode, 200, first.body)
   const again = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, user.cookie)
   t.equal(again.statusCode, 200, 'a second setup before enabling replaces the pending secret')
-  const { secret, otpauthUrl } = again.json() as { secret: string; otpauthUrl: string }
+  const { secret, otpauthUrl } = again.json<{ secret: string; otpauthUrl: string }>()
   t.not(secret, first.json().secret)
   t.match(secret, /^[A-Z2-7]{32}$/, '160-bit base32 secret')
   const url = new URL(otpauthUrl)
@@ -77,7 +77,7 @@ t.test('setup, enable and sign in with a TOTP code', async (t) => {
   assertError(t, await post('/api/settings/security/mfa/enable', { code: await code(first.json().secret) }, user.cookie), 401, 'invalid_mfa_code')
   const enable = await post('/api/settings/security/mfa/enable', { code: await code(secret, -1) }, user.cookie)
   t.equal(enable.statusCode, 200, enable.body)
-  const { backupCodes } = enable.json() as { backupCodes: string[] }
+  const { backupCodes } = enable.json<{ backupCodes: string[] }>()
   t.equal(backupCodes.length, 10)
   t.equal(new Set(backupCodes).size, 10, 'all different')
   for (const c of backupCodes) t.match(c, /^[a-z2-7]{5}-[a-z2-7]{5}$/)

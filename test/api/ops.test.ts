@@ -63,11 +63,11 @@ t.test('with the database unreachable', async (t) => {
 t.test('GET /docs/json is the OpenAPI 3 document of the routes', async (t) => {
   const res = await get('/docs/json')
   t.equal(res.statusCode, 200)
-  const doc = res.json() as {
+  const doc = res.json<{
     openapi: string
     paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Schema }> }> }>>
     components?: { schemas?: Record<string, Schema> }
-  }
+  }>()
   type Schema = { $ref?: string; properties?: Record<string, Schema>; required?: string[]; type?: string }
   const resolve = (s: Schema | undefined): Schema | undefined => {
     if (!s?.$ref) return s

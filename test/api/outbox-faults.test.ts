@@ -10,18 +10,17 @@ t.test('the worker\'s backend terminated mid-drain: the service lives on and the
   // Threat: pg emits 'error' on a checked-out client whose backend went away between two
   // queries; unguarded, that uncaught exception takes the whole service down (a PostgreSQL
   // restart did so in 7 % of outages). And a retried email must not reach the user twice.
-  let real: EmailTransport | undefined
   let sabotage: ((email: OutgoingEmail) => Promise<void>) | undefined
   const transport: EmailTransport = {
     async send(email) {
       const once = sabotage
       sabotage = undefined
       await once?.(email)
-      return real!.send(email)
+      return real.send(email)
     },
   }
   const ctx = await buildTestApp(t, {}, { emailTransport: transport })
-  real = new ResendTransport(ctx.config.resendApiKey!, ctx.mail.url)
+  const real = new ResendTransport(ctx.config.resendApiKey!, ctx.mail.url)
 
   let drainClient: pg.PoolClient | undefined
   ctx.pools.worker.on('acquire', (client) => (drainClient = client))

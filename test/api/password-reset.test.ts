@@ -177,7 +177,7 @@ t.test('two concurrent uses of one token: exactly one wins', async (t) => {
   const token = await resetToken(user.email)
   const results = await Promise.all([reset(token, 'first racing passphrase'), reset(token, 'second racing passphrase')])
   const codes = results.map((r) => r.statusCode).sort()
-  t.same(codes, [200, 400], `one 200 and one 400 (${codes})`)
+  t.same(codes, [200, 400], `one 200 and one 400 (${codes.join()})`)
   const loser = results.find((r) => r.statusCode === 400)!
   assertError(t, loser, 400, 'invalid_token')
   const winner = results.indexOf(results.find((r) => r.statusCode === 200)!) === 0 ? 'first racing passphrase' : 'second racing passphrase'

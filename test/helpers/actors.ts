@@ -137,7 +137,7 @@ export async function createContact(
 /** Asserts an error response in the API.md shape: {statusCode, error, code, message}, nothing else. */
 export function assertError(t: Test, res: LightMyRequestResponse, status: number, code: string, message?: RegExp): void {
   t.equal(res.statusCode, status, `status ${status} (${code}): ${res.body}`)
-  const body = res.json() as Record<string, unknown>
+  const body = res.json<Record<string, unknown>>()
   t.same(Object.keys(body).sort(), ['code', 'error', 'message', 'statusCode'], 'the API.md error shape')
   t.equal(body.statusCode, status, 'statusCode in the body')
   t.equal(body.error, STATUS_CODES[status], 'error is the status text')

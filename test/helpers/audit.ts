@@ -36,10 +36,10 @@ export async function listAll(
   const pages: number[] = []
   let cursor: string | null = null
   do {
-    const params = [query, cursor ? `cursor=${encodeURIComponent(cursor)}` : ''].filter(Boolean).join('&')
+    const params: string = [query, cursor ? `cursor=${encodeURIComponent(cursor)}` : ''].filter(Boolean).join('&')
     const res = await ctx.app.inject({ method: 'GET', url: params ? `${url}?${params}` : url, headers })
     if (res.statusCode !== 200) throw new Error(`${url}?${params}: ${res.statusCode} ${res.body}`)
-    const body = res.json() as { entries: Entry[]; nextCursor: string | null }
+    const body = res.json<{ entries: Entry[]; nextCursor: string | null }>()
     entries.push(...body.entries)
     pages.push(body.entries.length)
     cursor = body.nextCursor

@@ -24,7 +24,7 @@ const bVerifyLink = await seedEmailToken(su, b.ownerId, 'verify_email')
 await seedEmailToken(su, b.ownerId, 'reset_password')
 await seedMfa(su, b.ownerId)
 const bInvite = await seedInvite(su, b.workspaceId, b.ownerId)
-const bOther = await seedSession(su, b.ownerId)
+await seedSession(su, b.ownerId)
 // B's own request writes an audited contact, so B's chain and B's user have audit rows.
 await inRequest(await connect(t, db.appUrl), { ...ownerOf(b), ip: '192.0.2.1' }, (sql) =>
   sql.query(`insert into contacts (workspace_id, name, owner_id, created_by) values ($1, 'B private', $2, $2)`, [b.workspaceId, b.ownerId]))

@@ -11,7 +11,6 @@ import {
   inRequest,
   ownerOf,
   permissionDenied,
-  pgError,
   rows,
   seedInvite,
   seedSession,

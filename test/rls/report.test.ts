@@ -281,7 +281,9 @@ t.test('the text format names the tables, policies, triggers, functions and role
     ),
     "app_runtime's effective contacts policies, in text",
   )
+  // eslint-disable-next-line no-control-regex -- ESC is the character this test looks for
   t.notMatch(text, /\x1b\[/, 'no ANSI codes unless asked')
+  // eslint-disable-next-line no-control-regex -- likewise
   t.match(formatRlsReport(report, { color: true }), /\x1b\[1mTABLES/, 'headings in bold when asked')
 })
 

@@ -7,9 +7,11 @@ const DAY = 24 * 3600 * 1000
 export interface WorkspaceState {
   id: string
   name: string
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- names the known values; string admits any other the row holds
   status: WorkspaceStatus | string
   statusReason: string | null
   trialEndsAt: Date | null
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- as for status
   billingStatus: BillingStatus | string
 }
 
