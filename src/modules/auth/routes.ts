@@ -9,7 +9,7 @@ import { recordEvent } from '../../audit/events.js'
 import { clearSessionCookie, setSessionCookie } from '../../plugins/identity.js'
 import { routes } from '../../plugins/request-tx.js'
 import { rateLimit } from '../../rate-limit/route-config.js'
-import * as limits from './limits.js'
+import * as limits from './account-limits.js'
 import * as mfa from '../mfa/service.js'
 
 const plugin: FastifyPluginAsyncTypebox = async (app) => {
