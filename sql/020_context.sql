@@ -27,6 +27,7 @@
 --   GHETK email_taken         GHWLR workspace_limit_reached
 --   GHWPA / GHWRJ / GHWSU workspace_pending_approval / _rejected / _suspended
 --   GHTRX trial_expired       GHINV validation_failed (a malformed argument)
+--   GHMFR mfa_required
 -- =============================================================================================
 
 create schema if not exists app;

@@ -63,7 +63,8 @@ create policy "privileged functions change the user's or co-members' sessions" o
 -- user, and, when a workspace is named, the caller's membership and the workspace's approval,
 -- trial and billing state. It seals the context (sql/020): the user and session only for a live
 -- token, the workspace only for a member, and the request's metadata for the audit rows; and
--- returns the row the HTTP gates decide on. Records session activity at most once a minute.
+-- returns the row the HTTP gates decide on (mfa: the session was signed in, or has since been
+-- confirmed, with a second factor). Records session activity at most once a minute.
 -- A session marked for re-issue (a role change, sql/130) answers reissue = true; the service
 -- then calls app.reissue_session. A token that was just re-issued still resolves, for 60 seconds
 -- and only while its replacement is live, *as its replacement*: requests that were in flight
@@ -78,7 +79,7 @@ create function app.begin_request(
   returns table (
     session_id uuid, user_id uuid, email text, name text, email_verified boolean, is_platform_admin boolean,
     workspace_id uuid, role text, workspace_name text, workspace_status text, status_reason text,
-    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean
+    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean, mfa boolean
   )
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
@@ -86,6 +87,7 @@ as $$
 declare
   v_session uuid;
   v_reissue boolean;
+  v_mfa boolean;
   v_user uuid;
   v_last_seen timestamptz;
   v_email text;
@@ -100,8 +102,8 @@ declare
   v_billing text;
 begin
   if p_token_hash is not null then
-    select se.id, se.user_id, se.last_seen_at, se.reissue_required, u.email, u.name, u.email_verified_at is not null
-      into v_session, v_user, v_last_seen, v_reissue, v_email, v_name, v_verified
+    select se.id, se.user_id, se.last_seen_at, se.reissue_required, se.mfa_at is not null, u.email, u.name, u.email_verified_at is not null
+      into v_session, v_user, v_last_seen, v_reissue, v_mfa, v_email, v_name, v_verified
       from public.sessions se
       join public.users u on u.id = se.user_id
      where se.token_hash = p_token_hash
@@ -111,8 +113,8 @@ begin
     if v_session is null then
       -- Not a live token: perhaps one re-issued moments ago (see above). Runs only for tokens
       -- that fail the lookup, never on the path of a valid session.
-      select nx.id, nx.user_id, nx.last_seen_at, nx.reissue_required, u.email, u.name, u.email_verified_at is not null
-        into v_session, v_user, v_last_seen, v_reissue, v_email, v_name, v_verified
+      select nx.id, nx.user_id, nx.last_seen_at, nx.reissue_required, nx.mfa_at is not null, u.email, u.name, u.email_verified_at is not null
+        into v_session, v_user, v_last_seen, v_reissue, v_mfa, v_email, v_name, v_verified
         from public.sessions se
         join public.sessions nx on nx.id = se.replaced_by
         join public.users u on u.id = nx.user_id
@@ -145,7 +147,7 @@ begin
 
   return query select v_session, v_user, v_email, v_name, v_verified,
     exists (select 1 from public.platform_admins pa where pa.user_id = v_user),
-    v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(), v_reissue;
+    v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(), v_reissue, v_mfa;
 end
 $$;
 alter function app.begin_request(bytea, uuid, text, text, text) owner to app_privileged;
@@ -159,11 +161,13 @@ comment on function app.begin_request(bytea, uuid, text, text, text) is
 -- app.open_session: a new session for the sealed user, under `p_token_hash` (SHA-256 of a
 -- token the service hands the client), which becomes the request's session. For the functions
 -- that verified who the user is (a password, a second factor, a registration, a re-issue); not
--- callable by the runtime. Lifetimes are bounded, whoever asks.
+-- callable by the runtime. Lifetimes are bounded, whoever asks. `p_mfa_at`: when the caller
+-- verified a second factor for this session (NULL: the password alone).
 -- ---------------------------------------------------------------------------------------------
+drop function if exists app.open_session(bytea, integer, integer, timestamptz, timestamptz);
 create or replace function app.open_session(
     p_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer,
-    p_created_at timestamptz default null, p_expires_at timestamptz default null)
+    p_created_at timestamptz default null, p_expires_at timestamptz default null, p_mfa_at timestamptz default null)
   returns uuid
   language plpgsql volatile
   set search_path = pg_catalog, pg_temp
@@ -183,24 +187,54 @@ begin
   select c.ip, c.user_agent into v_ip, v_user_agent
     from public.request_contexts c
    where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned();
-  insert into public.sessions (user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent)
+  insert into public.sessions (user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent, mfa_at)
   values (v_user, p_token_hash, coalesce(p_created_at, pg_catalog.now()), pg_catalog.now(),
           coalesce(p_expires_at, pg_catalog.now() + pg_catalog.make_interval(secs => p_absolute_seconds)),
-          p_idle_seconds, v_ip, v_user_agent)
+          p_idle_seconds, v_ip, v_user_agent, p_mfa_at)
   returning id into v_id;
   perform app.reseal_context(v_user, v_id, null);
   return v_id;
 end
 $$;
-revoke all on function app.open_session(bytea, integer, integer, timestamptz, timestamptz) from public;
-grant execute on function app.open_session(bytea, integer, integer, timestamptz, timestamptz) to app_privileged;
+revoke all on function app.open_session(bytea, integer, integer, timestamptz, timestamptz, timestamptz) from public;
+grant execute on function app.open_session(bytea, integer, integer, timestamptz, timestamptz, timestamptz) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- app.rotate_session: after a change to how the account is secured (its password, its second
+-- factor), signs out every other session of the signed-in user and replaces the request's own
+-- session with a new one under `p_token_hash`, so a copy of the old cookie stops working too.
+-- `p_mfa_at` is the new session's second-factor time (see app.open_session). Answers the new
+-- session and how many others were signed out. For the privileged functions only.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.rotate_session(
+    p_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer, p_mfa_at timestamptz,
+    out session_id uuid, out others_revoked integer)
+  language plpgsql volatile
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid := app.require_user();
+  v_session uuid := app.current_session_id();
+begin
+  if v_session is null then
+    raise exception 'Sign in first' using errcode = 'GHAUT';
+  end if;
+  update public.sessions set revoked_at = pg_catalog.now()
+   where user_id = v_user and revoked_at is null and id <> v_session;
+  get diagnostics others_revoked = row_count;
+  session_id := app.open_session(p_token_hash, p_absolute_seconds, p_idle_seconds, null, null, p_mfa_at);
+  update public.sessions set revoked_at = pg_catalog.now() where id = v_session and revoked_at is null;
+end
+$$;
+revoke all on function app.rotate_session(bytea, integer, integer, timestamptz) from public;
+grant execute on function app.rotate_session(bytea, integer, integer, timestamptz) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.reissue_session: replaces a session marked for re-issue with a new one under a new token.
 -- The service calls it after the request's own transaction has ended, with the old token's hash
 -- and the new one's; it answers the new session's id, or NULL when the old session is not live
 -- or not marked (a concurrent request re-issued it first: the row lock makes exactly one win).
--- The new session keeps the old one's user, sign-in time, device and absolute expiry: a
+-- The new session keeps the old one's user, sign-in time, second factor, device and absolute expiry: a
 -- re-issue changes the token, never the lifetime. Audited as the session's user, with the
 -- request's IP, user agent and request id.
 -- ---------------------------------------------------------------------------------------------
@@ -233,8 +267,9 @@ begin
   if not found then
     return null;
   end if;
-  insert into public.sessions (user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent)
-  values (old.user_id, p_new_hash, old.created_at, pg_catalog.now(), old.expires_at, old.idle_timeout_seconds, old.ip, old.user_agent)
+  insert into public.sessions (user_id, token_hash, created_at, last_seen_at, expires_at, idle_timeout_seconds, ip, user_agent, mfa_at)
+  values (old.user_id, p_new_hash, old.created_at, pg_catalog.now(), old.expires_at, old.idle_timeout_seconds, old.ip, old.user_agent,
+          old.mfa_at)
   returning id into v_new;
   update public.sessions se set revoked_at = pg_catalog.now(), reissue_required = false, replaced_by = v_new
    where se.id = old.id;

@@ -149,6 +149,14 @@ begin
   if not app.current_user_is_platform_admin() then
     raise exception 'Platform administrators only' using errcode = 'GHFBD';
   end if;
+  -- A stolen password alone does not administer the platform: the session must have been
+  -- signed in (or since confirmed) with a second factor the user still has enabled.
+  if not exists (select 1 from public.sessions se
+                   join public.user_mfa f on f.user_id = se.user_id and f.enabled_at is not null
+                  where se.id = app.current_session_id() and se.mfa_at is not null) then
+    raise exception 'Platform administration needs a session signed in with a second factor: enable MFA and sign in again'
+      using errcode = 'GHMFR';
+  end if;
 end
 $$;
 revoke all on function app.assert_platform_admin() from public;

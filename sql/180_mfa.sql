@@ -255,7 +255,7 @@ begin
     raise exception 'The sign-in challenge is unknown, used or expired' using errcode = 'GHTOK';
   end if;
   perform app.use_second_factor(p_step, p_backup_code_hash);
-  v_session := app.open_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds);
+  v_session := app.open_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, null, null, pg_catalog.now());
   perform app.audit_append(null, 'event', 'auth.login', 'session', v_session::text, null,
     pg_catalog.jsonb_build_object('method', case when p_backup_code_hash is null then 'totp' else 'backup_code' end));
   return query select v_challenge.user_id, v_session;
@@ -302,16 +302,21 @@ comment on function app.mfa_setup(bytea, text) is
 
 -- ---------------------------------------------------------------------------------------------
 -- app.mfa_enable: confirms the pending secret with a valid code's time step and stores the ten
--- backup codes' hashes (the codes are shown once, by the service).
+-- backup codes' hashes (the codes are shown once, by the service). Every other session is signed
+-- out and this one rotated (app.rotate_session), to a session that counts as signed in with the
+-- second factor just proved. Answers the new session.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.mfa_enable(bigint, bytea[]);
-create function app.mfa_enable(p_step bigint, p_backup_code_hashes bytea[])
-  returns void
+drop function if exists app.mfa_enable(bigint, bytea[], bytea, integer, integer);
+create function app.mfa_enable(
+    p_step bigint, p_backup_code_hashes bytea[], p_session_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer)
+  returns uuid
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid := app.require_user();
+  v_rotated record;
 begin
   perform 1 from public.user_mfa f where f.user_id = v_user for update;
   if not found then
@@ -322,29 +327,37 @@ begin
   end if;
   perform app.accept_totp_step(p_step, true);
   perform app.replace_backup_codes(p_backup_code_hashes);
-  perform app.audit_append(null, 'event', 'auth.mfa_enabled', 'user', v_user::text, null, null);
+  select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, pg_catalog.now());
+  perform app.audit_append(null, 'event', 'auth.mfa_enabled', 'user', v_user::text, null,
+    pg_catalog.jsonb_build_object('sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
+  return v_rotated.session_id;
 end
 $$;
-alter function app.mfa_enable(bigint, bytea[]) owner to app_privileged;
-revoke all on function app.mfa_enable(bigint, bytea[]) from public;
-grant execute on function app.mfa_enable(bigint, bytea[]) to app_runtime;
-comment on function app.mfa_enable(bigint, bytea[]) is
+alter function app.mfa_enable(bigint, bytea[], bytea, integer, integer) owner to app_privileged;
+revoke all on function app.mfa_enable(bigint, bytea[], bytea, integer, integer) from public;
+grant execute on function app.mfa_enable(bigint, bytea[], bytea, integer, integer) to app_runtime;
+comment on function app.mfa_enable(bigint, bytea[], bytea, integer, integer) is
   'MFA enrolment: turns the user''s MFA on, which the runtime may not. '
   'Checks: the sealed user has a pending secret; the code''s time step is new';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.mfa_disable: turns MFA off (the secret and every backup code go), given the password and a
 -- second factor: a TOTP step or a backup code, so that someone who lost their phone can sign in
--- with one backup code, disable with another and enrol a new phone.
+-- with one backup code, disable with another and enrol a new phone. Every other session is signed
+-- out and this one rotated to a password-only session. Answers the new session.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.mfa_disable(bytea, bigint, bytea);
-create function app.mfa_disable(p_password_proof bytea, p_step bigint, p_backup_code_hash bytea)
-  returns void
+drop function if exists app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer);
+create function app.mfa_disable(
+    p_password_proof bytea, p_step bigint, p_backup_code_hash bytea,
+    p_session_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer)
+  returns uuid
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid := app.require_user();
+  v_rotated record;
 begin
   perform app.assert_mfa_enabled(v_user);
   perform app.assert_current_password(p_password_proof, 'The password is wrong');
@@ -354,39 +367,49 @@ begin
   perform app.use_second_factor(p_step, p_backup_code_hash);
   delete from public.mfa_backup_codes where user_id = v_user;
   delete from public.user_mfa where user_id = v_user;
+  select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, null);
   perform app.audit_append(null, 'event', 'auth.mfa_disabled', 'user', v_user::text, null,
-    pg_catalog.jsonb_build_object('method', case when p_backup_code_hash is null then 'totp' else 'backup_code' end));
+    pg_catalog.jsonb_build_object('method', case when p_backup_code_hash is null then 'totp' else 'backup_code' end,
+      'sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
+  return v_rotated.session_id;
 end
 $$;
-alter function app.mfa_disable(bytea, bigint, bytea) owner to app_privileged;
-revoke all on function app.mfa_disable(bytea, bigint, bytea) from public;
-grant execute on function app.mfa_disable(bytea, bigint, bytea) to app_runtime;
-comment on function app.mfa_disable(bytea, bigint, bytea) is
+alter function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) owner to app_privileged;
+revoke all on function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) from public;
+grant execute on function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) to app_runtime;
+comment on function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) is
   'MFA removal: deletes the user''s secret and backup codes, which the runtime may not. '
   'Checks: the sealed user proves their password and a second factor';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.mfa_regenerate_backup_codes: ten new backup codes (hashes) for a valid code's time step;
--- every old code stops working.
+-- every old code stops working. Every other session is signed out and this one rotated (to a
+-- session that counts as signed in with the second factor just proved). Answers the new session.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.mfa_regenerate_backup_codes(bigint, bytea[]);
-create function app.mfa_regenerate_backup_codes(p_step bigint, p_backup_code_hashes bytea[])
-  returns void
+drop function if exists app.mfa_regenerate_backup_codes(bigint, bytea[], bytea, integer, integer);
+create function app.mfa_regenerate_backup_codes(
+    p_step bigint, p_backup_code_hashes bytea[], p_session_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer)
+  returns uuid
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid := app.require_user();
+  v_rotated record;
 begin
   perform app.assert_mfa_enabled(v_user);
   perform app.accept_totp_step(p_step, false);
   perform app.replace_backup_codes(p_backup_code_hashes);
-  perform app.audit_append(null, 'event', 'auth.backup_codes_regenerated', 'user', v_user::text, null, null);
+  select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, pg_catalog.now());
+  perform app.audit_append(null, 'event', 'auth.backup_codes_regenerated', 'user', v_user::text, null,
+    pg_catalog.jsonb_build_object('sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
+  return v_rotated.session_id;
 end
 $$;
-alter function app.mfa_regenerate_backup_codes(bigint, bytea[]) owner to app_privileged;
-revoke all on function app.mfa_regenerate_backup_codes(bigint, bytea[]) from public;
-grant execute on function app.mfa_regenerate_backup_codes(bigint, bytea[]) to app_runtime;
-comment on function app.mfa_regenerate_backup_codes(bigint, bytea[]) is
+alter function app.mfa_regenerate_backup_codes(bigint, bytea[], bytea, integer, integer) owner to app_privileged;
+revoke all on function app.mfa_regenerate_backup_codes(bigint, bytea[], bytea, integer, integer) from public;
+grant execute on function app.mfa_regenerate_backup_codes(bigint, bytea[], bytea, integer, integer) to app_runtime;
+comment on function app.mfa_regenerate_backup_codes(bigint, bytea[], bytea, integer, integer) is
   'MFA backup codes: replaces the user''s codes, which the runtime may not. '
   'Checks: the sealed user has MFA on; the code''s time step is new';

@@ -18,6 +18,7 @@ export const ERRORS = {
   forbidden: [403, 'You do not have permission to do this'],
   invalid_invite_code: [403, 'The invite code is not valid'],
   csrf_rejected: [403, 'Cross-site request refused'],
+  mfa_required: [403, 'Sign in with a second factor to do this: enable MFA, then sign in again'],
   not_found: [404, 'Not found'],
   email_taken: [409, 'An account with this email already exists'],
   workspace_limit_reached: [409, 'You already own a workspace'],

@@ -21,6 +21,7 @@ export const REFUSALS = {
   GHWSU: 'workspace_suspended',
   GHTRX: 'trial_expired',
   GHINV: 'validation_failed',
+  GHMFR: 'mfa_required',
 } as const satisfies Record<string, ErrorCode>
 
 /** The AppError a database refusal stands for, or undefined for any other error. */

@@ -36,6 +36,7 @@ interface ContextRow {
   billing_status: string | null
   db_now: Date
   reissue: boolean
+  mfa: boolean
 }
 
 /** The signed-in user of a request, as app.begin_request verified the session. */
@@ -49,6 +50,8 @@ export interface Principal {
   isPlatformAdmin: boolean
   /** The session is marked for a new token (a role change of its user, sql/130). */
   sessionNeedsNewToken: boolean
+  /** The session was signed in, or has since been confirmed, with a second factor. */
+  mfaAuthenticated: boolean
 }
 
 /** The workspace a request names, when the principal is a member of it. */
@@ -80,6 +83,7 @@ function resolved(row: ContextRow | undefined): Resolved {
     emailVerified: row.email_verified,
     isPlatformAdmin: row.is_platform_admin,
     sessionNeedsNewToken: row.reissue,
+    mfaAuthenticated: row.mfa,
   }
   const workspace: RequestWorkspace | null = row.workspace_id && row.role && row.workspace_status
     ? {

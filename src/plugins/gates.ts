@@ -41,6 +41,9 @@ export function assertGates(request: FastifyRequest): void {
 
   if (access === 'admin') {
     if (!principal.isPlatformAdmin) throw new AppError('forbidden', 'Platform administrators only')
+    // A stolen password alone does not administer the platform (app.assert_platform_admin
+    // refuses the same in the database).
+    if (!principal.mfaAuthenticated) throw new AppError('mfa_required')
     return
   }
   if (access === 'verified' && !principal.emailVerified) throw new AppError('email_unverified')

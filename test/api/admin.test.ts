@@ -4,10 +4,11 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { ADMIN_EMAIL, buildTestApp } from '../helpers/app.js'
-import { as, assertError, createWorkspace, platformAdmin, register, tokenFromEmail, type Actor } from '../helpers/actors.js'
+import { PASSWORD, as, assertError, createWorkspace, enrolMfa, platformAdmin, register, sessionCookie, tokenFromEmail, totpCode, type Actor } from '../helpers/actors.js'
 
 const PENDING_ADMIN = 'pending-admin@gatehouse.test'
-const ctx = await buildTestApp(t, { TRIAL_DAYS: '7', PLATFORM_ADMIN_EMAILS: `${ADMIN_EMAIL}, ${PENDING_ADMIN.toUpperCase()}` })
+const PASSWORD_ADMIN = 'password-admin@gatehouse.test'
+const ctx = await buildTestApp(t, { TRIAL_DAYS: '7', PLATFORM_ADMIN_EMAILS: `${ADMIN_EMAIL}, ${PENDING_ADMIN.toUpperCase()}, ${PASSWORD_ADMIN}` })
 const admin = await platformAdmin(ctx)
 
 type Action = 'approve' | 'reject' | 'suspend' | 'reinstate' | 'trial'
@@ -71,14 +72,41 @@ t.test('who may administer', async (t) => {
 
     const token = await tokenFromEmail(ctx, PENDING_ADMIN)
     t.equal((await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email', headers: as(pending), payload: { token } })).statusCode, 200)
-    t.equal((await list(pending)).statusCode, 200, 'verified: the same session now administers')
+    assertError(t, await list(pending), 403, 'mfa_required')
+    assertError(t, await act(pending, id, 'approve'), 403, 'mfa_required')
+    t.equal((await row(id)).status, 'pending_approval', 'nothing changed')
+    const enrolled = await enrolMfa(ctx, pending)
+    t.equal((await list(enrolled)).statusCode, 200, 'verified, with a second factor: the rotated session administers')
     t.same(
       await ctx.sql(`select action, actor_user_id, entity_id, after from audit_log where action = 'platform.admin_granted' and entity_id = $1`, [pending.id]),
       [{ action: 'platform.admin_granted', actor_user_id: pending.id, entity_id: pending.id, after: { email: PENDING_ADMIN } }],
       'the grant is audited',
     )
-    const again = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: as(pending) })
+    const again = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: as(enrolled) })
     t.equal(again.json().user.isPlatformAdmin, true)
+  })
+
+  await t.test('a platform admin needs a session signed in with a second factor', async (t) => {
+    // Threat: a phished or reused password alone administers the platform.
+    const byPassword = await register(ctx, { email: PASSWORD_ADMIN })
+    const listAs = (actor: Actor) => ctx.app.inject({ method: 'GET', url: '/api/admin/workspaces', headers: as(actor) })
+    const me = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: as(byPassword) })
+    t.equal(me.json().user.isPlatformAdmin, true, 'an administrator')
+    assertError(t, await listAs(byPassword), 403, 'mfa_required')
+    const approve = await ctx.app.inject({ method: 'POST', url: `/api/admin/workspaces/${id}/approve`, headers: as(byPassword) })
+    assertError(t, approve, 403, 'mfa_required')
+    t.equal((await row(id)).status, 'pending_approval', 'nothing changed')
+
+    const enrolled = await enrolMfa(ctx, byPassword)
+    t.equal((await listAs(enrolled)).statusCode, 200, 'enabling MFA confirms the rotated session')
+    // A later sign-in needs the code, and its session administers.
+    const login = await ctx.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: PASSWORD_ADMIN, password: PASSWORD } })
+    t.equal(login.json().mfaRequired, true)
+    const done = await ctx.app.inject({
+      method: 'POST', url: '/api/auth/login/mfa', payload: { mfaToken: login.json().mfaToken, code: totpCode(enrolled.secret, Date.now() + 30_000) },
+    })
+    t.equal(done.statusCode, 200, done.body)
+    t.equal((await listAs({ ...enrolled, cookie: sessionCookie(done) })).statusCode, 200, 'an MFA sign-in administers')
   })
 
   await t.test('the configured admin is one', async (t) => {

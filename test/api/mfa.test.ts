@@ -1,10 +1,9 @@
 // TOTP MFA with backup codes: setup, enable, sign-in with a second factor, replay and reuse,
 // backup-code regeneration, disabling, and how the secret is stored.
 import t from 'tap'
-import { Secret, TOTP } from 'otpauth'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildTestApp } from '../helpers/app.js'
-import { PASSWORD, assertError, register, sessionCookie, type Actor } from '../helpers/actors.js'
+import { PASSWORD, assertError, enrolMfa, register, sessionCookie, totpCode, type Actor, type MfaActor } from '../helpers/actors.js'
 import { decrypt } from '../../src/crypto/envelope.js'
 
 // The service's clock is fixed for this file: codes are generated for exactly the time step the
@@ -18,11 +17,9 @@ const me = (cookie: string) => ctx.app.inject({ method: 'GET', url: '/api/auth/m
 const security = (cookie: string) => ctx.app.inject({ method: 'GET', url: '/api/settings/security', headers: { cookie } })
 const login = (email: string, password = PASSWORD) => post('/api/auth/login', { email, password })
 
-const totpOf = (secret: string) => new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) })
-
 /** The code of the time step `offset` steps from the service's now (-1, 0 or +1 are accepted). */
 async function code(secret: string, offset = 0): Promise<string> {
-  return totpOf(secret).generate({ timestamp: clock.now + offset * 30_000 })
+  return totpCode(secret, clock.now + offset * 30_000)
 }
 
 /** Forgets the last accepted step (superuser), so a test can use more than three codes in one step. */
@@ -30,20 +27,11 @@ async function forgetStep(user: Actor): Promise<void> {
   await ctx.sql('update user_mfa set last_used_step = null where user_id = $1', [user.id])
 }
 
-interface MfaUser extends Actor {
-  secret: string
-  backupCodes: string[]
-}
+type MfaUser = MfaActor
 
 /** A verified user with MFA enabled (with the previous step's code, leaving now and +1 unused). */
 async function mfaUser(): Promise<MfaUser> {
-  const user = await register(ctx)
-  const setup = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, user.cookie)
-  if (setup.statusCode !== 200) throw new Error(`setup: ${setup.statusCode} ${setup.body}`)
-  const { secret } = setup.json<{ secret: string }>()
-  const enable = await post('/api/settings/security/mfa/enable', { code: await code(secret, -1) }, user.cookie)
-  if (enable.statusCode !== 200) throw new Error(`enable: ${enable.statusCode} ${enable.body}`)
-  return { ...user, secret, backupCodes: enable.json().backupCodes }
+  return enrolMfa(ctx, await register(ctx), clock.now - 30_000)
 }
 
 async function mfaToken(user: Actor): Promise<string> {
@@ -77,6 +65,8 @@ t.test('setup, enable and sign in with a TOTP code', async (t) => {
   assertError(t, await post('/api/settings/security/mfa/enable', { code: await code(first.json().secret) }, user.cookie), 401, 'invalid_mfa_code')
   const enable = await post('/api/settings/security/mfa/enable', { code: await code(secret, -1) }, user.cookie)
   t.equal(enable.statusCode, 200, enable.body)
+  t.equal((await me(user.cookie)).statusCode, 401, 'enabling rotated the session: the old cookie is signed out')
+  user.cookie = sessionCookie(enable)
   const { backupCodes } = enable.json<{ backupCodes: string[] }>()
   t.equal(backupCodes.length, 10)
   t.equal(new Set(backupCodes).size, 10, 'all different')
@@ -209,6 +199,8 @@ t.test('disabling needs the password and a current code', async (t) => {
   t.equal((await security(user.cookie)).json().mfaEnabled, true, 'still on')
   const res = await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: await code(user.secret) }, user.cookie)
   t.equal(res.statusCode, 204, res.body)
+  t.equal((await me(user.cookie)).statusCode, 401, 'disabling rotated the session: the old cookie is signed out')
+  user.cookie = sessionCookie(res)
   t.same((await security(user.cookie)).json(), { mfaEnabled: false, backupCodesRemaining: 0 })
   t.equal((await me(user.cookie)).json().user.mfaEnabled, false)
   const signIn = await login(user.email)
@@ -232,10 +224,10 @@ t.test('a lost phone: sign in with a backup code, disable with another, enrol a 
   const off = await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: user.backupCodes[1]! }, cookie)
   t.equal(off.statusCode, 204, off.body)
   const audit = await ctx.sql<{ after: { method: string } }>(`select after from audit_log where actor_user_id = $1 and action = 'auth.mfa_disabled'`, [user.id])
-  t.same(audit.map((r) => r.after), [{ method: 'backup_code' }], 'audited with the method used')
-  const setup = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, cookie)
+  t.same(audit.map((r) => r.after.method), ['backup_code'], 'audited with the method used')
+  const setup = await post('/api/settings/security/mfa/setup', { password: PASSWORD }, sessionCookie(off))
   t.equal(setup.statusCode, 200, 'a new phone can be enrolled')
-  const enabled = await post('/api/settings/security/mfa/enable', { code: await code(setup.json().secret) }, cookie)
+  const enabled = await post('/api/settings/security/mfa/enable', { code: await code(setup.json().secret) }, sessionCookie(off))
   t.equal(enabled.statusCode, 200, enabled.body)
   t.equal(enabled.json().backupCodes.length, 10, 'with ten fresh backup codes')
 })
@@ -284,4 +276,42 @@ t.test('a user without MFA signs in as before', async (t) => {
   t.same(Object.keys(res.json()), ['user'])
   t.equal(res.json().user.mfaEnabled, false)
   t.ok(sessionCookie(res))
+})
+
+t.test('enabling, regenerating and disabling sign out every other session and rotate this one', async (t) => {
+  // Threat: a thief holding a cookie keeps it after the owner secures the account (or, holding
+  // the password, turns MFA off and keeps the owner's other sessions in play).
+  const user = await register(ctx)
+  const elsewhere = sessionCookie(await login(user.email))
+  const enrolled = await enrolMfa(ctx, user, clock.now - 30_000)
+  t.not(enrolled.cookie, user.cookie)
+  t.equal((await me(user.cookie)).statusCode, 401, 'enable: the old cookie is signed out')
+  t.equal((await me(elsewhere)).statusCode, 401, 'enable: the other session is signed out')
+  t.equal((await me(enrolled.cookie)).statusCode, 200, 'the rotated session works')
+
+  // Another session opened with the second factor, then regenerate from the first.
+  const second = sessionCookie(await post('/api/auth/login/mfa', { mfaToken: await mfaToken(enrolled), code: await code(enrolled.secret) }))
+  const regenerated = await post('/api/settings/security/backup-codes', { code: await code(enrolled.secret, 1) }, enrolled.cookie)
+  t.equal(regenerated.statusCode, 200, regenerated.body)
+  t.equal((await me(enrolled.cookie)).statusCode, 401, 'regenerate: the old cookie is signed out')
+  t.equal((await me(second)).statusCode, 401, 'regenerate: the other session is signed out')
+  const afterRegenerate = sessionCookie(regenerated)
+  t.equal((await me(afterRegenerate)).statusCode, 200)
+
+  const disabled = await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: enrolled.backupCodes[0]! }, afterRegenerate)
+  assertError(t, disabled, 401, 'invalid_mfa_code') // the old backup codes went with the regeneration
+  const off = await post('/api/settings/security/mfa/disable', { password: PASSWORD, code: regenerated.json().backupCodes[0] }, afterRegenerate)
+  t.equal(off.statusCode, 204, off.body)
+  t.equal((await me(afterRegenerate)).statusCode, 401, 'disable: the old cookie is signed out')
+  t.equal((await me(sessionCookie(off))).statusCode, 200, 'the rotated session works')
+
+  const audit = await ctx.sql<{ action: string; after: { sessionsRevoked: number } }>(
+    `select action, after from audit_log where actor_user_id = $1 and action in ('auth.mfa_enabled', 'auth.backup_codes_regenerated', 'auth.mfa_disabled') order by created_at, chain_seq`,
+    [user.id],
+  )
+  t.same(audit.map((r) => [r.action, r.after.sessionsRevoked]),
+    [['auth.mfa_enabled', 1], ['auth.backup_codes_regenerated', 1], ['auth.mfa_disabled', 0]], 'each audited with how many sessions it signed out')
+  const live = await ctx.sql<{ mfa: boolean }>(
+    'select mfa_at is not null as mfa from sessions where user_id = $1 and revoked_at is null', [user.id])
+  t.same(live, [{ mfa: false }], 'one live session, no longer counted as signed in with a second factor')
 })

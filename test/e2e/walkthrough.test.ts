@@ -5,6 +5,7 @@ import { buildApp } from '../../src/app.js'
 import { closePools, createPools } from '../../src/db/pool.js'
 import { syncWithDatabase } from '../../src/db/startup.js'
 import { ADMIN_EMAIL, INVITE_CODE, testConfig } from '../helpers/app.js'
+import { totpCode } from '../helpers/actors.js'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import { startFakeResend } from '../helpers/fake-resend.js'
 
@@ -75,6 +76,10 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   const admin = await signUp(ADMIN_EMAIL, 'Admin')
   const me = await admin.call('GET', '/api/auth/me')
   t.equal(me.body.user.isPlatformAdmin, true)
+  t.equal((await admin.call('POST', `/api/admin/workspaces/${ws}/approve`)).body.code, 'mfa_required', 'administration needs a second factor')
+  const setup = await admin.call('POST', '/api/settings/security/mfa/setup', { password: 'a long passphrase here' })
+  const enabled = await admin.call('POST', '/api/settings/security/mfa/enable', { code: totpCode(setup.body.secret, Date.now()) })
+  t.equal(enabled.status, 200, 'the admin enrols TOTP; the rotated session counts as signed in with it')
   const approved = await admin.call('POST', `/api/admin/workspaces/${ws}/approve`)
   t.equal(approved.status, 200)
   t.equal(approved.body.workspace.trial.daysLeft, 14)

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
+import { Secret, TOTP } from 'otpauth'
 import { ADMIN_EMAIL, INVITE_CODE, type TestContext } from './app.js'
 
 export interface Actor {
@@ -54,8 +55,43 @@ export async function register(ctx: TestContext, opts: { email?: string; verifie
   return actor
 }
 
-export async function platformAdmin(ctx: TestContext): Promise<Actor> {
-  return register(ctx, { email: ADMIN_EMAIL })
+/** The TOTP code of `secret` (base32, as mfa/setup answers it) for the time step of `timestamp`. */
+export function totpCode(secret: string, timestamp: number): string {
+  return new TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: Secret.fromBase32(secret) }).generate({ timestamp })
+}
+
+export interface MfaActor extends Actor {
+  /** The TOTP secret, base32. */
+  secret: string
+  backupCodes: string[]
+}
+
+/**
+ * Enrols TOTP for `actor` through the API (setup with the password, enable with the code of the
+ * step at `timestamp`, which must be the service's clock give or take a step). Enabling rotates
+ * the session: the returned actor carries the new cookie, a session confirmed with the second factor.
+ */
+export async function enrolMfa(ctx: TestContext, actor: Actor, timestamp = Date.now()): Promise<MfaActor> {
+  const setup = await ctx.app.inject({
+    method: 'POST', url: '/api/settings/security/mfa/setup', headers: { cookie: actor.cookie }, payload: { password: actor.password },
+  })
+  if (setup.statusCode !== 200) throw new Error(`mfa setup: ${setup.statusCode} ${setup.body}`)
+  const { secret } = setup.json<{ secret: string }>()
+  const enable = await ctx.app.inject({
+    method: 'POST', url: '/api/settings/security/mfa/enable', headers: { cookie: actor.cookie }, payload: { code: totpCode(secret, timestamp) },
+  })
+  if (enable.statusCode !== 200) throw new Error(`mfa enable: ${enable.statusCode} ${enable.body}`)
+  return { ...actor, cookie: sessionCookie(enable), secret, backupCodes: enable.json<{ backupCodes: string[] }>().backupCodes }
+}
+
+/**
+ * The platform administrator (ADMIN_EMAIL, verified), with TOTP enrolled so that their cookie
+ * is a session confirmed with a second factor, as the admin routes require. `{ mfa: false }`:
+ * the administrator signed in with the password alone.
+ */
+export async function platformAdmin(ctx: TestContext, opts: { mfa?: boolean; at?: number } = {}): Promise<Actor> {
+  const admin = await register(ctx, { email: ADMIN_EMAIL })
+  return opts.mfa === false ? admin : enrolMfa(ctx, admin, opts.at)
 }
 
 export async function createWorkspace(ctx: TestContext, owner: Actor, name = 'Acme'): Promise<string> {

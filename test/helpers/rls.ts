@@ -83,15 +83,18 @@ export interface SessionState {
   /** Seconds since the last activity. Default 0. */
   lastSeenAgo?: number
   revoked?: boolean
+  /** Signed in with a second factor (sessions.mfa_at set). Default false. */
+  mfa?: boolean
 }
 
 /** A session for `userId`; returns its token hash. */
 export async function seedSession(sql: Sql, userId: string, s: SessionState = {}): Promise<Buffer> {
   const hash = tokenHash()
   await sql.query(
-    `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds, last_seen_at, revoked_at)
-     values ($1, $2, now() + make_interval(secs => $3), $4, now() - make_interval(secs => $5), case when $6 then now() end)`,
-    [userId, hash, s.expiresIn ?? 3600, s.idleTimeoutSeconds ?? 1800, s.lastSeenAgo ?? 0, s.revoked ?? false],
+    `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds, last_seen_at, revoked_at, mfa_at)
+     values ($1, $2, now() + make_interval(secs => $3), $4, now() - make_interval(secs => $5), case when $6 then now() end,
+             case when $7 then now() end)`,
+    [userId, hash, s.expiresIn ?? 3600, s.idleTimeoutSeconds ?? 1800, s.lastSeenAgo ?? 0, s.revoked ?? false, s.mfa ?? false],
   )
   return hash
 }

@@ -17,6 +17,7 @@ import {
   plantSettings,
   rows,
   seedSession,
+  seedMfa,
   seedTenant,
   seedUser,
   tokenHash,
@@ -285,7 +286,8 @@ t.test('platform transitions of a workspace are recorded as events in its chain'
   // Threat: a platform admin suspends or reinstates a tenant and the tenant's log does not show it.
   const admin = await seedUser(su)
   await su.query('insert into platform_admins (email, user_id, granted_at) select email, id, now() from users where id = $1', [admin])
-  const adminSession = await seedSession(su, admin)
+  await seedMfa(su, admin)
+  const adminSession = await seedSession(su, admin, { mfa: true })
   const [done] = await inRequest(runtime, { session: adminSession, ip: IP, requestId: 'req-suspend' }, (sql) =>
     rows(sql, `select outcome, status from app.admin_transition_workspace('suspend', $1, 'abuse report', null)`, [b.workspaceId]))
   t.same(done, { outcome: 'ok', status: 'suspended' }, 'the workspace is suspended')

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
-  beginRequest, createLogin, inRequest, ownerOf, permissionDenied, pgError, plantSettings, rows, seedSession, seedTenant, seedUser, tokenHash,
+  beginRequest, createLogin, inRequest, ownerOf, permissionDenied, pgError, plantSettings, rows, seedMfa, seedSession, seedTenant, seedUser, tokenHash,
   refusal,
 } from '../helpers/rls.js'
 
@@ -115,7 +115,9 @@ t.test('platform administration: only a recorded, verified administrator', async
   // suspends workspaces at will (the platform-admin check used to exist only in TypeScript).
   const adminUser = await seedUser(su)
   const [{ email }] = await rows<{ email: string }>(su, 'select email from users where id = $1', [adminUser]) as [{ email: string }]
-  const adminSession = await seedSession(su, adminUser)
+  await seedMfa(su, adminUser)
+  const adminSession = await seedSession(su, adminUser, { mfa: true })
+  const passwordOnly = await seedSession(su, adminUser)
   const pending = await seedTenant(su, { status: 'pending_approval', trialDays: null })
   const calls: Array<[string, string, unknown[]]> = [
     ['admin_list_workspaces', 'select * from app.admin_list_workspaces(null)', []],
@@ -139,6 +141,16 @@ t.test('platform administration: only a recorded, verified administrator', async
     'the sync lists both (normalised) and grants the verified account')
   const [listed] = await inRequest(runtime, { session: adminSession }, (sql) => rows<{ id: string }>(sql, 'select id from app.admin_list_workspaces($1)', ['pending_approval']))
   t.ok(listed, 'now the administrator reviews workspaces')
+  // A stolen password alone does not administer: the session must have been signed in with a
+  // second factor, one the administrator still has.
+  const mfaRefusal = refusal('GHMFR', 'Platform administration needs a session signed in with a second factor: enable MFA and sign in again')
+  for (const [name, text, values] of calls) {
+    t.same(await pgError(inRequest(runtime, { session: passwordOnly }, (sql) => sql.query(text, values))), mfaRefusal, `${name}: a password-only session of the administrator`)
+  }
+  t.same(await rows(su, 'select status from workspaces where id = $1', [pending.workspaceId]), [{ status: 'pending_approval' }], 'nothing changed')
+  await su.query('update user_mfa set enabled_at = null where user_id = $1', [adminUser])
+  t.same(await pgError(inRequest(runtime, { session: adminSession }, (sql) => sql.query('select * from app.admin_list_workspaces(null)'))), mfaRefusal, 'an MFA session whose second factor is no longer enabled')
+  await su.query('update user_mfa set enabled_at = now() where user_id = $1', [adminUser])
   const [approved] = await inRequest(runtime, { session: adminSession }, (sql) =>
     rows(sql, `select outcome, status from app.admin_transition_workspace('approve', $1, null, now() + interval '14 days')`, [pending.workspaceId]))
   t.same(approved, { outcome: 'ok', status: 'active' })

@@ -48,6 +48,10 @@ export const sessions = pgTable(
     // The session that re-issued this one: its old token stays good, as the new session, for a
     // few seconds, so requests already in flight when the cookie changed do not fail.
     replacedBy: uuid('replaced_by'),
+    // When the holder of this session last proved a second factor (an MFA sign-in, or enabling or
+    // using MFA in the settings); NULL for a session opened with the password alone. Platform
+    // administration needs it (app.assert_platform_admin, sql/120).
+    mfaAt: timestamp('mfa_at', { withTimezone: true }),
   },
   (t) => [
     index('sessions_user_id_idx').on(t.userId),

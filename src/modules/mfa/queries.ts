@@ -43,14 +43,21 @@ export async function setup(db: Db, passwordProof: Buffer, secretEncrypted: stri
   await db.execute(sql`select app.mfa_setup(${passwordProof}, ${secretEncrypted})`)
 }
 
-export async function enable(db: Db, step: number, backupCodeHashes: Buffer[]): Promise<void> {
-  await db.execute(sql`select app.mfa_enable(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[])`)
+/** Where the request's rotated session goes: the new token's hash and its lifetimes. */
+export type Rotation = { sessionTokenHash: Buffer } & Lifetimes
+
+const rotation = (r: Rotation) => sql`${r.sessionTokenHash}, ${r.absoluteSeconds}::integer, ${r.idleSeconds}::integer`
+
+export async function enable(db: Db, step: number, backupCodeHashes: Buffer[], r: Rotation): Promise<void> {
+  await db.execute(sql`select app.mfa_enable(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[], ${rotation(r)})`)
 }
 
-export async function disable(db: Db, passwordProof: Buffer, factor: { step: number | null; backupCodeHash: Buffer | null }): Promise<void> {
-  await db.execute(sql`select app.mfa_disable(${passwordProof}, ${factor.step}::bigint, ${factor.backupCodeHash}::bytea)`)
+export async function disable(
+  db: Db, passwordProof: Buffer, factor: { step: number | null; backupCodeHash: Buffer | null }, r: Rotation,
+): Promise<void> {
+  await db.execute(sql`select app.mfa_disable(${passwordProof}, ${factor.step}::bigint, ${factor.backupCodeHash}::bytea, ${rotation(r)})`)
 }
 
-export async function regenerateBackupCodes(db: Db, step: number | null, backupCodeHashes: Buffer[]): Promise<void> {
-  await db.execute(sql`select app.mfa_regenerate_backup_codes(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[])`)
+export async function regenerateBackupCodes(db: Db, step: number | null, backupCodeHashes: Buffer[], r: Rotation): Promise<void> {
+  await db.execute(sql`select app.mfa_regenerate_backup_codes(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[], ${rotation(r)})`)
 }

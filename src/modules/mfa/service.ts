@@ -91,8 +91,21 @@ export async function setup(ctx: UserCtx, password: string): Promise<{ secret: s
   return { secret, otpauthUrl }
 }
 
-/** Confirms the pending secret with a valid code; returns ten backup codes, shown this once. */
-export async function enable(ctx: UserCtx, code: string): Promise<string[]> {
+/**
+ * A new token for the request's session, which the functions below rotate: enabling, disabling
+ * and regenerating sign out every other session and replace this one (sql/180), so a copy of
+ * the old cookie stops working. The token goes into the reply's cookie.
+ */
+function rotation(ctx: UserCtx): { token: string; rotation: q.Rotation } {
+  const session = newSessionToken()
+  return { token: session.token, rotation: { sessionTokenHash: session.hash, ...lifetimes(ctx) } }
+}
+
+/**
+ * Confirms the pending secret with a valid code; returns ten backup codes, shown this once, and
+ * the rotated session's token (a session that counts as signed in with the second factor).
+ */
+export async function enable(ctx: UserCtx, code: string): Promise<{ backupCodes: string[]; sessionToken: string }> {
   const { userId } = ctx.principal
   const row = await q.findMfa(ctx.db, userId)
   if (!row) throw new AppError('conflict', 'Set MFA up first')
@@ -100,8 +113,9 @@ export async function enable(ctx: UserCtx, code: string): Promise<string[]> {
   const step = totpStep(ctx, userId, row.secretEncrypted, code)
   if (step === null) throw new AppError('invalid_mfa_code')
   const { codes, hashes } = newBackupCodes()
-  await q.enable(ctx.db, step, hashes)
-  return codes
+  const next = rotation(ctx)
+  await q.enable(ctx.db, step, hashes, next.rotation)
+  return { backupCodes: codes, sessionToken: next.token }
 }
 
 /** The signed-in user's enabled MFA row, or 409. */
@@ -114,25 +128,28 @@ async function getEnabledMfa(ctx: UserCtx) {
 /**
  * Turns MFA off given the password and a second factor: a current code, or a backup code, so
  * that someone who lost their phone signs in with one backup code, turns MFA off with another
- * and enrols a new phone.
+ * and enrols a new phone. Answers the rotated session's token.
  */
-export async function disable(ctx: UserCtx, body: { password: string; code: string }): Promise<void> {
+export async function disable(ctx: UserCtx, body: { password: string; code: string }): Promise<string> {
   const { userId } = ctx.principal
   const row = await getEnabledMfa(ctx)
   const proof = await currentPasswordProof(ctx, body.password)
   const factor: SecondFactor = looksLikeTotpCode(body.code)
     ? { step: totpStep(ctx, userId, row.secretEncrypted, body.code), backupCodeHash: null }
     : { step: null, backupCodeHash: hashBackupCode(body.code) }
-  await q.disable(ctx.db, proof, factor)
+  const next = rotation(ctx)
+  await q.disable(ctx.db, proof, factor, next.rotation)
+  return next.token
 }
 
-/** Ten new backup codes; every old one stops working. */
-export async function regenerateBackupCodes(ctx: UserCtx, code: string): Promise<string[]> {
+/** Ten new backup codes (every old one stops working), and the rotated session's token. */
+export async function regenerateBackupCodes(ctx: UserCtx, code: string): Promise<{ backupCodes: string[]; sessionToken: string }> {
   const { userId } = ctx.principal
   const row = await getEnabledMfa(ctx)
   const step = totpStep(ctx, userId, row.secretEncrypted, code)
   if (step === null) throw new AppError('invalid_mfa_code')
   const { codes, hashes } = newBackupCodes()
-  await q.regenerateBackupCodes(ctx.db, step, hashes)
-  return codes
+  const next = rotation(ctx)
+  await q.regenerateBackupCodes(ctx.db, step, hashes, next.rotation)
+  return { backupCodes: codes, sessionToken: next.token }
 }

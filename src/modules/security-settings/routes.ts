@@ -24,18 +24,24 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
 
   user.post('/mfa/setup', { schema: schemas.mfaSetup }, async (ctx, request) => mfa.setup(ctx, request.body.password))
 
-  user.post('/mfa/enable', { schema: schemas.mfaEnable, config: codeChecked }, async (ctx, request) => {
-    return { backupCodes: await mfa.enable(ctx, request.body.code) }
+  // Enabling, disabling and regenerating sign out every other session and rotate this one: each
+  // answers with the new session's cookie.
+  user.post('/mfa/enable', { schema: schemas.mfaEnable, config: codeChecked }, async (ctx, request, reply) => {
+    const { backupCodes, sessionToken } = await mfa.enable(ctx, request.body.code)
+    setSessionCookie(reply, sessionToken)
+    return { backupCodes }
   })
 
   user.post('/mfa/disable', { schema: schemas.mfaDisable, config: codeChecked }, async (ctx, request, reply) => {
-    await mfa.disable(ctx, request.body)
+    setSessionCookie(reply, await mfa.disable(ctx, request.body))
     reply.code(204)
     return null
   })
 
-  user.post('/backup-codes', { schema: schemas.backupCodes, config: codeChecked }, async (ctx, request) => {
-    return { backupCodes: await mfa.regenerateBackupCodes(ctx, request.body.code) }
+  user.post('/backup-codes', { schema: schemas.backupCodes, config: codeChecked }, async (ctx, request, reply) => {
+    const { backupCodes, sessionToken } = await mfa.regenerateBackupCodes(ctx, request.body.code)
+    setSessionCookie(reply, sessionToken)
+    return { backupCodes }
   })
 }
 
