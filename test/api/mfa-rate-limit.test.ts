@@ -1,22 +1,15 @@
 // The limit on MFA codes per account (mfa_verify_account): keyed by the user behind the mfaToken,
 // counting failures only.
 import t from 'tap'
-import { Secret, TOTP } from 'otpauth'
 import { buildTestApp } from '../helpers/app.js'
-import { PASSWORD, assertError, register, type Actor } from '../helpers/actors.js'
+import { PASSWORD, assertError, enrolMfa, register, totpCode, type Actor, type MfaActor } from '../helpers/actors.js'
 
 const ctx = await buildTestApp(t, { RATE_LIMIT_MFA_VERIFY_ACCOUNT: '3/15m' })
 
 const post = (url: string, payload: object, cookie?: string) => ctx.app.inject({ method: 'POST', url, payload, headers: cookie ? { cookie } : {} })
 
-async function mfaUser(): Promise<Actor & { secret: string }> {
-  const user = await register(ctx)
-  const setup = await ctx.app.inject({ method: 'POST', url: '/api/settings/security/mfa/setup', headers: { cookie: user.cookie }, payload: { password: PASSWORD } })
-  const { secret } = setup.json<{ secret: string }>()
-  const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: Date.now() - 30_000 })
-  const enable = await post('/api/settings/security/mfa/enable', { code }, user.cookie)
-  if (enable.statusCode !== 200) throw new Error(`enable: ${enable.statusCode} ${enable.body}`)
-  return { ...user, secret }
+async function mfaUser(): Promise<MfaActor> {
+  return enrolMfa(ctx, await register(ctx), Date.now() - 30_000)
 }
 
 async function mfaToken(user: Actor): Promise<string> {
@@ -33,19 +26,18 @@ t.test('failed codes are limited per account, whatever the mfaToken', async (t) 
   const limited = await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), code: '000000' })
   assertError(t, limited, 429, 'rate_limited')
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After')
-  const right = new TOTP({ secret: Secret.fromBase32(user.secret) }).generate()
+  const right = totpCode(user.secret, Date.now())
   assertError(t, await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), code: right }), 429, 'rate_limited', /try again/)
 
   const other = await mfaUser()
-  const code = new TOTP({ secret: Secret.fromBase32(other.secret) }).generate()
+  const code = totpCode(other.secret, Date.now())
   t.equal((await post('/api/auth/login/mfa', { mfaToken: await mfaToken(other), code })).statusCode, 200, 'another account is not affected')
 })
 
 t.test('successful codes do not count', async (t) => {
   const user = await mfaUser()
-  const totp = new TOTP({ secret: Secret.fromBase32(user.secret) })
   for (const offset of [0, 1]) {
-    const res = await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), code: totp.generate({ timestamp: Date.now() + offset * 30_000 }) })
+    const res = await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), code: totpCode(user.secret, Date.now() + offset * 30_000) })
     t.equal(res.statusCode, 200, res.body)
   }
   assertError(t, await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), code: '000000' }), 401, 'invalid_mfa_code')

@@ -103,3 +103,46 @@ t.test('a user agent with control characters is stored cleaned, not refused', as
   const [session] = (await sessionsOf(cookie)).filter((s) => s.current)
   t.equal(session!.userAgent, 'EvilAgent/1.0[31m')
 })
+
+t.test('DELETE /sessions signs out every other session of the user, and only those', async (t) => {
+  // Threat: a session on a lost device, or one a thief opened, stays usable; revoking them one
+  // by one misses one.
+  const user = await register(ctx)
+  const others = [await signIn(user.email, 'Phone/1.0'), await signIn(user.email, 'Tablet/1.0')]
+  const bystander = await register(ctx)
+  const res = await ctx.app.inject({ method: 'DELETE', url: '/api/auth/sessions', headers: { cookie: user.cookie } })
+  t.equal(res.statusCode, 204, res.body)
+  t.notOk(res.headers['set-cookie'], "the caller's own cookie is kept")
+  for (const cookie of others) assertError(t, await me(cookie), 401, 'unauthenticated')
+  t.equal((await me(user.cookie)).statusCode, 200, 'the caller stays signed in')
+  t.same((await sessionsOf(user.cookie)).map((s) => s.current), [true], 'only this session is left')
+  t.equal((await me(bystander.cookie)).statusCode, 200, "another user's session is untouched")
+  const audit = await ctx.sql(`select after from audit_log where action = 'auth.sessions_revoked' and actor_user_id = $1`, [user.id])
+  t.same(audit.map((r) => r.after), [{ revoked: 2 }], 'audited with the count')
+  assertError(t, await ctx.app.inject({ method: 'DELETE', url: '/api/auth/sessions' }), 401, 'unauthenticated')
+})
+
+t.test('a sign-in that presents a live session ends it', async (t) => {
+  // Threat: a session planted in a browser before its user signs in (fixation), or the previous
+  // account's session on a shared computer, lives on beside the new one.
+  const previous = await register(ctx)
+  const next = await register(ctx)
+  const login = (cookie: string, password = PASSWORD, email = next.email) =>
+    ctx.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password }, headers: { cookie } })
+
+  assertError(t, await login(previous.cookie, 'not the password'), 401, 'invalid_credentials')
+  t.equal((await me(previous.cookie)).statusCode, 200, 'a refused sign-in keeps the session it presented')
+
+  const res = await login(previous.cookie)
+  t.equal(res.statusCode, 200, res.body)
+  assertError(t, await me(previous.cookie), 401, 'unauthenticated')
+  t.equal((await me(sessionCookie(res))).json().user.id, next.id, 'the new cookie is the new account')
+  const audit = await ctx.sql(`select actor_user_id, after from audit_log where action = 'auth.session_revoked' and actor_user_id = $1`, [previous.id])
+  t.same(audit, [{ actor_user_id: previous.id, after: { reason: 'signed_in_again' } }], "audited as the presented session's user")
+
+  // The same account signing in again: one session for the browser, not two.
+  const again = await login(sessionCookie(res))
+  t.equal(again.statusCode, 200, again.body)
+  assertError(t, await me(sessionCookie(res)), 401, 'unauthenticated')
+  t.equal((await sessionsOf(sessionCookie(again))).length, 2, "next's registration session and this one: the replaced one is gone")
+})

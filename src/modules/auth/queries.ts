@@ -2,7 +2,7 @@
 // or touches a credential is a privileged function of sql/100 (accounts) or sql/110 (sessions),
 // which verifies it in the database and seals the request's context; what the runtime does
 // itself (its own sessions, its own verification tokens) runs under RLS.
-import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import { emailTokens, sessions } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
 
@@ -129,6 +129,16 @@ export async function listLiveSessions(db: Db) {
 }
 
 /** Revokes one live session of the current user; false when there is none with that id. */
+/** Revokes every live session of the signed-in user (RLS: their own only) but `keepId`; answers how many. */
+export async function revokeOtherSessions(db: Db, keepId: string): Promise<number> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()` })
+    .where(and(ne(sessions.id, keepId), live()))
+    .returning({ id: sessions.id })
+  return rows.length
+}
+
 export async function revokeOwnSession(db: Db, sessionId: string): Promise<boolean> {
   const rows = await db
     .update(sessions)

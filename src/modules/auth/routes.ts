@@ -26,6 +26,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
 
   // Sign-in and its audit event happen in the database (app.sign_in, sql/100).
   anyone.post('/login', { schema: schemas.login, config: { rateLimit: rateLimit('login_ip'), accountRateLimit: limits.loginAccount } }, async (ctx, request, reply) => {
+    await sessions.endPresentedSession(ctx)
     const result = await service.signIn(ctx, request.body)
     if ('mfaRequired' in result) return result
     setSessionCookie(reply, result.sessionToken)
@@ -80,6 +81,12 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
 
   user.get('/sessions', { schema: schemas.listSessions }, async (ctx) => {
     return { sessions: await sessions.listSessions(ctx) }
+  })
+
+  user.delete('/sessions', { schema: schemas.revokeOtherSessions }, async (ctx, _request, reply) => {
+    await sessions.revokeOtherSessions(ctx)
+    reply.code(204)
+    return null
   })
 
   user.delete('/sessions/:id', { schema: schemas.revokeSession }, async (ctx, request, reply) => {

@@ -68,6 +68,7 @@ export const schemas = {
   resetPassword: { tags: ['auth'], body: ResetPasswordBody, response: { 200: Type.Object({ reset: Type.Literal(true) }), ...errorResponses(400, 415, 422) } },
   listSessions: { tags: ['auth'], response: { 200: Type.Object({ sessions: Type.Array(SessionInfo) }), ...errorResponses(401) } },
   revokeSession: { tags: ['auth'], params: IdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) } },
+  revokeOtherSessions: { tags: ['auth'], response: { 204: Type.Null(), ...errorResponses(401, 403) } },
 }
 
 export const SessionTimes = Type.Object({ createdAt: DateTime })
