@@ -23,7 +23,8 @@ export interface LimitSpec {
 // - Everything that guards a credential fails CLOSED: login (password guessing), reset-password
 //   (token guessing), MFA verification (a 6-digit code falls to ~10^6 tries). If the counters
 //   are unreadable, an attacker who can make them so (e.g. by exhausting the pool) must not get
-//   unlimited guesses; a genuine user retries after the 503.
+//   unlimited guesses; a genuine user retries after the 503. The same for the routes that ask a
+//   signed-in user for their current password: a stolen cookie must not become a password oracle.
 // - forgot-password fails CLOSED too: each request may send an email, so an open limiter would
 //   let anyone mail-bomb a victim's inbox and burn the sender's reputation.
 // - register fails OPEN: its limit is anti-abuse (bulk sign-ups), nothing is guessed, and
@@ -43,6 +44,7 @@ export const LIMITS = {
   reset_password_ip: { env: 'RATE_LIMIT_RESET_PASSWORD_IP', fallback: '10/15m', failure: 'closed', counts: 'reset attempts per client IP' },
   mfa_verify_ip: { env: 'RATE_LIMIT_MFA_VERIFY_IP', fallback: '30/15m', failure: 'closed', counts: 'MFA code attempts per client IP' },
   mfa_verify_account: { env: 'RATE_LIMIT_MFA_VERIFY_ACCOUNT', fallback: '5/15m', failure: 'closed', counts: 'failed MFA codes per account' },
+  password_verify_user: { env: 'RATE_LIMIT_PASSWORD_VERIFY_USER', fallback: '5/15m', failure: 'closed', counts: 'current-password checks per signed-in user (password change, MFA setup)' },
   invite_user: { env: 'RATE_LIMIT_INVITE_USER', fallback: '30/1h', failure: 'closed', counts: 'invitations sent per signed-in user' },
   invite_accept_ip: { env: 'RATE_LIMIT_INVITE_ACCEPT_IP', fallback: '10/15m', failure: 'closed', counts: 'invitation acceptances per client IP' },
 } as const satisfies Record<string, LimitSpec>

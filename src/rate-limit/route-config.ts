@@ -42,7 +42,8 @@ declare module 'fastify' {
 // counts there: enabling, disabling and regenerating are rare), so a stolen session cannot
 // brute-force a code either.
 // invite_user counts the invitations a signed-in user sends, whatever workspace they name.
-const PER_USER = new Set<LimitName>(['verify_resend', 'mfa_verify_account', 'invite_user'])
+// password_verify_user guards the routes that check the current password of a signed-in user.
+const PER_USER = new Set<LimitName>(['verify_resend', 'mfa_verify_account', 'password_verify_user', 'invite_user'])
 
 /** @fastify/rate-limit options for a route guarded by the named limit. */
 export function rateLimit(name: LimitName): RateLimitOptions {
