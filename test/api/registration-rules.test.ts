@@ -43,6 +43,17 @@ t.test('common passwords: 422 weak_password, in any case', async (t) => {
   }
 })
 
+t.test('the issue\'s examples, 12 characters each, are on the list', async (t) => {
+  // Threat: the length rule alone lets through the long passwords every list tries first.
+  for (const password of ['qwerty123456', 'password1234', '123456789012']) {
+    const email = uniqueEmail('listed')
+    const res = await registerWith(email, password)
+    assertError(t, res, 422, 'weak_password', /most common/)
+    t.notOk(res.headers['set-cookie'], 'no session')
+    t.equal(await userCount(email), 0, 'no account')
+  }
+})
+
 t.test('length rules and no composition rules', async (t) => {
   assertError(t, await registerWith(uniqueEmail('short'), 'nine char'), 422, 'weak_password')
   assertError(t, await registerWith(uniqueEmail('long'), 'z'.repeat(257)), 422, 'weak_password')

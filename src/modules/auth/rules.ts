@@ -9,14 +9,18 @@ import { ROOT } from '../../paths.js'
 
 const disposable = new Set(DISPOSABLE_DOMAINS)
 
-// The 10,000 most common passwords, lower-cased (data/common-passwords.txt says where from).
-// Read once at start-up (from the source tree, also when running compiled); a Set makes each
-// check one lookup.
+// The block list: the 30,000 most common passwords of 10 or more characters, lower-cased
+// (data/common-passwords.txt says where from; data/common-passwords.LICENSE under which terms).
+// Read once, when this module is loaded at start-up (from the source tree, also when running
+// compiled): some 20 to 40 ms for its 360 KB, and then each check is one Set lookup.
 const common = new Set(
   readFileSync(path.join(ROOT, 'src/modules/auth/data/common-passwords.txt'), 'utf8')
     .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('# ')),
+    .filter((line) => line !== '' && !line.startsWith('#')),
 )
+
+/** How many passwords the block list holds. */
+export const COMMON_PASSWORD_COUNT = common.size
 
 /** True for a block-listed domain or any subdomain of one (mail.mailinator.com). */
 export function isDisposableEmail(normalisedEmail: string): boolean {
