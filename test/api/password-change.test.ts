@@ -53,6 +53,19 @@ t.test('weak new passwords: 422 weak_password', async (t) => {
   t.equal((await login(user.email, PASSWORD)).statusCode, 200, 'unchanged')
 })
 
+t.test('a new password built from the user\'s address or name: 422 weak_password', async (t) => {
+  // Threat: a change sets a password that the first guesses against this account find (ASVS 6.2.11).
+  const user = await register(ctx, { email: 'ada.lovelace@example.test', name: 'Ada Lovelace' })
+  for (const newPassword of ['AdaLovelace1815', 'lovelace.example!!', 'gatehouse-123456']) {
+    const res = await change(user.cookie, { currentPassword: PASSWORD, newPassword })
+    assertError(t, res, 422, 'weak_password', /^This password is built from your email address, your name or the service's name/)
+    t.notOk(res.body.includes(newPassword), 'the answer does not echo the password')
+  }
+  t.equal((await login(user.email, PASSWORD)).statusCode, 200, 'unchanged')
+  const res = await change(user.cookie, { currentPassword: PASSWORD, newPassword: 'Lovelace and the analytical engine' })
+  t.equal(res.statusCode, 204, 'her name inside a longer passphrase is fine')
+})
+
 t.test('not signed in: 401; bad body: 400', async (t) => {
   assertError(t, await change(undefined, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD }), 401, 'unauthenticated')
   const user = await register(ctx)

@@ -211,6 +211,29 @@ t.test('a weak password is refused before the token is spent', async (t) => {
   t.equal((await reset(token)).statusCode, 200, 'the link still works afterwards')
 })
 
+t.test('a password built from the link\'s user\'s address or name is refused; the reset is undone, the link still works', async (t) => {
+  // Threat: a reset sets a password that the first guesses against this account find (ASVS
+  // 6.2.11). Only the link says whose account it is, so the check runs after the link is spent,
+  // in the same transaction, and a refusal must roll all of it back.
+  const user = await register(ctx, { email: 'grace.hopper@example.test', name: 'Grace Hopper' })
+  const token = await resetToken(user.email)
+  for (const password of ['GraceHopper1906!', 'hopper-grace-1234', 'Gatehouse2024!!']) {
+    const res = await reset(token, password)
+    assertError(t, res, 422, 'weak_password', /^This password is built from your email address, your name or the service's name/)
+    t.notOk(res.body.includes(password), 'the answer does not echo the password')
+  }
+  t.equal((await me(user.cookie)).statusCode, 200, 'sessions untouched')
+  t.equal(await auditCount('auth.password_reset', user.id), 0, 'no reset recorded')
+  const used = await ctx.sql('select 1 from email_tokens where token_hash = $1 and used_at is not null', [sha256(token)])
+  t.equal(used.length, 0, 'the link is not spent')
+  t.equal((await login(user.email, PASSWORD)).statusCode, 200, 'the password is unchanged')
+
+  const other = await register(ctx, { email: 'ada.king@example.test', name: 'Ada King' })
+  t.equal((await reset(await resetToken(other.email), 'GraceHopper1906!')).statusCode, 200, 'judged by the link\'s user: another account may use it')
+  t.equal((await reset(token)).statusCode, 200, 'the link still works afterwards')
+  t.equal((await login(user.email, NEW_PASSWORD)).statusCode, 200, 'with the new password')
+})
+
 t.test('bad input: 400 validation_failed', async (t) => {
   assertError(t, await post('/api/auth/forgot-password', {}), 400, 'validation_failed')
   assertError(t, await post('/api/auth/forgot-password', { email: 'a@b.test', extra: 1 }), 400, 'validation_failed')

@@ -51,10 +51,17 @@ export function composePasswordReset(config: Pick<Config, 'publicUrl'>): Compose
  * with one token exactly one wins, the other finds it used (400 invalid_token).
  */
 export async function resetPassword(ctx: Ctx, body: { token: string; password: string }): Promise<void> {
-  // The password is judged before the token is consumed, so a rejected weak password leaves the
-  // link usable for a second try.
-  assertPasswordStrength(body.password)
+  // What can be judged without knowing whose password it is comes first (length, the block
+  // list): such a refusal costs no hash and leaves the link usable for a second try.
+  assertPasswordStrength(body.password, null)
   if (!isWellFormedToken(body.token)) throw new AppError('invalid_token')
   const newHash = await hashPassword(body.password, ctx.config.passwordPeppers)
   await q.resetPassword(ctx.db, hashToken(body.token), newHash)
+  // Only the link says whose password this is, and app.reset_password has just made the request
+  // that user's: their address and name are judged now, in the same transaction. A refusal
+  // throws, and a request that throws is rolled back (plugins/request-tx.ts), so the reset never
+  // happened and the link is still usable, as for a refusal above.
+  const owner = await q.currentProfile(ctx.db)
+  if (!owner) throw new Error('app.reset_password did not make the request its user\'s')
+  assertPasswordStrength(body.password, owner)
 }

@@ -62,11 +62,12 @@ export async function sendVerification(ctx: Ctx, user: { id: string; email: stri
 /** A new account and its session, whose token the caller sets as the cookie; the transaction is now that user's. */
 export async function register(ctx: Ctx, body: { email: string; password: string; name: string }): Promise<{ user: UserT; sessionToken: string }> {
   const email = normaliseEmail(body.email)
+  const name = body.name.trim()
   assertNotDisposable(email)
-  assertPasswordStrength(body.password)
+  assertPasswordStrength(body.password, { email, name })
   const passwordHash = await hashPassword(body.password, ctx.config.passwordPeppers)
   const session = newSessionToken()
-  await q.register(ctx.db, { email, name: body.name.trim(), passwordHash, sessionTokenHash: session.hash, ...lifetimes(ctx) })
+  await q.register(ctx.db, { email, name, passwordHash, sessionTokenHash: session.hash, ...lifetimes(ctx) })
   return { user: await currentUser(ctx), sessionToken: session.token }
 }
 

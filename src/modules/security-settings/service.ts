@@ -13,7 +13,7 @@ import * as q from '../auth/queries.js'
  * for the cookie. Audited there.
  */
 export async function changePassword(ctx: UserCtx, body: { currentPassword: string; newPassword: string }): Promise<string> {
-  assertPasswordStrength(body.newPassword)
+  assertPasswordStrength(body.newPassword, ctx.principal)
   const currentProof = await currentPasswordProof(ctx, body.currentPassword)
   const newHash = await hashPassword(body.newPassword, ctx.config.passwordPeppers)
   const session = newSessionToken()
