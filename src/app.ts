@@ -17,12 +17,14 @@ import security from './plugins/security.js'
 import requestTx from './plugins/request-tx.js'
 import gates from './plugins/gates.js'
 import sessionReissue from './plugins/session-reissue.js'
+import securityEvents from './plugins/security-events.js'
 import openapi from './plugins/openapi.js'
 import outbox from './plugins/outbox.js'
 import opsRoutes from './modules/ops/routes.js'
 import authRoutes from './modules/auth/routes.js'
 import { workspaceRoutes, workspacesRoutes } from './modules/workspaces/routes.js'
 import adminRoutes from './modules/admin/routes.js'
+import { adminSecurityEvents, workspaceSecurityEvents } from './modules/security-events/routes.js'
 import contactsRoutes from './modules/crm/contacts/routes.js'
 import auditRoutes from './modules/audit/routes.js'
 import securitySettingsRoutes from './modules/security-settings/routes.js'
@@ -96,6 +98,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(requestTx)
   await app.register(gates)
   await app.register(sessionReissue)
+  await app.register(securityEvents)
   await app.register(outbox, {
     transport: deps.emailTransport,
     workerKey: deps.keys.workerKey,
@@ -114,6 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(workspaceInvitesRoutes, { prefix: '/api/workspace/invites' })
   await app.register(invitesRoutes, { prefix: '/api/invites' })
   await app.register(adminRoutes, { prefix: '/api/admin' })
+  await app.register(adminSecurityEvents, { prefix: '/api/admin/security-events' })
+  await app.register(workspaceSecurityEvents, { prefix: '/api/workspace/security-events' })
   await app.register(contactsRoutes, { prefix: '/api/crm/contacts' })
 
   return app

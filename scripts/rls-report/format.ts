@@ -240,8 +240,9 @@ export function findWarnings(r: RlsReport): string[] {
   for (const t of r.tables) {
     const n = `${t.schema}.${t.name}`
     const roles = new Set(t.auditTriggers.map((tr) => tr.role))
-    // The log itself (sealed) has no change capture by design.
-    if (t.tenantKeyed && !roles.has('change capture') && !roles.has('chain seal')) {
+    // The logs themselves (the audit log, sealed; the security events) record rather than
+    // change: append-only, no change capture by design.
+    if (t.tenantKeyed && !roles.has('change capture') && !roles.has('chain seal') && !roles.has('append-only guard')) {
       w.push(`${n}: tenant table without an app.audit_capture trigger, so its changes are not audited`)
     }
     for (const tr of t.auditTriggers) {

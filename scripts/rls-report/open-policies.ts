@@ -34,6 +34,14 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
       'hashes, time and db_role from the sealed context, so none of them is taken from the inserted row (sql/050)',
   },
   {
+    table: 'public.security_events',
+    policy: 'privileged functions record refusals',
+    reason:
+      'app.record_security_event records refusals of any user and workspace; the runtime holds no INSERT privilege, and the ' +
+      'function takes the user from a live session\'s token hash and the target account from the address, never from an ' +
+      'argument naming a user, accepts only the recorded refusal codes and bounds the rate (sql/060)',
+  },
+  {
     table: 'public.database_secrets',
     policy: "the migrations generate the database's secrets",
     reason:

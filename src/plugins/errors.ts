@@ -76,8 +76,16 @@ export function toAppError(err: unknown): AppError | undefined {
   return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) || isUnavailableError(e) ? fromPostgres(e!) : undefined
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API error code this request was answered with, if any (plugins/security-events.ts reads it). */
+    errorCode: ErrorCode | null
+  }
+}
+
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, headers?: Record<string, string>) {
   const status = ERRORS[code][0]
+  reply.request.errorCode = code
   if (headers) reply.headers(headers)
   return reply
     .code(status)
@@ -87,6 +95,7 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
 
 export default fp(
   async (app) => {
+    app.decorateRequest('errorCode', null)
     app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
       const appError = toAppError(err)
       if (!appError || appError.code === 'internal') {

@@ -65,7 +65,8 @@ export function clearSessionCookie(reply: FastifyReply): void {
   })
 }
 
-function readSessionToken(request: FastifyRequest, cookieName: string): Buffer | null {
+/** SHA-256 of the request's session token, when its cookie is signed and well-formed. */
+export function readSessionToken(request: FastifyRequest, cookieName: string): Buffer | null {
   const raw = request.cookies[cookieName]
   if (!raw) return null
   const unsigned = request.unsignCookie(raw)

@@ -11,6 +11,7 @@ export const PERMISSIONS = {
   'members:read': "List the workspace's members, their roles and whether they use MFA",
   'members:manage': "Change members' roles (never to a role with a permission the changer lacks)",
   'billing:read': "See the workspace's billing and subscription (owners only: it is what sets an owner above an admin)",
+  'security:read': 'See refused attempts against the workspace (wrong guesses, forbidden or cross-tenant requests, rate limits) and where they came from (owners only)',
 } as const
 
 export type Permission = keyof typeof PERMISSIONS
@@ -22,7 +23,7 @@ const ALL = Object.keys(PERMISSIONS) as Permission[]
 // also why an admin can neither make an owner nor change one: nobody grants what they lack.
 export const BUILT_IN_ROLES = {
   owner: ALL,
-  admin: ALL.filter((p) => p !== 'billing:read'),
+  admin: ALL.filter((p) => p !== 'billing:read' && p !== 'security:read'),
   member: ['workspace:read', 'members:read', 'contacts:read', 'contacts:create', 'contacts:update', 'contacts:delete'],
   viewer: ['workspace:read', 'members:read', 'contacts:read'],
 } as const satisfies Record<string, readonly Permission[]>

@@ -26,4 +26,10 @@ t.test('wrong current passwords run out per user, across both routes', async (t)
   assertError(t, await post('/api/settings/security/mfa/setup', { password: PASSWORD }, victim), 429, 'rate_limited')
   t.equal(await hashOf(), before, 'the right password, past the limit, changed nothing')
   t.equal((await changePassword(bystander, PASSWORD)).statusCode, 204, 'another user is not affected')
+  await ctx.app.securityEvents.settled()
+  const events = await ctx.sql<{ code: string; route: string }>(
+    'select code, route from security_events where user_id = $1 order by created_at, route', [victim.id])
+  t.same(events.filter((e) => e.code === 'invalid_credentials').map((e) => e.route).sort(),
+    ['/api/settings/security/mfa/setup', '/api/settings/security/password', '/api/settings/security/password'], 'each wrong guess is recorded, as the session\'s user')
+  t.equal(events.filter((e) => e.code === 'rate_limited').length, 2, 'and each refusal past the limit')
 })

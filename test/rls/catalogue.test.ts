@@ -60,6 +60,8 @@ interface TableRow {
   runtime_privileges: string[]
   /** Of INSERT, UPDATE, DELETE: those app_runtime may run itself (a table or any column privilege). */
   runtime_writes: Command[]
+  /** Whether app_runtime holds SELECT on the table. */
+  runtime_reads: boolean
 }
 
 /**
@@ -83,6 +85,7 @@ async function workspaceTables(sql: Sql, schema: string, appendOnlyTables: boole
                         from pg_trigger tg where tg.tgrelid = c.oid and tg.tgfoid = '${fn}'::regprocedure), '[]') as triggers,
             array(select x from unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) x
                    where has_table_privilege('app_runtime', c.oid, x)) as runtime_privileges,
+            has_table_privilege('app_runtime', c.oid, 'SELECT') as runtime_reads,
             array(select k.cmd from (values ('a', 'INSERT'), ('w', 'UPDATE'), ('d', 'DELETE')) k(cmd, privilege)
                    where case when k.privilege = 'DELETE' then has_table_privilege('app_runtime', c.oid, k.privilege)
                               else has_any_column_privilege('app_runtime', c.oid, k.privilege) end) as runtime_writes
@@ -145,13 +148,14 @@ async function tenantTableFindings(sql: Sql, schema: string): Promise<Findings[]
 }
 
 /**
- * Append-only tables in `schema` (the audit log): forced RLS, app_runtime reads its workspace's
- * rows and may write none, and the guard triggers reject UPDATE, DELETE and TRUNCATE even under
+ * Append-only tables in `schema` (the audit log, the security events): forced RLS, app_runtime
+ * reads its workspace's rows (or none at all: the security events are read only through definer
+ * functions that check who asks) and may write none, and the guard triggers reject UPDATE, DELETE and TRUNCATE even under
  * session_replication_role = replica (ENABLE ALWAYS).
  */
 async function appendOnlyTableFindings(sql: Sql, schema: string): Promise<Findings[]> {
   return (await workspaceTables(sql, schema, true)).map((table) => {
-    const problems = policyProblems(table, ['r'])
+    const problems = policyProblems(table, table.runtime_reads ? ['r'] : [])
     for (const privilege of table.runtime_privileges) problems.push(`app_runtime has the ${privilege} privilege`)
     for (const event of ['UPDATE', 'DELETE', 'TRUNCATE'] as const) {
       if (!table.triggers.some((tg) => fires(tg, 'BEFORE', event))) {
@@ -529,6 +533,7 @@ t.test('the lint reports what it must', async (t) => {
     await su.query(`create table public.${looseLog} (workspace_id uuid)`)
     await su.query(`alter table public.${looseLog} enable row level security, force row level security`)
     await su.query(`create policy "anyone reads" on public.${looseLog} for select to app_runtime using (true)`)
+    await su.query(`grant select on public.${looseLog} to app_runtime`)
     await su.query(`create trigger guard before update or delete on public.${looseLog} for each row execute function app.audit_reject()`)
     await su.query(`create trigger no_truncate before truncate on public.${looseLog} for each statement execute function app.audit_reject()`)
     await su.query(`alter table public.${looseLog} enable always trigger guard, enable always trigger no_truncate`)

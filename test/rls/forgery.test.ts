@@ -205,6 +205,14 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
   admin_list_workspaces: { call: 'select * from app.admin_list_workspaces(null)', allowed: refused('GHFBD') },
   admin_transition_workspace: { call: `select * from app.admin_transition_workspace('suspend', $1, 'x', null)`, values: [b.workspaceId], allowed: refused('GHFBD') },
   admin_audit_log: { call: 'select * from app.admin_audit_log(null, null, 100)', allowed: refused('GHFBD') },
+  admin_security_events: { call: 'select * from app.admin_security_events(null, null, 100)', allowed: refused('GHFBD') },
+  workspace_security_events: { call: 'select * from app.workspace_security_events(null, null, 100)', allowed: (o) => refused('GHMEM', 'GHFBD')(o) || notB(o) },
+  // Anyone may record a refusal (the service does, after a request rolled back), naming any
+  // workspace as a request's header can; who made it comes only from a live session's token hash.
+  record_security_event: {
+    call: `select app.record_security_event('forbidden', 'GET', '/forged', $1, $2, $3, null, null, null) as recorded`,
+    values: [tokenHash(), bEmail, b.workspaceId], allowed: answered(() => true),
+  },
   audit_event: {
     call: `select app.audit_event('auth.login', 'user', $1, null, null, true)`, values: [b.ownerId],
     // Refused without an actor; with the attacker's session, attributed to the attacker.

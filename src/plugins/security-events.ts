@@ -1,0 +1,108 @@
+// Refused attempts leave a record (sql/060_security_events.sql). A wrong password or code, a bad
+// token, a request into someone else's workspace, a forbidden action, a CSRF refusal or a rate
+// limit rolls its request's transaction back, audit rows included; once the reply is sent, this
+// hook records the refusal in a statement of its own through app.record_security_event, which
+// works out who made the attempt (the live session behind the cookie's token hash) and against
+// which account (a sign-in's address) in the database.
+//
+// A flood must not cost a statement per refused request: each client address (/64 for IPv6) gets
+// PER_ADDRESS_PER_MINUTE records a minute from this process, counted in memory by the service's
+// clock, and the database caps what it stores again (60 a minute per address, 1,000 in all).
+// Recording never changes the answer: a failure is logged, and close() waits for what is in flight.
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import type { ErrorCode } from '../errors.js'
+import { clientKey } from '../rate-limit/window.js'
+import { requestMetadata } from './request-tx.js'
+import { readSessionToken } from './identity.js'
+import { isUuid } from '../schemas/common.js'
+
+/** The refusals worth a record: each is someone trying something they may not. */
+export const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member', 'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited',
+])
+
+const PER_ADDRESS_PER_MINUTE = 60
+/** Addresses tracked at once; past it the minute's counts start afresh (bounded memory under a spray). */
+const MAX_ADDRESSES = 10_000
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    securityEvents: {
+      /** Resolves once every record started so far is written (or failed): for tests and shutdown. */
+      settled(): Promise<void>
+    }
+  }
+}
+
+/**
+ * The session token hash and workspace the request carried. Usually what plugins/identity.ts
+ * read; a refusal that came before it (a CSRF refusal, an IP rate limit) is read here the same
+ * way. Nothing is trusted: the database resolves the token to a user only if its session is live.
+ */
+function carried(request: FastifyRequest): { tokenHash: Buffer | null; workspaceId: string | null } {
+  if (request.credentials) return { tokenHash: request.credentials.tokenHash, workspaceId: request.credentials.workspaceId }
+  const header = request.headers['x-workspace-id']
+  return {
+    tokenHash: request.headers.authorization === undefined ? readSessionToken(request, request.server.sessionCookieName) : null,
+    workspaceId: typeof header === 'string' && isUuid(header.trim()) ? header.trim().toLowerCase() : null,
+  }
+}
+
+function attemptedEmail(request: FastifyRequest): string | null {
+  const email = (request.body as { email?: unknown } | null | undefined)?.email
+  return typeof email === 'string' && email.length <= 320 ? email : null
+}
+
+export default fp(
+  async (app) => {
+    const pending = new Set<Promise<void>>()
+    let minute = -1
+    const counts = new Map<string, number>()
+
+    /** Whether this address may have one more record this minute. */
+    function withinBudget(ip: string): boolean {
+      const now = Math.floor(app.clock() / 60_000)
+      if (now !== minute || counts.size >= MAX_ADDRESSES) {
+        minute = now
+        counts.clear()
+      }
+      const key = clientKey(ip)
+      const n = (counts.get(key) ?? 0) + 1
+      counts.set(key, n)
+      return n <= PER_ADDRESS_PER_MINUTE
+    }
+
+    async function record(request: FastifyRequest, code: ErrorCode): Promise<void> {
+      const meta = requestMetadata(request)
+      const { tokenHash, workspaceId } = carried(request)
+      try {
+        await app.pools.runtime.query(
+          'select app.record_security_event($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+          [code, request.method, request.routeOptions.url ?? 'unknown route', tokenHash,
+            attemptedEmail(request), workspaceId, meta.ip, meta.userAgent, meta.requestId],
+        )
+      } catch (err) {
+        request.log.error({ err, code }, 'a refused attempt was not recorded as a security event')
+      }
+    }
+
+    app.decorate('securityEvents', {
+      async settled() {
+        await Promise.allSettled([...pending])
+      },
+    })
+
+    app.addHook('onResponse', async (request) => {
+      const code = request.errorCode
+      if (!code || !RECORDED_REFUSALS.has(code) || !withinBudget(request.ip)) return
+      const done = record(request, code).finally(() => pending.delete(done))
+      pending.add(done)
+    })
+
+    app.addHook('onClose', async () => {
+      await Promise.allSettled([...pending])
+    })
+  },
+  { name: 'security-events', dependencies: ['errors'] },
+)
