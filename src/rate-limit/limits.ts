@@ -37,7 +37,7 @@ export interface LimitSpec {
 export const LIMITS = {
   register_ip: { env: 'RATE_LIMIT_REGISTER_IP', fallback: '10/1h', failure: 'open', counts: 'registrations per client IP (/64 for IPv6)' },
   login_ip: { env: 'RATE_LIMIT_LOGIN_IP', fallback: '30/15m', failure: 'closed', counts: 'login attempts per client IP (/64 for IPv6)' },
-  login_account: { env: 'RATE_LIMIT_LOGIN_ACCOUNT', fallback: '10/15m', failure: 'closed', counts: 'failed logins per account (normalised email), from any IP' },
+  login_account: { env: 'RATE_LIMIT_LOGIN_ACCOUNT', fallback: '10/15m', failure: 'closed', counts: 'failed logins per account (normalised email), from any IP; each known device of the account apart' },
   verify_resend: { env: 'RATE_LIMIT_VERIFY_RESEND', fallback: '5/1h', failure: 'open', counts: 'verification emails per signed-in user' },
   forgot_password_ip: { env: 'RATE_LIMIT_FORGOT_PASSWORD_IP', fallback: '10/1h', failure: 'closed', counts: 'reset requests per client IP' },
   forgot_password_account: { env: 'RATE_LIMIT_FORGOT_PASSWORD_ACCOUNT', fallback: '3/1h', failure: 'closed', counts: 'reset requests per email address' },

@@ -4,6 +4,7 @@ import { accountRateLimit, emailSubject, subjectHash } from '../../rate-limit/ro
 import { beginRequest } from '../../db/request-tx.js'
 import { hashToken, isWellFormedToken } from '../../crypto/tokens.js'
 import { requestMetadata } from '../../plugins/request-tx.js'
+import { knownDevice } from './devices.js'
 
 /**
  * Records 'auth.login_throttled' when an account's failed sign-ins reach the limit, in a short
@@ -13,7 +14,8 @@ import { requestMetadata } from '../../plugins/request-tx.js'
  * account has nothing to protect, so it records nothing. The email itself is never written:
  * `after` carries its SHA-256, the key of the counter.
  */
-async function recordLoginThrottled(request: FastifyRequest, email: string): Promise<void> {
+async function recordLoginThrottled(request: FastifyRequest, subject: string): Promise<void> {
+  const email = subject.split(DEVICE_SEPARATOR)[0]!
   const { tx } = await beginRequest(request.server.pools.runtime, requestMetadata(request))
   try {
     const after = { emailHash: subjectHash(email), limit: request.server.config.rateLimits.login_account }
@@ -24,12 +26,26 @@ async function recordLoginThrottled(request: FastifyRequest, email: string): Pro
   }
 }
 
+const DEVICE_SEPARATOR = '\n'
+
+/**
+ * What a sign-in is counted against: the account (its normalised address), or, from a browser
+ * that holds a valid device cookie for that account (./devices.ts), that device of the account.
+ */
+function loginSubject(request: FastifyRequest): string | undefined {
+  const email = emailSubject(request)
+  if (!email) return undefined
+  const device = knownDevice(request, email)
+  return device ? `${email}${DEVICE_SEPARATOR}${device}` : email
+}
+
 /**
  * Failed sign-ins per account, from any IP: a distributed guesser rotating addresses still runs
  * out. Only failures count (a successful sign-in gives its unit back); using up the budget is an
- * audit event.
+ * audit event. A known device of the account has a budget of its own, so a guesser cannot lock
+ * the owner out of the browsers they signed in from before.
  */
-export const loginAccount = accountRateLimit('login_account', emailSubject, { failuresOnly: true, onExhausted: recordLoginThrottled })
+export const loginAccount = accountRateLimit('login_account', loginSubject, { failuresOnly: true, onExhausted: recordLoginThrottled })
 
 /**
  * Reset emails per address, whoever asks: no one can flood a victim's inbox. Known and unknown

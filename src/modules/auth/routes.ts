@@ -11,6 +11,7 @@ import { routes } from '../../plugins/request-tx.js'
 import { rateLimit } from '../../rate-limit/route-config.js'
 import * as limits from './account-limits.js'
 import * as mfa from '../mfa/service.js'
+import { setDeviceCookie } from './devices.js'
 
 const plugin: FastifyPluginAsyncTypebox = async (app) => {
   const anyone = routes(app, 'public')
@@ -30,6 +31,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
     const result = await service.signIn(ctx, request.body)
     if ('mfaRequired' in result) return result
     setSessionCookie(reply, result.sessionToken)
+    setDeviceCookie(reply, result.user.email)
     return { user: result.user }
   })
 
@@ -37,7 +39,9 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
   // the mfaToken (limits.mfaVerifyAccount); both fail closed (src/rate-limit/limits.ts).
   anyone.post('/login/mfa', { schema: schemas.loginMfa, config: { rateLimit: rateLimit('mfa_verify_ip'), accountRateLimit: limits.mfaVerifyAccount } }, async (ctx, request, reply) => {
     setSessionCookie(reply, await mfa.completeLogin(ctx, request.body))
-    return { user: await service.currentUser(ctx) }
+    const user = await service.currentUser(ctx)
+    setDeviceCookie(reply, user.email)
+    return { user }
   })
 
   anyone.post('/logout', { schema: schemas.logout }, async (ctx, _request, reply) => {
