@@ -130,6 +130,7 @@ t.test('(d) context never leaks between requests on a pooled connection', async 
   }
   /** After a request: still the same backend, idle, no transaction and no context. */
   const assertClean = async (after: string) => {
+    await app.securityEvents.settled() // a refusal is recorded after the reply, on a pooled connection
     t.equal(pools.runtime.totalCount, 1, `${after}: one connection in the pool`)
     t.equal(pools.runtime.idleCount, 1, `${after}: and it is idle in the pool`)
     t.same(await backendState(pid), { state: 'idle', xid: null }, `${after}: the backend is idle, no open transaction`)

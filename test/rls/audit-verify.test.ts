@@ -15,6 +15,7 @@ import {
   ownerOf,
   permissionDenied,
   pgError,
+  seedMfa,
   seedTenant,
   tamperAsSuperuser,
   type AuditRow,
@@ -35,9 +36,14 @@ async function tenantWithHistory(): Promise<Tenant> {
   return tenant
 }
 
-/** Makes `userId` a platform administrator, as a granted listed address (sql/120). */
+/**
+ * Makes `userId` a platform administrator, as a granted listed address (sql/120), with MFA on and
+ * their sessions signed in with it, as administration requires.
+ */
 async function makePlatformAdmin(userId: string): Promise<void> {
   await su.query('insert into platform_admins (email, user_id, granted_at) select email, id, now() from users where id = $1', [userId])
+  await seedMfa(su, userId)
+  await su.query('update sessions set mfa_at = now() where user_id = $1', [userId])
 }
 
 /** The head guard (app.audit_chain_head_guard) off for `statements` and back on ALWAYS, with tamperAsSuperuser's. */
