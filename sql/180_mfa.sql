@@ -132,20 +132,29 @@ revoke all on function app.accept_totp_step(bigint, boolean) from public;
 grant execute on function app.accept_totp_step(bigint, boolean) to app_privileged;
 
 -- Uses one unused backup code of the sealed user (of two concurrent uses one wins); GHMFA if none.
-create or replace function app.use_backup_code(p_code_hash bytea) returns void
+-- `p_candidates`: what the one code the user typed may be stored as (its HMAC under each key of
+-- the service's ring, and the SHA-256 of codes issued before peppering: src/crypto/backup-codes.ts);
+-- at most one stored code matches, and exactly one is spent.
+drop function if exists app.use_backup_code(bytea);
+create or replace function app.use_backup_code(p_candidates bytea[]) returns void
   language plpgsql volatile
   set search_path = pg_catalog, pg_temp
 as $$
 begin
+  if coalesce(pg_catalog.cardinality(p_candidates), 0) not between 1 and 16 then
+    raise exception 'The code is wrong, expired or already used' using errcode = 'GHMFA';
+  end if;
   update public.mfa_backup_codes set used_at = pg_catalog.now()
-   where user_id = app.require_user() and code_hash = p_code_hash and used_at is null;
+   where id = (select c.id from public.mfa_backup_codes c
+                where c.user_id = app.require_user() and c.code_hash = any (p_candidates) and c.used_at is null
+                limit 1);
   if not found then
     raise exception 'The code is wrong, expired or already used' using errcode = 'GHMFA';
   end if;
 end
 $$;
-revoke all on function app.use_backup_code(bytea) from public;
-grant execute on function app.use_backup_code(bytea) to app_privileged;
+revoke all on function app.use_backup_code(bytea[]) from public;
+grant execute on function app.use_backup_code(bytea[]) to app_privileged;
 
 -- Replaces every backup code of the sealed user with these hashes (ten, each 32 bytes).
 create or replace function app.replace_backup_codes(p_hashes bytea[]) returns void
@@ -166,22 +175,23 @@ $$;
 revoke all on function app.replace_backup_codes(bytea[]) from public;
 grant execute on function app.replace_backup_codes(bytea[]) to app_privileged;
 
--- The second factor of the sealed user: a backup code's hash, or a TOTP step. Neither (the
--- service found no step the code was valid for): GHMFA, like a wrong one.
-create or replace function app.use_second_factor(p_step bigint, p_backup_code_hash bytea) returns void
+-- The second factor of the sealed user: a backup code (its candidate hashes), or a TOTP step.
+-- Neither (the service found no step the code was valid for): GHMFA, like a wrong one.
+drop function if exists app.use_second_factor(bigint, bytea);
+create or replace function app.use_second_factor(p_step bigint, p_backup_code_hashes bytea[]) returns void
   language plpgsql volatile
   set search_path = pg_catalog, pg_temp
 as $$
 begin
-  if p_backup_code_hash is not null then
-    perform app.use_backup_code(p_backup_code_hash);
+  if p_backup_code_hashes is not null then
+    perform app.use_backup_code(p_backup_code_hashes);
   else
     perform app.accept_totp_step(p_step, false);
   end if;
 end
 $$;
-revoke all on function app.use_second_factor(bigint, bytea) from public;
-grant execute on function app.use_second_factor(bigint, bytea) to app_privileged;
+revoke all on function app.use_second_factor(bigint, bytea[]) from public;
+grant execute on function app.use_second_factor(bigint, bytea[]) to app_privileged;
 
 -- The sealed user has MFA on; GHCFL otherwise (disabling and regenerating need it).
 create or replace function app.assert_mfa_enabled(p_user_id uuid) returns void
@@ -224,14 +234,15 @@ comment on function app.mfa_challenge(bytea) is
 -- ---------------------------------------------------------------------------------------------
 -- app.complete_mfa_sign_in: spends a live challenge with its second factor and opens the
 -- session. The factor is a TOTP step (the service checked the code; the step is accepted once)
--- or a backup code's hash (checked here, used once). A wrong factor refuses (GHMFA) and rolls the
+-- or a backup code's candidate hashes (checked here, used once). A wrong factor refuses (GHMFA) and rolls the
 -- whole call back, consumption included: the challenge is used up only by a successful
 -- sign-in, concurrent uses still serialise on the row, and guessing is bounded by the
 -- per-account limit and the challenge's 5 minutes. Answers the user and the new session.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer);
+drop function if exists app.complete_mfa_sign_in(bytea, bigint, bytea[], bytea, integer, integer);
 create function app.complete_mfa_sign_in(
-    p_challenge_hash bytea, p_step bigint, p_backup_code_hash bytea, p_session_token_hash bytea,
+    p_challenge_hash bytea, p_step bigint, p_backup_code_hashes bytea[], p_session_token_hash bytea,
     p_absolute_seconds integer, p_idle_seconds integer)
   returns table (user_id uuid, session_id uuid)
   language plpgsql volatile security definer
@@ -241,7 +252,7 @@ declare
   v_challenge record;
   v_session uuid;
 begin
-  if p_step is not null and p_backup_code_hash is not null then
+  if p_step is not null and p_backup_code_hashes is not null then
     raise exception 'send one of a TOTP step and a backup code' using errcode = 'GHINV';
   end if;
   select c.id, c.user_id into v_challenge from public.mfa_challenges c
@@ -254,17 +265,17 @@ begin
   if not found then
     raise exception 'The sign-in challenge is unknown, used or expired' using errcode = 'GHTOK';
   end if;
-  perform app.use_second_factor(p_step, p_backup_code_hash);
+  perform app.use_second_factor(p_step, p_backup_code_hashes);
   v_session := app.open_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, null, null, pg_catalog.now());
   perform app.audit_append(null, 'event', 'auth.login', 'session', v_session::text, null,
-    pg_catalog.jsonb_build_object('method', case when p_backup_code_hash is null then 'totp' else 'backup_code' end));
+    pg_catalog.jsonb_build_object('method', case when p_backup_code_hashes is null then 'totp' else 'backup_code' end));
   return query select v_challenge.user_id, v_session;
 end
 $$;
-alter function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) owner to app_privileged;
-revoke all on function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) from public;
-grant execute on function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) to app_runtime;
-comment on function app.complete_mfa_sign_in(bytea, bigint, bytea, bytea, integer, integer) is
+alter function app.complete_mfa_sign_in(bytea, bigint, bytea[], bytea, integer, integer) owner to app_privileged;
+revoke all on function app.complete_mfa_sign_in(bytea, bigint, bytea[], bytea, integer, integer) from public;
+grant execute on function app.complete_mfa_sign_in(bytea, bigint, bytea[], bytea, integer, integer) to app_runtime;
+comment on function app.complete_mfa_sign_in(bytea, bigint, bytea[], bytea, integer, integer) is
   'MFA sign-in: opens a session for the user behind a challenge before anyone is signed in. '
   'Checks: a live challenge (a verified password), spent once; a backup code or a TOTP step used once';
 
@@ -348,8 +359,9 @@ comment on function app.mfa_enable(bigint, bytea[], bytea, integer, integer) is
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.mfa_disable(bytea, bigint, bytea);
 drop function if exists app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer);
+drop function if exists app.mfa_disable(bytea, bigint, bytea[], bytea, integer, integer);
 create function app.mfa_disable(
-    p_password_proof bytea, p_step bigint, p_backup_code_hash bytea,
+    p_password_proof bytea, p_step bigint, p_backup_code_hashes bytea[],
     p_session_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer)
   returns uuid
   language plpgsql volatile security definer
@@ -361,23 +373,23 @@ declare
 begin
   perform app.assert_mfa_enabled(v_user);
   perform app.assert_current_password(p_password_proof, 'The password is wrong');
-  if p_step is not null and p_backup_code_hash is not null then
+  if p_step is not null and p_backup_code_hashes is not null then
     raise exception 'send one of a TOTP step and a backup code' using errcode = 'GHINV';
   end if;
-  perform app.use_second_factor(p_step, p_backup_code_hash);
+  perform app.use_second_factor(p_step, p_backup_code_hashes);
   delete from public.mfa_backup_codes where user_id = v_user;
   delete from public.user_mfa where user_id = v_user;
   select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, null);
   perform app.audit_append(null, 'event', 'auth.mfa_disabled', 'user', v_user::text, null,
-    pg_catalog.jsonb_build_object('method', case when p_backup_code_hash is null then 'totp' else 'backup_code' end,
+    pg_catalog.jsonb_build_object('method', case when p_backup_code_hashes is null then 'totp' else 'backup_code' end,
       'sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
   return v_rotated.session_id;
 end
 $$;
-alter function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) owner to app_privileged;
-revoke all on function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) from public;
-grant execute on function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) to app_runtime;
-comment on function app.mfa_disable(bytea, bigint, bytea, bytea, integer, integer) is
+alter function app.mfa_disable(bytea, bigint, bytea[], bytea, integer, integer) owner to app_privileged;
+revoke all on function app.mfa_disable(bytea, bigint, bytea[], bytea, integer, integer) from public;
+grant execute on function app.mfa_disable(bytea, bigint, bytea[], bytea, integer, integer) to app_runtime;
+comment on function app.mfa_disable(bytea, bigint, bytea[], bytea, integer, integer) is
   'MFA removal: deletes the user''s secret and backup codes, which the runtime may not. '
   'Checks: the sealed user proves their password and a second factor';
 

@@ -1,6 +1,7 @@
 // TOTP MFA with backup codes: setup, enable, sign-in with a second factor, replay and reuse,
 // backup-code regeneration, disabling, and how the secret is stored.
 import t from 'tap'
+import { createHash } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildTestApp } from '../helpers/app.js'
 import { PASSWORD, assertError, enrolMfa, register, sessionCookie, totpCode, type Actor, type MfaActor } from '../helpers/actors.js'
@@ -173,6 +174,20 @@ t.test('backup codes work once each', async (t) => {
   t.equal(hashes.length, 10)
   const dump = hashes.map((h) => h.code_hash.toString('hex') + h.code_hash.toString('latin1')).join()
   for (const c of user.backupCodes) t.notOk(dump.includes(c.replace('-', '')), 'no code in clear')
+  // Threat: a dump of the table lets anyone test the 2^50 codes offline. The stored value is an
+  // HMAC under a pepper from the key ring, which the database never sees, not a plain hash.
+  const plain = user.backupCodes.map((c) => createHash('sha256').update(c.replace('-', '')).digest('hex'))
+  t.notOk(hashes.some((h) => plain.includes(h.code_hash.toString('hex'))), 'not the plain SHA-256 of any code')
+})
+
+t.test('a backup code stored before codes were peppered still works, once', async (t) => {
+  // Availability: codes issued as plain SHA-256 keep working after the upgrade.
+  const user = await mfaUser()
+  const legacy = user.backupCodes[2]!
+  await ctx.sql('delete from mfa_backup_codes where user_id = $1', [user.id])
+  await ctx.sql(`insert into mfa_backup_codes (user_id, code_hash) values ($1, sha256(convert_to($2, 'UTF8')))`, [user.id, legacy.replace('-', '')])
+  t.equal((await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), backupCode: legacy.toUpperCase() })).statusCode, 200)
+  assertError(t, await post('/api/auth/login/mfa', { mfaToken: await mfaToken(user), backupCode: legacy }), 401, 'invalid_mfa_code')
 })
 
 t.test('regenerating backup codes needs a current code and invalidates the old ones', async (t) => {

@@ -253,7 +253,7 @@ t.test('MFA changes go through the functions, for the sealed user only', async (
   const now = Math.floor(Date.now() / 30_000)
   const hashes = Array.from({ length: 10 }, () => tokenHash())
   const enable = (step: number, codes: Buffer[]) => as((sql) => sql.query('select app.mfa_enable($1, $2, $3, 3600, 3600)', [step, codes, rotated]))
-  const disable = (pw: Buffer, code: Buffer | null) => as((sql) => sql.query('select app.mfa_disable($1, null, $2, $3, 3600, 3600)', [pw, code, tokenHash()]))
+  const disable = (pw: Buffer, code: Buffer | null) => as((sql) => sql.query('select app.mfa_disable($1, null, $2, $3, 3600, 3600)', [pw, code && [code], tokenHash()]))
   t.same(await pgError(enable(now + 1000, hashes)), refusal('GHMFA', 'The code is wrong, expired or already used'), 'a step far from now')
   t.same(await pgError(enable(now, hashes.slice(1))), refusal('GHINV', 'ten 32-byte backup code hashes are expected'), 'nine codes')
   await enable(now, hashes)
@@ -275,7 +275,7 @@ t.test('complete_mfa_sign_in spends a live challenge once, with a factor', async
   const challenge = await seedMfa(su, user)
   const [code] = await rows<{ code_hash: Buffer }>(su, 'select code_hash from mfa_backup_codes where user_id = $1', [user])
   const complete = (hash: Buffer, step: number | null, backup: Buffer | null) =>
-    inRequest(runtime, {}, (sql) => rows(sql, 'select * from app.complete_mfa_sign_in($1, $2, $3, $4, 3600, 3600)', [hash, step, backup, tokenHash()]))
+    inRequest(runtime, {}, (sql) => rows(sql, 'select * from app.complete_mfa_sign_in($1, $2, $3, $4, 3600, 3600)', [hash, step, backup && [tokenHash(), backup], tokenHash()]))
   const peek = (hash: Buffer) => rows(runtime, 'select user_id from app.mfa_challenge($1)', [hash])
   t.same(await peek(challenge), [{ user_id: user }], 'peek: the user')
   t.same(await pgError(complete(challenge, null, null)), refusal('GHMFA', 'The code is wrong, expired or already used'), 'no factor')

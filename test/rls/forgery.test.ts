@@ -227,7 +227,7 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
   rate_limit_refund: { call: 'select app.rate_limit_refund(gen_random_uuid()) as ok', allowed: nothing },
   rate_limit_sweep: { call: `select app.rate_limit_sweep(now() + interval '100 years')`, allowed: answered(() => true) },
   mfa_challenge: { call: 'select * from app.mfa_challenge($1)', values: [tokenHash()], allowed: nothing },
-  complete_mfa_sign_in: { call: 'select * from app.complete_mfa_sign_in($1, null, $2, $3, 3600, 3600)', values: [tokenHash(), tokenHash(), tokenHash()], allowed: refused('GHTOK') },
+  complete_mfa_sign_in: { call: 'select * from app.complete_mfa_sign_in($1, null, $2, $3, 3600, 3600)', values: [tokenHash(), [tokenHash()], tokenHash()], allowed: refused('GHTOK') },
   mfa_setup: { call: `select app.mfa_setup($1, 'v1.k.a.b.c')`, values: [tokenHash()], allowed: refused('GHAUT', 'GHCRD') },
   mfa_enable: { call: 'select app.mfa_enable($1, $2, $3, 3600, 3600)', values: [step, tenHashes, tokenHash()], allowed: refused('GHAUT', 'GHCFL') },
   mfa_disable: { call: 'select app.mfa_disable($1, $2, null, $3, 3600, 3600)', values: [tokenHash(), step, tokenHash()], allowed: refused('GHAUT', 'GHCFL') },

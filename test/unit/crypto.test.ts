@@ -12,7 +12,7 @@ import {
 
 import { Secret, TOTP } from 'otpauth'
 import { looksLikeTotpCode, matchingStep, newTotpSecret } from '../../src/crypto/totp.js'
-import { BACKUP_CODE_COUNT, hashBackupCode, newBackupCodes, normaliseBackupCode } from '../../src/crypto/backup-codes.js'
+import { BACKUP_CODE_COUNT, backupCodeCandidates, hashBackupCode, newBackupCodes, normaliseBackupCode } from '../../src/crypto/backup-codes.js'
 
 const key = () => randomBytes(32).toString('base64')
 
@@ -180,15 +180,20 @@ t.test('TOTP: the step a code is valid for, one step of drift either way', async
   t.notOk(looksLikeTotpCode('abcde-fghij'), 'a backup code is not a TOTP code')
 })
 
-t.test('backup codes: ten random codes, hashed in one spelling', async (t) => {
-  const { codes, hashes } = newBackupCodes()
+t.test('backup codes: ten random codes, peppered with the key ring, in one spelling', async (t) => {
+  const ring = parseKeyRing(`${generateKeyRingSpec('new')},${generateKeyRingSpec('old')}`)
+  const { codes, hashes } = newBackupCodes(ring)
   t.equal(codes.length, BACKUP_CODE_COUNT)
   t.equal(new Set(codes).size, BACKUP_CODE_COUNT, 'all different')
   for (const code of codes) t.match(code, /^[a-z2-7]{5}-[a-z2-7]{5}$/)
-  t.same(hashes, codes.map(hashBackupCode), 'each hash is of its code')
+  t.same(hashes, codes.map((c) => hashBackupCode(c, ring.active)), 'each stored value is of its code, under the active key')
   const [first] = codes as [string]
   t.equal(normaliseBackupCode(first.toUpperCase().replace('-', ' ')), first.replace('-', ''))
-  t.same(hashBackupCode(first.toUpperCase()), hashBackupCode(first), 'case and separators do not matter')
-  t.same(hashBackupCode(first), createHash('sha256').update(first.replace('-', '')).digest(), 'SHA-256 of the normalised code')
-  t.notSame(hashBackupCode(codes[1]!), hashBackupCode(first))
+  t.same(hashBackupCode(first.toUpperCase(), ring.active), hashBackupCode(first, ring.active), 'case and separators do not matter')
+  const plain = createHash('sha256').update(first.replace('-', '')).digest()
+  t.notSame(hashBackupCode(first, ring.active), plain, 'not the plain SHA-256: a dump alone cannot test guesses')
+  t.notSame(hashBackupCode(first, ring.byId.get('old')!), hashBackupCode(first, ring.active), 'each key its own pepper')
+  t.notSame(hashBackupCode(codes[1]!, ring.active), hashBackupCode(first, ring.active))
+  t.same(backupCodeCandidates(first, ring), [hashBackupCode(first, ring.active), hashBackupCode(first, ring.byId.get('old')!), plain],
+    'a code is looked for under every key, then as issued before peppering')
 })

@@ -33,9 +33,9 @@ export async function findChallenge(db: Db, tokenHash: Buffer): Promise<{ userId
 
 export async function completeSignIn(
   db: Db,
-  c: { challengeHash: Buffer; step: number | null; backupCodeHash: Buffer | null; sessionTokenHash: Buffer } & Lifetimes,
+  c: { challengeHash: Buffer; step: number | null; backupCodeHashes: Buffer[] | null; sessionTokenHash: Buffer } & Lifetimes,
 ): Promise<void> {
-  await db.execute(sql`select * from app.complete_mfa_sign_in(${c.challengeHash}, ${c.step}::bigint, ${c.backupCodeHash}::bytea,
+  await db.execute(sql`select * from app.complete_mfa_sign_in(${c.challengeHash}, ${c.step}::bigint, ${c.backupCodeHashes ? sql.param(c.backupCodeHashes) : null}::bytea[],
     ${c.sessionTokenHash}, ${c.absoluteSeconds}::integer, ${c.idleSeconds}::integer)`)
 }
 
@@ -53,9 +53,9 @@ export async function enable(db: Db, step: number, backupCodeHashes: Buffer[], r
 }
 
 export async function disable(
-  db: Db, passwordProof: Buffer, factor: { step: number | null; backupCodeHash: Buffer | null }, r: Rotation,
+  db: Db, passwordProof: Buffer, factor: { step: number | null; backupCodeHashes: Buffer[] | null }, r: Rotation,
 ): Promise<void> {
-  await db.execute(sql`select app.mfa_disable(${passwordProof}, ${factor.step}::bigint, ${factor.backupCodeHash}::bytea, ${rotation(r)})`)
+  await db.execute(sql`select app.mfa_disable(${passwordProof}, ${factor.step}::bigint, ${factor.backupCodeHashes ? sql.param(factor.backupCodeHashes) : null}::bytea[], ${rotation(r)})`)
 }
 
 export async function regenerateBackupCodes(db: Db, step: number | null, backupCodeHashes: Buffer[], r: Rotation): Promise<void> {

@@ -18,7 +18,7 @@ import { AppError } from '../../errors.js'
 import { DecryptError, decrypt, encrypt } from '../../crypto/envelope.js'
 import { hashToken, isWellFormedToken } from '../../crypto/tokens.js'
 import { looksLikeTotpCode, matchingStep, newTotpSecret } from '../../crypto/totp.js'
-import { hashBackupCode, newBackupCodes } from '../../crypto/backup-codes.js'
+import { backupCodeCandidates, newBackupCodes } from '../../crypto/backup-codes.js'
 import type { Ctx, UserCtx } from '../../context.js'
 import { currentPasswordProof, lifetimes, newSessionToken } from '../auth/service.js'
 import * as q from './queries.js'
@@ -45,10 +45,13 @@ function totpStep(ctx: Ctx, userId: string, envelope: string | null, code: strin
   return matchingStep(secret, code, ctx.clock())
 }
 
-/** The second factor as the database functions take it: a TOTP step or a backup code's hash. */
+/**
+ * The second factor as the database functions take it: a TOTP step, or what a backup code may be
+ * stored as (src/crypto/backup-codes.ts: one value per key of the ring, and the legacy hash).
+ */
 interface SecondFactor {
   step: number | null
-  backupCodeHash: Buffer | null
+  backupCodeHashes: Buffer[] | null
 }
 
 /**
@@ -68,8 +71,8 @@ export async function completeLogin(ctx: Ctx, body: { mfaToken: string; code?: s
   const challenge = await q.findChallenge(ctx.db, challengeHash)
   if (!challenge) throw new AppError('invalid_token')
   const factor: SecondFactor = body.backupCode !== undefined
-    ? { step: null, backupCodeHash: hashBackupCode(body.backupCode) }
-    : { step: totpStep(ctx, challenge.userId, challenge.secretEncrypted, body.code ?? ''), backupCodeHash: null }
+    ? { step: null, backupCodeHashes: backupCodeCandidates(body.backupCode, ctx.config.encryptionKeys) }
+    : { step: totpStep(ctx, challenge.userId, challenge.secretEncrypted, body.code ?? ''), backupCodeHashes: null }
   const session = newSessionToken()
   await q.completeSignIn(ctx.db, { challengeHash, ...factor, sessionTokenHash: session.hash, ...lifetimes(ctx) })
   return session.token
@@ -112,7 +115,7 @@ export async function enable(ctx: UserCtx, code: string): Promise<{ backupCodes:
   if (row.enabledAt) throw new AppError('conflict', 'MFA is already enabled')
   const step = totpStep(ctx, userId, row.secretEncrypted, code)
   if (step === null) throw new AppError('invalid_mfa_code')
-  const { codes, hashes } = newBackupCodes()
+  const { codes, hashes } = newBackupCodes(ctx.config.encryptionKeys)
   const next = rotation(ctx)
   await q.enable(ctx.db, step, hashes, next.rotation)
   return { backupCodes: codes, sessionToken: next.token }
@@ -135,8 +138,8 @@ export async function disable(ctx: UserCtx, body: { password: string; code: stri
   const row = await getEnabledMfa(ctx)
   const proof = await currentPasswordProof(ctx, body.password)
   const factor: SecondFactor = looksLikeTotpCode(body.code)
-    ? { step: totpStep(ctx, userId, row.secretEncrypted, body.code), backupCodeHash: null }
-    : { step: null, backupCodeHash: hashBackupCode(body.code) }
+    ? { step: totpStep(ctx, userId, row.secretEncrypted, body.code), backupCodeHashes: null }
+    : { step: null, backupCodeHashes: backupCodeCandidates(body.code, ctx.config.encryptionKeys) }
   const next = rotation(ctx)
   await q.disable(ctx.db, proof, factor, next.rotation)
   return next.token
@@ -148,7 +151,7 @@ export async function regenerateBackupCodes(ctx: UserCtx, code: string): Promise
   const row = await getEnabledMfa(ctx)
   const step = totpStep(ctx, userId, row.secretEncrypted, code)
   if (step === null) throw new AppError('invalid_mfa_code')
-  const { codes, hashes } = newBackupCodes()
+  const { codes, hashes } = newBackupCodes(ctx.config.encryptionKeys)
   const next = rotation(ctx)
   await q.regenerateBackupCodes(ctx.db, step, hashes, next.rotation)
   return { backupCodes: codes, sessionToken: next.token }
