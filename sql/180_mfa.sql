@@ -425,3 +425,64 @@ grant execute on function app.mfa_regenerate_backup_codes(bigint, bytea[], bytea
 comment on function app.mfa_regenerate_backup_codes(bigint, bytea[], bytea, integer, integer) is
   'MFA backup codes: replaces the user''s codes, which the runtime may not. '
   'Checks: the sealed user has MFA on; the code''s time step is new';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.admin_reset_mfa: the recovery path for someone who lost every second factor (their phone
+-- and their backup codes). A platform administrator, signed in with a second factor of their own,
+-- removes the user's TOTP secret, backup codes and pending sign-in challenges and signs every
+-- session of the user out, with a reason; the service then emails the user. Not for oneself (a
+-- second administrator must do it, so one stolen administrator session cannot strip its own
+-- account's factor). The user signs in with their password and may enrol again. Audited in the
+-- platform chain as the administrator. Answers the user's address and name, for the email.
+-- The changes are made as the user (their rows' policies allow only the sealed user), then the
+-- context is the administrator's again for the audit row.
+-- ---------------------------------------------------------------------------------------------
+drop function if exists app.admin_reset_mfa(uuid, text);
+create function app.admin_reset_mfa(p_user_id uuid, p_reason text)
+  returns table (email text, name text, sessions_revoked integer)
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_admin uuid;
+  v_admin_session uuid;
+  v_email text;
+  v_name text;
+  v_had_mfa boolean;
+  v_revoked integer;
+begin
+  perform app.assert_platform_admin();
+  v_admin := app.current_user_id();
+  v_admin_session := app.current_session_id();
+  if p_reason is null or pg_catalog.length(pg_catalog.btrim(p_reason)) not between 1 and 500 then
+    raise exception 'a reason of 1 to 500 characters is required' using errcode = 'GHINV';
+  end if;
+  select u.email, u.name into v_email, v_name from public.users u where u.id = p_user_id;
+  if not found then
+    raise exception 'No such user' using errcode = 'GHNFD';
+  end if;
+  if p_user_id = v_admin then
+    raise exception 'Another platform administrator must reset your MFA' using errcode = 'GHFBD';
+  end if;
+  perform app.reseal_context(p_user_id, null, null);
+  select exists (select 1 from public.user_mfa f where f.user_id = p_user_id) into v_had_mfa;
+  delete from public.mfa_backup_codes where user_id = p_user_id;
+  delete from public.user_mfa where user_id = p_user_id;
+  update public.mfa_challenges set used_at = pg_catalog.now() where user_id = p_user_id and used_at is null;
+  update public.sessions set revoked_at = pg_catalog.now() where user_id = p_user_id and revoked_at is null;
+  get diagnostics v_revoked = row_count;
+  perform app.reseal_context(v_admin, v_admin_session, null);
+  if not v_had_mfa then
+    raise exception 'This user has no MFA to reset' using errcode = 'GHCFL';
+  end if;
+  perform app.audit_append(null, 'event', 'platform.mfa_reset', 'user', p_user_id::text, null,
+    pg_catalog.jsonb_build_object('reason', pg_catalog.btrim(p_reason), 'sessionsRevoked', v_revoked));
+  return query select v_email, v_name, v_revoked;
+end
+$$;
+alter function app.admin_reset_mfa(uuid, text) owner to app_privileged;
+revoke all on function app.admin_reset_mfa(uuid, text) from public;
+grant execute on function app.admin_reset_mfa(uuid, text) to app_runtime;
+comment on function app.admin_reset_mfa(uuid, text) is
+  'Platform administration: removes another user''s second factor and signs them out everywhere (the recovery path). '
+  'Checks: the sealed user is a platform administrator signed in with a second factor, and not the user reset';

@@ -47,3 +47,17 @@ export function inviteEmail(opts: {
     html: `<p>Hello,</p><p>${escapeHtml(what)}</p><p><a href="${escapeHtml(link)}">Accept the invitation</a></p><p>${escapeHtml(note)}</p>`,
   }
 }
+
+/** To a user whose second factor a platform administrator removed (the recovery path). */
+export function mfaResetEmail(opts: { to: string; name: string; publicUrl: string }): EmailMessage {
+  const note = 'If you did not ask for this, reply to this email or contact your administrator at once, and change your password.'
+  const what = 'A Gatehouse administrator removed the two-factor authentication of your account at your request, and signed you out everywhere.'
+  const next = `Sign in with your password at ${opts.publicUrl} and set up two-factor authentication again in your security settings.`
+  return {
+    to: opts.to,
+    template: 'mfa_reset',
+    subject: 'Two-factor authentication was removed from your account',
+    text: `Hello ${opts.name},\n\n${what}\n\n${next}\n\n${note}\n`,
+    html: `<p>Hello ${escapeHtml(opts.name)},</p><p>${escapeHtml(what)}</p><p>${escapeHtml(next)}</p><p>${escapeHtml(note)}</p>`,
+  }
+}

@@ -205,6 +205,7 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
   admin_list_workspaces: { call: 'select * from app.admin_list_workspaces(null)', allowed: refused('GHFBD') },
   admin_transition_workspace: { call: `select * from app.admin_transition_workspace('suspend', $1, 'x', null)`, values: [b.workspaceId], allowed: refused('GHFBD') },
   admin_audit_log: { call: 'select * from app.admin_audit_log(null, null, 100)', allowed: refused('GHFBD') },
+  admin_reset_mfa: { call: `select * from app.admin_reset_mfa($1, 'forged')`, values: [b.ownerId], allowed: refused('GHFBD') },
   admin_security_events: { call: 'select * from app.admin_security_events(null, null, 100)', allowed: refused('GHFBD') },
   workspace_security_events: { call: 'select * from app.workspace_security_events(null, null, 100)', allowed: (o) => refused('GHMEM', 'GHFBD')(o) || notB(o) },
   // Anyone may record a refusal (the service does, after a request rolled back), naming any

@@ -52,3 +52,12 @@ export async function listAuditLog(db: Db, before: { at: string; id: string } | 
      order by a.created_at desc, a.id desc`)
   return rows.map((raw) => ({ ...fromDriverRow(auditLog, raw), cursorAt: String(raw.cursor_at) }))
 }
+
+/** app.admin_reset_mfa (sql/180): the user's address and name, for the notification. */
+export async function resetMfa(db: Db, userId: string, reason: string): Promise<{ email: string; name: string; sessionsRevoked: number }> {
+  const { rows } = await db.execute<{ email: string; name: string; sessions_revoked: number }>(
+    sql`select * from app.admin_reset_mfa(${userId}::uuid, ${reason})`,
+  )
+  const row = rows[0]!
+  return { email: row.email, name: row.name, sessionsRevoked: row.sessions_revoked }
+}

@@ -10,6 +10,8 @@ import { schemas } from './schemas.js'
 import type { AdminAction } from './service.js'
 import { decodeTimeCursor, encodeTimeCursor, page, toAuditEntry } from '../audit/service.js'
 import * as q from './queries.js'
+import { enqueueEmail } from '../../email/outbox.js'
+import { mfaResetEmail } from '../../email/templates.js'
 
 function toAdminView(row: q.AdminWorkspaceRow, now: Date) {
   return {
@@ -51,6 +53,16 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
     transition(ctx, request.params.id, 'reinstate', {}))
   admin.post('/workspaces/:id/trial', { schema: schemas.trial }, async (ctx, request) =>
     transition(ctx, request.params.id, 'trial', { trialEndsAt: new Date(request.body.endsAt) }))
+
+  // The recovery path for someone who lost every second factor: the database checks the
+  // administrator (not the user themself), removes the factor, signs the user out and audits it;
+  // the user is told by email, in the same transaction.
+  admin.post('/users/:id/mfa-reset', { schema: schemas.mfaReset }, async (ctx, request) => {
+    const user = await q.resetMfa(ctx.db, request.params.id, request.body.reason.trim())
+    await enqueueEmail(ctx.db, ctx.config.encryptionKeys, mfaResetEmail({ to: user.email, name: user.name, publicUrl: ctx.config.publicUrl }))
+    ctx.log.info({ userId: request.params.id, by: ctx.principal.userId }, 'MFA reset by a platform administrator')
+    return { userId: request.params.id, sessionsRevoked: user.sessionsRevoked }
+  })
 
   admin.get('/audit-log', { schema: schemas.auditLog }, async (ctx, request) => {
     const limit = request.query.limit ?? 50

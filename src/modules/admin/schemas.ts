@@ -15,6 +15,7 @@ export const AdminWorkspace = Type.Object(
 )
 
 const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S' }) }, { additionalProperties: false })
+const MfaResetReason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' }) }, { additionalProperties: false })
 const Trial = Type.Object({ endsAt: DateTime }, { additionalProperties: false })
 const Reply = Type.Object({ workspace: AdminWorkspace })
 const errors = errorResponses(400, 401, 403, 404, 409)
@@ -30,6 +31,13 @@ export const schemas = {
   suspend: { tags: ['admin'], params: IdParams, body: Reason, response: { 200: Reply, ...errors } },
   reinstate: { tags: ['admin'], params: IdParams, response: { 200: Reply, ...errors } },
   trial: { tags: ['admin'], params: IdParams, body: Trial, response: { 200: Reply, ...errors } },
+  mfaReset: {
+    tags: ['admin'],
+    description: "Removes a user's second factor and signs them out everywhere, with a reason: the recovery path for someone who lost every factor. The user is emailed; audited",
+    params: IdParams,
+    body: MfaResetReason,
+    response: { 200: Type.Object({ userId: Uuid, sessionsRevoked: Type.Integer() }), ...errors },
+  },
   auditLog: {
     tags: ['admin'],
     description: 'Platform-level audit events and every workspace transition, newest first',
