@@ -10,7 +10,7 @@ import type { Pools } from './db/pool.js'
 import type { ServiceKeys } from './db/startup.js'
 import type { EmailTransport } from './email/transport.js'
 import { validatorCompiler } from './schemas/validator.js'
-import errors from './plugins/errors.js'
+import errors, { frameworkError } from './plugins/errors.js'
 import rateLimit from './plugins/rate-limit.js'
 import identity from './plugins/identity.js'
 import security from './plugins/security.js'
@@ -65,6 +65,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: frameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)

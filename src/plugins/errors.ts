@@ -9,6 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ERRORS, type ErrorCode } from '../errors.js'
 import { driverError, isUnavailableError } from '../db/request-tx.js'
 import { fromRefusal } from '../db/refusals.js'
+import { isApiUrl } from './security.js'
 
 function fromFastify(err: FastifyError): AppError | undefined {
   if (err.validation) {
@@ -83,6 +84,18 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
     .code(status)
     .type('application/json; charset=utf-8')
     .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message })
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot decode (a broken %-escape) or a path
+ * parameter over maxParamLength is refused before a route is chosen, so neither the hooks nor
+ * the error handler run, and Fastify would write a body of its own. Answered in the API's shape
+ * instead, with the headers of an error answer that the hooks would have set.
+ */
+export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff')
+  if (isApiUrl(request.url)) reply.header('cache-control', 'no-store')
+  sendError(reply, 'validation_failed', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL cannot be decoded')
 }
 
 export default fp(

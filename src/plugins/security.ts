@@ -1,4 +1,5 @@
-// Browser-facing defences: helmet's headers, the CORS allow-list, and two CSRF rules (API.md):
+// Browser-facing defences: helmet's headers, `Cache-Control: no-store` on every /api answer, the
+// CORS allow-list, and two CSRF rules (API.md):
 //  1. A body, or any Content-Type, must be application/json (else 415), so no "simple"
 //     cross-site form or text/plain request can reach a handler.
 //  2. A cookie-authenticated unsafe request must come from an allowed origin: Origin, when
@@ -15,6 +16,11 @@ import { sessionCookieName } from './identity.js'
 
 function mediaType(header: string): string {
   return header.split(';')[0]!.trim().toLowerCase()
+}
+
+/** Whether a request's URL (path and query, as received) is under /api. */
+export function isApiUrl(url: string): boolean {
+  return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')
 }
 
 function hasBody(request: FastifyRequest): boolean {
@@ -39,6 +45,15 @@ export default fp(
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['Content-Type', 'Authorization', 'X-Workspace-Id'],
       maxAge: 600,
+    })
+
+    // Every /api answer is about someone (a session, a workspace's records, MFA secrets and backup
+    // codes shown once): no browser or shared cache may keep one, errors included (a cached 401 or
+    // 404 is as wrong as a cached 200). Set as the reply goes out, so it is on every answer,
+    // whichever hook or handler produced it; errors keep the headers set before them.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (isApiUrl(request.url)) reply.header('cache-control', 'no-store')
+      return payload
     })
 
     const originAllowed = (origin: string, request: FastifyRequest) =>
