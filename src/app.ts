@@ -1,7 +1,7 @@
 // buildApp(config, deps): registers everything, in a fixed and visible order — third-party
 // plugins, then ours, then the route modules — and returns the app without listening. Tests
 // build it exactly as server.ts does.
-import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
 import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
@@ -59,8 +59,9 @@ export async function buildApp(config: Config, deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: config.bodyLimit,
-    // A number (trust n hops) is valid at run time (proxy-addr) but missing from the types.
-    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    // Only the listed proxies' X-Forwarded-For is believed (config.ts refuses `true` and hop
+    // counts); with none, request.ip is the connection's peer whatever the headers say.
+    trustProxy: config.trustProxy.length ? config.trustProxy : false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,

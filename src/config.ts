@@ -1,6 +1,7 @@
 // Environment → typed configuration. The one place where variable names, defaults and the
 // production rules live. It reads the object it is given (server.ts passes process.env), so
 // tests build configurations without touching the process.
+import { isIP } from 'node:net'
 import { parseKeyRing, type KeyRing } from './crypto/envelope.js'
 import { LIMITS, parseLimit, type LimitName, type RateLimits } from './rate-limit/limits.js'
 
@@ -25,7 +26,11 @@ export interface Config {
   passwordPeppers: KeyRing
   sessionSecret: string
   corsOrigins: string[]
-  trustProxy: boolean | string | number
+  /**
+   * The proxies (addresses and CIDRs) whose X-Forwarded-For is believed, hop by hop, for the
+   * client IP; empty: none, the client IP is the connection's peer.
+   */
+  trustProxy: string[]
   trialDays: number
   billingWebhookSecret?: string
   logLevel: string
@@ -54,6 +59,26 @@ export interface GeneratedSecrets {
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+/**
+ * Why one TRUST_PROXY entry is refused, or undefined for an IPv4 or IPv6 address or CIDR. Only
+ * addresses: `true` (or a /0 network) would believe every hop, and a hop count would believe
+ * whatever sits that many hops in front without checking who the immediate peer is — either way a
+ * client that reaches the service directly, or puts its own X-Forwarded-For in front, chooses its
+ * own IP, and with it its rate-limit budget and what the sessions and the audit trail record.
+ */
+function trustProxyProblem(entry: string): string | undefined {
+  if (/^(true|false|yes|no|on|off)$/i.test(entry)) return `"${entry}" is not an address`
+  if (/^\d+$/.test(entry)) return `"${entry}" is a hop count, not an address`
+  const [address = '', prefix, extra] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || extra !== undefined || address.includes('%')) return `"${entry}" is not an IP address or CIDR`
+  if (prefix === undefined) return undefined
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
+  if (bits < 0 || bits > (family === 4 ? 32 : 128)) return `"${entry}" has an invalid prefix length`
+  if (bits === 0) return `"${entry}" would trust every address`
+  return undefined
+}
 
 export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
   const problems: string[] = []
@@ -127,12 +152,14 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
   if (sessionSecret && sessionSecret.length < 32) problems.push('SESSION_SECRET must be at least 32 characters')
   const closedBetaInviteCode = secret('CLOSED_BETA_INVITE_CODE', generated?.closedBetaInviteCode)
 
-  const trustProxyRaw = str('TRUST_PROXY')
-  let trustProxy: boolean | string | number
-  if (trustProxyRaw === 'true') trustProxy = true
-  else if (trustProxyRaw === 'false' || trustProxyRaw === undefined) trustProxy = false
-  else if (/^\d+$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw)
-  else trustProxy = trustProxyRaw
+  const trustProxy = list('TRUST_PROXY')
+  const proxyProblems = trustProxy.map(trustProxyProblem).filter((p) => p !== undefined)
+  if (proxyProblems.length) {
+    problems.push(
+      `TRUST_PROXY must be a comma-separated list of the proxies' IP addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8, ` +
+        `or unset to trust no proxy: ${proxyProblems.join('; ')}`,
+    )
+  }
 
   const corsOrigins = list('CORS_ORIGINS')
   for (const origin of corsOrigins) {

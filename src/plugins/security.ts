@@ -1,5 +1,6 @@
 // Browser-facing defences: helmet's headers, `Cache-Control: no-store` on every /api answer, the
-// CORS allow-list, and two CSRF rules (API.md):
+// CORS allow-list, and two CSRF rules (API.md), plus a warning when X-Forwarded-For arrives with
+// no proxy trusted:
 //  1. A body, or any Content-Type, must be application/json (else 415), so no "simple"
 //     cross-site form or text/plain request can reach a handler.
 //  2. A cookie-authenticated unsafe request must come from an allowed origin: Origin, when
@@ -22,6 +23,9 @@ function mediaType(header: string): string {
 export function isApiUrl(url: string): boolean {
   return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')
 }
+
+/** At most one X-Forwarded-For warning per this long (the service's clock). */
+export const FORWARDED_WARNING_INTERVAL_MS = 60_000
 
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length']
@@ -55,6 +59,26 @@ export default fp(
       if (isApiUrl(request.url)) reply.header('cache-control', 'no-store')
       return payload
     })
+
+    // With no TRUST_PROXY, X-Forwarded-For is ignored and the client IP (rate limits, sessions, the
+    // audit trail) is the connection's peer: right when clients connect directly, since anyone can
+    // write the header; wrong behind a proxy that TRUST_PROXY does not name, where every client
+    // would share the proxy's IP, and its rate-limit budgets. Said in the log, but at most once a
+    // minute, so a client sending the header on every request cannot flood it.
+    if (app.config.trustProxy.length === 0) {
+      let warnedAt: number | undefined
+      app.addHook('onRequest', async (request) => {
+        if (request.headers['x-forwarded-for'] === undefined) return
+        const now = app.clock()
+        if (warnedAt !== undefined && now >= warnedAt && now - warnedAt < FORWARDED_WARNING_INTERVAL_MS) return
+        warnedAt = now
+        request.log.warn(
+          { peer: request.socket.remoteAddress },
+          'X-Forwarded-For ignored: TRUST_PROXY names no proxy, so the client IP is the connection\'s peer. ' +
+            'Behind a proxy, set TRUST_PROXY to its addresses (repeats are not logged for a minute)',
+        )
+      })
+    }
 
     const originAllowed = (origin: string, request: FastifyRequest) =>
       allowed.has(origin) || origin === ownOrigin || origin === `${request.protocol}://${request.host}`
