@@ -3,10 +3,15 @@
 // no proxy trusted:
 //  1. A body, or any Content-Type, must be application/json (else 415), so no "simple"
 //     cross-site form or text/plain request can reach a handler.
-//  2. A cookie-authenticated unsafe request must come from an allowed origin: Origin, when
-//     present, must be CORS_ORIGINS or our own; Sec-Fetch-Site, when present, must not be
-//     cross-site unless the origin is allowed. Else 403 csrf_rejected. Bearer requests carry no
-//     ambient credential and are exempt.
+//  2. An unsafe request that carries the session cookie must come from an allowed origin:
+//     Origin, when present, must be CORS_ORIGINS or our own; Sec-Fetch-Site, when present, must
+//     not be cross-site unless the origin is allowed. Else 403 csrf_rejected. Only a request that
+//     a bearer token actually authenticates will be exempt (it carries no ambient credential),
+//     not one that merely has an Authorization header: a cross-site page cannot set that header
+//     without a CORS preflight, but a rule that trusts a header's presence is one CORS slip away
+//     from letting a forged cookie write through. API tokens are not built yet, so today every
+//     cookie-carrying write is checked (and plugins/identity.ts signs in nobody by cookie when
+//     an Authorization header is present).
 import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import cors from '@fastify/cors'
@@ -88,7 +93,7 @@ export default fp(
       if (contentType !== undefined ? mediaType(contentType) !== 'application/json' : hasBody(request)) {
         throw new AppError('unsupported_media_type', 'Requests with a body must be application/json')
       }
-      if (!isWrite(request.method) || request.headers.authorization) return
+      if (!isWrite(request.method)) return
       if (!request.headers.cookie?.includes(cookieName)) return
       const origin = request.headers.origin
       const okOrigin = origin !== undefined && originAllowed(origin, request)
