@@ -44,8 +44,15 @@ export default fp(
     const cookieName = sessionCookieName(app.config.nodeEnv === 'production')
 
     await app.register(helmet, {
-      // The API serves JSON; the only HTML is the /docs UI, which brings its own CSP.
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      // The API serves JSON, which a browser should never render or run anything from: nothing may
+      // load (default-src), no <base> may re-point relative URLs, no form may submit from it and
+      // no page may frame it. Helmet's defaults (script-src, style-src, img-src, fonts,
+      // upgrade-insecure-requests…) are for HTML pages and are left out (useDefaults: false). The
+      // /docs UI, the only HTML served, sets its own policy (plugins/openapi.ts).
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
+      },
       hsts: app.config.nodeEnv === 'production',
     })
     await app.register(cors, {
