@@ -78,7 +78,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
 
   // Third-party plugins.
   await app.register(cookie, { secret: config.sessionSecret, hook: 'onRequest' })
-  await app.register(openapi)
+  if (config.docs) await app.register(openapi)
 
   // Ours, in the order their hooks run for a request:
   //   errors          the error handler and the 404 (every failure below ends there)

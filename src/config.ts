@@ -40,6 +40,8 @@ export interface Config {
   sessionIdleSeconds: number
   /** Largest accepted request body, bytes. */
   bodyLimit: number
+  /** Whether /docs and /docs/json are served: always outside production, with DOCS=true in it. */
+  docs: boolean
   /** Every named rate limit (src/rate-limit/limits.ts), from RATE_LIMIT_* = "max/window". */
   rateLimits: RateLimits
 }
@@ -95,6 +97,13 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
       return fallback
     }
     return value
+  }
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name)
+    if (raw === undefined) return fallback
+    if (raw === 'true' || raw === 'false') return raw === 'true'
+    problems.push(`${name} must be true or false (got "${raw}")`)
+    return fallback
   }
   const list = (name: string): string[] =>
     (str(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean)
@@ -200,6 +209,9 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
     sessionAbsoluteSeconds: int('SESSION_ABSOLUTE_HOURS', 24 * 30, 1, 24 * 365) * 3600,
     sessionIdleSeconds: int('SESSION_IDLE_HOURS', 24 * 7, 1, 24 * 365) * 3600,
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    // The OpenAPI document maps every route and field: handy in development, and in production
+    // only when asked for.
+    docs: bool('DOCS', false) || !production,
     rateLimits,
   }
   if (production && !config.resendApiKey) problems.push('RESEND_API_KEY is required when NODE_ENV=production')

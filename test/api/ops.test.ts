@@ -143,6 +143,33 @@ t.test('GET /docs serves the Swagger UI, under a policy that fits it', async (t)
   t.equal(json.headers['content-security-policy'], res.headers['content-security-policy'], '/docs/* all under the docs policy')
 })
 
+t.test('/docs in production: off unless DOCS=true', async (t) => {
+  // Threat: the OpenAPI document hands every route and field of the service to whoever asks.
+  const secrets = generateDevSecrets()
+  const production = {
+    NODE_ENV: 'production',
+    ENCRYPTION_KEYS: secrets.encryptionKeys,
+    PASSWORD_PEPPERS: secrets.passwordPeppers,
+    SESSION_SECRET: secrets.sessionSecret,
+  }
+  const off = await buildTestApp(t, production, { db: ctx.db })
+  for (const url of ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/swagger-ui.css', '/docs/static/index.html']) {
+    const res = await off.app.inject({ method: 'GET', url })
+    assertError(t, res, 404, 'not_found')
+    t.match(res.headers['content-type'], /^application\/json/, `${url}: a JSON 404`)
+  }
+  t.equal((await off.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'the rest is served')
+
+  const on = await buildTestApp(t, { ...production, DOCS: 'true' }, { db: ctx.db })
+  t.equal((await on.app.inject({ method: 'GET', url: '/docs' })).statusCode, 200, 'DOCS=true: the UI')
+  const doc = await on.app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(doc.statusCode, 200, 'and the document')
+  t.ok(doc.json<{ paths: Record<string, unknown> }>().paths['/api/auth/login'], 'with the routes')
+
+  const test = await buildTestApp(t, { DOCS: 'false' }, { db: ctx.db })
+  t.equal((await test.app.inject({ method: 'GET', url: '/docs/json' })).statusCode, 200, 'outside production /docs is always on')
+})
+
 t.test('GET /.well-known/security.txt (RFC 9116)', async (t) => {
   const res = await get('/.well-known/security.txt')
   t.equal(res.statusCode, 200)

@@ -59,6 +59,7 @@ t.test('defaults', async (t) => {
   t.equal(c.sessionSecret, generated.sessionSecret, 'generated secrets outside production')
   t.equal(c.closedBetaInviteCode, generated.closedBetaInviteCode)
   t.equal(c.encryptionKeys.active.id, 'dev1')
+  t.equal(c.docs, true, '/docs served in development')
 })
 
 t.test('values are read and normalised', async (t) => {
@@ -107,6 +108,7 @@ t.test('production requires every secret, DATABASE_URL and RESEND_API_KEY', asyn
   t.notMatch(dev, /NODE_ENV=production/)
   const ok = loadConfig(production, generated)
   t.equal(ok.nodeEnv, 'production')
+  t.equal(ok.docs, false, 'no /docs in production unless asked for')
   t.equal(ok.sessionSecret, production.SESSION_SECRET, 'the given secret, not the generated one')
 })
 
@@ -135,6 +137,17 @@ t.test('TRUST_PROXY takes addresses and CIDRs only: no true, no hop count', asyn
   t.match(problems(t, { TRUST_PROXY: '0.0.0.0/0' }), /"0\.0\.0\.0\/0" would trust every address/)
   t.match(problems(t, { TRUST_PROXY: '10.0.0.0/33' }), /"10\.0\.0\.0\/33" has an invalid prefix length/)
   t.match(problems(t, { TRUST_PROXY: '10.0.0.1,localhost,2' }), /"localhost" is not an IP address or CIDR; "2" is a hop count/, 'every bad entry named')
+})
+
+t.test('DOCS: true or false; it turns /docs on in production, which is always on elsewhere', async (t) => {
+  t.equal(loadConfig({ ...production, DOCS: 'true' }, generated).docs, true)
+  t.equal(loadConfig({ ...production, DOCS: 'false' }, generated).docs, false)
+  t.equal(loadConfig({ NODE_ENV: 'test', DOCS: 'false' }, generated).docs, true, 'always on in test')
+  t.equal(loadConfig({ NODE_ENV: 'development', DOCS: 'false' }, generated).docs, true, 'and in development')
+  for (const value of ['TRUE', 'yes', '1', 'on', 'enabled']) {
+    t.match(problems(t, { ...production, DOCS: value }), `DOCS must be true or false (got "${value}")`)
+    t.match(problems(t, { DOCS: value }), /DOCS must be true or false/, `${value}: refused outside production too`)
+  }
 })
 
 t.test('malformed values get clear messages', async (t) => {
