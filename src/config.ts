@@ -40,6 +40,8 @@ export interface Config {
   sessionIdleSeconds: number
   /** Largest accepted request body, bytes. */
   bodyLimit: number
+  /** PostgreSQL's statement_timeout on every connection of the service's pools, ms. */
+  statementTimeoutMs: number
   /** Whether /docs and /docs/json are served: always outside production, with DOCS=true in it. */
   docs: boolean
   /** Every named rate limit (src/rate-limit/limits.ts), from RATE_LIMIT_* = "max/window". */
@@ -59,6 +61,15 @@ export interface GeneratedSecrets {
   sessionSecret: string
   closedBetaInviteCode: string
 }
+
+/**
+ * The default statement_timeout. Every statement the service sends is a short OLTP one (the
+ * request's opening, its few statements, its COMMIT with the audit seal; a rate-limit hit; an
+ * outbox claim): under load they take milliseconds. Anything that runs for seconds — a lock queue,
+ * a pathological plan, a search someone found a way to make slow — would otherwise hold a pooled
+ * connection for as long as it likes, and twenty of them stop the service.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
@@ -209,6 +220,8 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
     sessionAbsoluteSeconds: int('SESSION_ABSOLUTE_HOURS', 24 * 30, 1, 24 * 365) * 3600,
     sessionIdleSeconds: int('SESSION_IDLE_HOURS', 24 * 7, 1, 24 * 365) * 3600,
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    // Not 0, which PostgreSQL reads as "no timeout".
+    statementTimeoutMs: int('STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 1, 10 * 60 * 1000),
     // The OpenAPI document maps every route and field: handy in development, and in production
     // only when asked for.
     docs: bool('DOCS', false) || !production,

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   try {
     await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
     keys = await syncWithDatabase({ ownerUrl: databaseUrl, platformAdminEmails: config.platformAdminEmails, log: (m) => logger.info(m) })
-    pools = createPools({ runtimeUrl: appDatabaseUrl!, log: logger })
+    pools = createPools({ runtimeUrl: appDatabaseUrl!, statementTimeoutMs: config.statementTimeoutMs, log: logger })
     await assertSecurePosture(pools.runtime)
   } catch (err) {
     // Leave nothing running behind a failed start.

@@ -65,6 +65,8 @@ function fromPostgres(err: { code?: string; constraint?: string; message?: strin
       return new AppError('validation_failed', 'A value is out of range or malformed')
     case '42501': // insufficient privilege or a row-level security check: a gate the HTTP layer missed
       return new AppError('forbidden')
+    case '57014': // statement_timeout (STATEMENT_TIMEOUT_MS) or a cancel: the statement was stopped, its transaction rolls back
+      return new AppError('unavailable', 'The request took too long and was stopped; nothing was changed. Please retry.')
   }
   return undefined
 }

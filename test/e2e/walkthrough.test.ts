@@ -40,7 +40,7 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   const mail = await startFakeResend()
   const config = testConfig(db, mail.url)
   const keys = await syncWithDatabase({ ownerUrl: db.ownerUrl, platformAdminEmails: config.platformAdminEmails })
-  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5 })
+  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5, statementTimeoutMs: config.statementTimeoutMs })
   const app = await buildApp(config, { pools, keys, outboxIntervalMs: 20 })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => {

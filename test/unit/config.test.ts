@@ -51,6 +51,7 @@ t.test('defaults', async (t) => {
   t.same(c.corsOrigins, [])
   t.same(c.trustProxy, [], 'no proxy trusted: the client IP is the connection\'s peer')
   t.equal(c.bodyLimit, 1024 * 1024, '1 MiB')
+  t.equal(c.statementTimeoutMs, 5000, 'statement_timeout 5 s')
   t.equal(c.sessionAbsoluteSeconds, 30 * 24 * 3600)
   t.equal(c.sessionIdleSeconds, 7 * 24 * 3600)
   t.equal(c.platformAdminEmails.size, 0)
@@ -165,6 +166,11 @@ t.test('malformed values get clear messages', async (t) => {
   t.match(problems(t, { SESSION_SECRET: 'short' }), /SESSION_SECRET must be at least 32 characters/)
   t.match(problems(t, { ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }), /ENCRYPTION_KEYS: key "k1" must be 32 bytes/)
   t.match(problems(t, { PASSWORD_PEPPERS: 'p1:c2hvcnQ=' }), /PASSWORD_PEPPERS: key "p1" must be 32 bytes/)
+
+  t.equal(loadConfig({ STATEMENT_TIMEOUT_MS: '250' }, generated).statementTimeoutMs, 250)
+  for (const value of ['0', '-1', '1.5', 'fast', '5s', '600001']) {
+    t.match(problems(t, { STATEMENT_TIMEOUT_MS: value }), `STATEMENT_TIMEOUT_MS must be an integer from 1 to 600000 (got "${value}")`, `${value}: refused (0 would mean no timeout)`)
+  }
 
   const all = problems(t, { PORT: 'x', TRIAL_DAYS: 'y', CORS_ORIGINS: 'z' })
   t.equal(all.split('\n  - ').length - 1, 3, 'every problem is reported at once')
