@@ -101,7 +101,7 @@ export function frameworkError(err: FastifyError, request: FastifyRequest, reply
 }
 
 /** How much of a too-large body is read and discarded before the 413, at most. */
-export const DISCARD_LIMIT = { bytes: 16 * 1024 * 1024, ms: 10_000 }
+const DISCARD_LIMIT = { bytes: 16 * 1024 * 1024, ms: 10_000 }
 
 /**
  * Reads what is left of a request's body and throws it away, up to `DISCARD_LIMIT` beyond what

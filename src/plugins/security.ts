@@ -5,13 +5,11 @@
 //     cross-site form or text/plain request can reach a handler.
 //  2. An unsafe request that carries the session cookie must come from an allowed origin:
 //     Origin, when present, must be CORS_ORIGINS or our own; Sec-Fetch-Site, when present, must
-//     not be cross-site unless the origin is allowed. Else 403 csrf_rejected. Only a request that
-//     a bearer token actually authenticates will be exempt (it carries no ambient credential),
-//     not one that merely has an Authorization header: a cross-site page cannot set that header
-//     without a CORS preflight, but a rule that trusts a header's presence is one CORS slip away
-//     from letting a forged cookie write through. API tokens are not built yet, so today every
-//     cookie-carrying write is checked (and plugins/identity.ts signs in nobody by cookie when
-//     an Authorization header is present).
+//     not be cross-site unless the origin is allowed. Else 403 csrf_rejected. Only a request a
+//     bearer token actually authenticates will be exempt (it carries no ambient credential), once
+//     API tokens exist; an Authorization header's mere presence exempts nothing, so a forged write
+//     that manages to add one is still judged by its origin (and plugins/identity.ts never signs
+//     such a request in by its cookie).
 import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import cors from '@fastify/cors'
@@ -30,7 +28,7 @@ export function isApiUrl(url: string): boolean {
 }
 
 /** At most one X-Forwarded-For warning per this long (the service's clock). */
-export const FORWARDED_WARNING_INTERVAL_MS = 60_000
+const FORWARDED_WARNING_INTERVAL_MS = 60_000
 
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length']
