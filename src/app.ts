@@ -1,7 +1,7 @@
 // buildApp(config, deps): registers everything, in a fixed and visible order — third-party
 // plugins, then ours, then the route modules — and returns the app without listening. Tests
 // build it exactly as server.ts does.
-import Fastify, { type FastifyBaseLogger, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
 import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
@@ -10,7 +10,7 @@ import type { Pools } from './db/pool.js'
 import type { ServiceKeys } from './db/startup.js'
 import type { EmailTransport } from './email/transport.js'
 import { validatorCompiler } from './schemas/validator.js'
-import errors from './plugins/errors.js'
+import errors, { frameworkError } from './plugins/errors.js'
 import rateLimit from './plugins/rate-limit.js'
 import identity from './plugins/identity.js'
 import security from './plugins/security.js'
@@ -61,12 +61,14 @@ export async function buildApp(config: Config, deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: config.bodyLimit,
-    // A number (trust n hops) is valid at run time (proxy-addr) but missing from the types.
-    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    // Only the listed proxies' X-Forwarded-For is believed (config.ts refuses `true` and hop
+    // counts); with none, request.ip is the connection's peer whatever the headers say.
+    trustProxy: config.trustProxy.length ? config.trustProxy : false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: frameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
@@ -78,7 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
 
   // Third-party plugins.
   await app.register(cookie, { secret: config.sessionSecret, hook: 'onRequest' })
-  await app.register(openapi)
+  if (config.docs) await app.register(openapi)
 
   // Ours, in the order their hooks run for a request:
   //   errors          the error handler and the 404 (every failure below ends there)

@@ -1,6 +1,7 @@
 // Environment → typed configuration. The one place where variable names, defaults and the
 // production rules live. It reads the object it is given (server.ts passes process.env), so
 // tests build configurations without touching the process.
+import { isIP } from 'node:net'
 import { parseKeyRing, type KeyRing } from './crypto/envelope.js'
 import { LIMITS, parseLimit, type LimitName, type RateLimits } from './rate-limit/limits.js'
 
@@ -25,7 +26,11 @@ export interface Config {
   passwordPeppers: KeyRing
   sessionSecret: string
   corsOrigins: string[]
-  trustProxy: boolean | string | number
+  /**
+   * The proxies (addresses and CIDRs) whose X-Forwarded-For is believed, hop by hop, for the
+   * client IP; empty: none, the client IP is the connection's peer.
+   */
+  trustProxy: string[]
   trialDays: number
   billingWebhookSecret?: string
   logLevel: string
@@ -35,6 +40,10 @@ export interface Config {
   sessionIdleSeconds: number
   /** Largest accepted request body, bytes. */
   bodyLimit: number
+  /** PostgreSQL's statement_timeout on every connection of the service's pools, ms. */
+  statementTimeoutMs: number
+  /** Whether /docs and /docs/json are served: always outside production, with DOCS=true in it. */
+  docs: boolean
   /** Every named rate limit (src/rate-limit/limits.ts), from RATE_LIMIT_* = "max/window". */
   rateLimits: RateLimits
 }
@@ -53,7 +62,36 @@ export interface GeneratedSecrets {
   closedBetaInviteCode: string
 }
 
+/**
+ * The default statement_timeout. Every statement the service sends is a short OLTP one (the
+ * request's opening, its few statements, its COMMIT with the audit seal; a rate-limit hit; an
+ * outbox claim): under load they take milliseconds. Anything that runs for seconds — a lock queue,
+ * a pathological plan, a search someone found a way to make slow — would otherwise hold a pooled
+ * connection for as long as it likes, and twenty of them stop the service.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+/**
+ * Why one TRUST_PROXY entry is refused, or undefined for an IPv4 or IPv6 address or CIDR. Only
+ * addresses: `true` (or a /0 network) would believe every hop, and a hop count would believe
+ * whatever sits that many hops in front without checking who the immediate peer is — either way a
+ * client that reaches the service directly, or puts its own X-Forwarded-For in front, chooses its
+ * own IP, and with it its rate-limit budget and what the sessions and the audit trail record.
+ */
+function trustProxyProblem(entry: string): string | undefined {
+  if (/^(true|false|yes|no|on|off)$/i.test(entry)) return `"${entry}" is not an address`
+  if (/^\d+$/.test(entry)) return `"${entry}" is a hop count, not an address`
+  const [address = '', prefix, extra] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || extra !== undefined || address.includes('%')) return `"${entry}" is not an IP address or CIDR`
+  if (prefix === undefined) return undefined
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1
+  if (bits < 0 || bits > (family === 4 ? 32 : 128)) return `"${entry}" has an invalid prefix length`
+  if (bits === 0) return `"${entry}" would trust every address`
+  return undefined
+}
 
 export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
   const problems: string[] = []
@@ -70,6 +108,13 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
       return fallback
     }
     return value
+  }
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name)
+    if (raw === undefined) return fallback
+    if (raw === 'true' || raw === 'false') return raw === 'true'
+    problems.push(`${name} must be true or false (got "${raw}")`)
+    return fallback
   }
   const list = (name: string): string[] =>
     (str(name) ?? '').split(',').map((s) => s.trim()).filter(Boolean)
@@ -127,12 +172,14 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
   if (sessionSecret && sessionSecret.length < 32) problems.push('SESSION_SECRET must be at least 32 characters')
   const closedBetaInviteCode = secret('CLOSED_BETA_INVITE_CODE', generated?.closedBetaInviteCode)
 
-  const trustProxyRaw = str('TRUST_PROXY')
-  let trustProxy: boolean | string | number
-  if (trustProxyRaw === 'true') trustProxy = true
-  else if (trustProxyRaw === 'false' || trustProxyRaw === undefined) trustProxy = false
-  else if (/^\d+$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw)
-  else trustProxy = trustProxyRaw
+  const trustProxy = list('TRUST_PROXY')
+  const proxyProblems = trustProxy.map(trustProxyProblem).filter((p) => p !== undefined)
+  if (proxyProblems.length) {
+    problems.push(
+      `TRUST_PROXY must be a comma-separated list of the proxies' IP addresses or CIDRs, e.g. 127.0.0.1,10.0.0.0/8, ` +
+        `or unset to trust no proxy: ${proxyProblems.join('; ')}`,
+    )
+  }
 
   const corsOrigins = list('CORS_ORIGINS')
   for (const origin of corsOrigins) {
@@ -173,6 +220,11 @@ export function loadConfig(env: Env, generated?: GeneratedSecrets): Config {
     sessionAbsoluteSeconds: int('SESSION_ABSOLUTE_HOURS', 24 * 30, 1, 24 * 365) * 3600,
     sessionIdleSeconds: int('SESSION_IDLE_HOURS', 24 * 7, 1, 24 * 365) * 3600,
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    // Not 0, which PostgreSQL reads as "no timeout".
+    statementTimeoutMs: int('STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS, 1, 10 * 60 * 1000),
+    // The OpenAPI document maps every route and field: handy in development, and in production
+    // only when asked for.
+    docs: bool('DOCS', false) || !production,
     rateLimits,
   }
   if (production && !config.resendApiKey) problems.push('RESEND_API_KEY is required when NODE_ENV=production')

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   try {
     await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
     keys = await syncWithDatabase({ ownerUrl: databaseUrl, platformAdminEmails: config.platformAdminEmails, log: (m) => logger.info(m) })
-    pools = createPools({ runtimeUrl: appDatabaseUrl!, log: logger })
+    pools = createPools({ runtimeUrl: appDatabaseUrl!, statementTimeoutMs: config.statementTimeoutMs, log: logger })
     await assertSecurePosture(pools.runtime)
   } catch (err) {
     // Leave nothing running behind a failed start.
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     throw err
   }
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port}`
-  logger.info(`Gatehouse listening on ${url} (API docs: ${url}/docs)`)
+  logger.info(`Gatehouse listening on ${url} (API docs: ${config.docs ? `${url}/docs` : 'off; DOCS=true serves them'})`)
   if (!production && !env.CLOSED_BETA_INVITE_CODE) {
     logger.info(`development closed-beta invite code: ${config.closedBetaInviteCode}`)
   }

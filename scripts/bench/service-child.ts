@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   if (!config.databaseUrl || !config.appDatabaseUrl) throw new Error('the bench passes DATABASE_URL and APP_DATABASE_URL')
   const logger = pino(loggerOptions(config.logLevel, false))
   const keys = await syncWithDatabase({ ownerUrl: config.databaseUrl, platformAdminEmails: config.platformAdminEmails })
-  const pools = createPools({ runtimeUrl: config.appDatabaseUrl, log: logger })
+  const pools = createPools({ runtimeUrl: config.appDatabaseUrl, statementTimeoutMs: config.statementTimeoutMs, log: logger })
   await assertSecurePosture(pools.runtime)
   recordQueries(pools.runtime)
   const app = await buildApp(config, { pools, keys, logger })

@@ -8,9 +8,15 @@
 //            request's BEGIN and its app.begin_request go out in one write: one round trip.
 //   worker   the outbox worker's drains (src/email/worker.ts), kept apart so a slow email
 //            provider never holds a connection requests are waiting for.
+//
+// Every connection of both has a statement_timeout (STATEMENT_TIMEOUT_MS), set when it connects:
+// a statement that runs longer is cancelled by PostgreSQL (SQLSTATE 57014), its transaction rolls
+// back, and the request answers 503 (plugins/errors.ts), rather than one slow statement or lock
+// queue holding connections until the pool is empty.
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import { definerFunctionFindings, describeProblems, loginFindings, tableFindings } from './posture.js'
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../config.js'
 
 export interface Pools {
   runtime: pg.Pool
@@ -20,6 +26,8 @@ export interface Pools {
 export interface PoolOptions {
   runtimeUrl: string
   runtimeMax?: number
+  /** statement_timeout of every connection, ms (config.statementTimeoutMs). */
+  statementTimeoutMs?: number
   /** Told about a connection that failed while no query was waiting on it. */
   log?: Pick<FastifyBaseLogger, 'warn'>
 }
@@ -69,7 +77,13 @@ function coalesceWrites(client: pg.PoolClient): void {
 }
 
 export function createPools(opts: PoolOptions): Pools {
-  const common = { connectionString: opts.runtimeUrl, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 }
+  const common = {
+    connectionString: opts.runtimeUrl,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    // A startup parameter: the session has it from its first statement, with no extra round trip.
+    statement_timeout: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+  }
   const runtime = new pg.Pool({ ...common, max: opts.runtimeMax ?? 20, application_name: 'gatehouse', pipeline: true })
   const worker = new pg.Pool({ ...common, max: 2, application_name: 'gatehouse-worker' })
   guardClients(runtime, 'runtime', opts.log)

@@ -1,11 +1,13 @@
-// Email templates. Links carry single-use secrets in a `token` query parameter (API.md).
+// Email templates. Links carry their single-use secret in the URL fragment (`#token=…`, API.md):
+// a browser never sends a fragment to a server, so the secret stays out of access logs, proxies
+// and `Referer` headers; the page reads it and POSTs it to the API.
 import type { EmailMessage } from './outbox.js'
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 export function verificationEmail(opts: { to: string; name: string; publicUrl: string; token: string }): EmailMessage {
-  const link = `${opts.publicUrl}/verify-email?token=${encodeURIComponent(opts.token)}`
+  const link = `${opts.publicUrl}/verify-email#token=${encodeURIComponent(opts.token)}`
   return {
     to: opts.to,
     template: 'verify_email',
@@ -16,7 +18,7 @@ export function verificationEmail(opts: { to: string; name: string; publicUrl: s
 }
 
 export function resetPasswordEmail(opts: { to: string; name: string; publicUrl: string; token: string; ttlMinutes: number }): EmailMessage {
-  const link = `${opts.publicUrl}/reset-password?token=${encodeURIComponent(opts.token)}`
+  const link = `${opts.publicUrl}/reset-password#token=${encodeURIComponent(opts.token)}`
   const note = `The link works once and expires in ${opts.ttlMinutes} minutes. Resetting signs you out everywhere. If you did not ask for this, ignore this email: your password stays as it is.`
   return {
     to: opts.to,
@@ -36,7 +38,7 @@ export function inviteEmail(opts: {
   token: string
   ttlDays: number
 }): EmailMessage {
-  const link = `${opts.publicUrl}/accept-invite?token=${encodeURIComponent(opts.token)}`
+  const link = `${opts.publicUrl}/accept-invite#token=${encodeURIComponent(opts.token)}`
   const what = `${opts.inviterName} invited you to join ${opts.workspaceName} on Gatehouse as ${/^[aeiou]/.test(opts.role) ? 'an' : 'a'} ${opts.role}.`
   const note = `Sign in (or sign up) with this address, ${opts.to}, then open the link. It works once and expires in ${opts.ttlDays} days. If you do not know ${opts.inviterName}, ignore this email.`
   return {

@@ -9,6 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, ERRORS, type ErrorCode } from '../errors.js'
 import { driverError, isUnavailableError } from '../db/request-tx.js'
 import { fromRefusal } from '../db/refusals.js'
+import { isApiUrl } from './security.js'
 
 function fromFastify(err: FastifyError): AppError | undefined {
   if (err.validation) {
@@ -64,6 +65,8 @@ function fromPostgres(err: { code?: string; constraint?: string; message?: strin
       return new AppError('validation_failed', 'A value is out of range or malformed')
     case '42501': // insufficient privilege or a row-level security check: a gate the HTTP layer missed
       return new AppError('forbidden')
+    case '57014': // statement_timeout (STATEMENT_TIMEOUT_MS) or a cancel: the statement was stopped, its transaction rolls back
+      return new AppError('unavailable', 'The request took too long and was stopped; nothing was changed. Please retry.')
   }
   return undefined
 }
@@ -93,6 +96,54 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message: string,
     .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message })
 }
 
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot decode (a broken %-escape) or a path
+ * parameter over maxParamLength is refused before a route is chosen, so neither the hooks nor
+ * the error handler run, and Fastify would write a body of its own. Answered in the API's shape
+ * instead, with the headers of an error answer that the hooks would have set.
+ */
+export function frameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff')
+  if (isApiUrl(request.url)) reply.header('cache-control', 'no-store')
+  sendError(reply, 'validation_failed', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL cannot be decoded')
+}
+
+/** How much of a too-large body is read and discarded before the 413, at most. */
+const DISCARD_LIMIT = { bytes: 16 * 1024 * 1024, ms: 10_000 }
+
+/**
+ * Reads what is left of a request's body and throws it away, up to `DISCARD_LIMIT` beyond what
+ * the parser read; resolves when the body has ended, the bound is reached or the client is gone.
+ *
+ * Why: Fastify refuses a body over the limit as soon as it knows — at once for a declared
+ * Content-Length, at the limit for a chunked one — and closes the connection after its answer.
+ * If the client is still sending then, the server's kernel answers the unread bytes with a reset,
+ * and a client that reads only once it has sent everything (Python's http.client, many SDKs), or
+ * one whose unread input the reset discards, gets ECONNRESET or EPIPE instead of the 413
+ * (RFC 9112 §9.6). Having taken the whole body, the answer arrives. A body beyond the bound still
+ * gets its answer at once and the connection closed: no one is owed an endless read.
+ */
+function discardBody(request: FastifyRequest, bodyLimit: number): Promise<void> {
+  const raw = request.raw
+  if (raw.complete || raw.readableEnded || raw.destroyed) return Promise.resolve()
+  if (Number(request.headers['content-length']) > bodyLimit + DISCARD_LIMIT.bytes) return Promise.resolve()
+  return new Promise((resolve) => {
+    let read = 0
+    const done = () => {
+      clearTimeout(timer)
+      raw.off('data', onData).off('end', done).off('error', done).off('close', done)
+      resolve()
+    }
+    const onData = (chunk: Buffer) => {
+      read += chunk.length
+      if (read > DISCARD_LIMIT.bytes) done()
+    }
+    const timer = setTimeout(done, DISCARD_LIMIT.ms)
+    raw.on('data', onData).once('end', done).once('error', done).once('close', done)
+    raw.resume()
+  })
+}
+
 export default fp(
   async (app) => {
     app.decorateRequest('errorCode', null)
@@ -103,6 +154,7 @@ export default fp(
         return sendError(reply, 'internal', ERRORS.internal[1])
       }
       if (appError.statusCode >= 500) request.log.warn({ err: appError.cause ?? err }, appError.message)
+      if (appError.code === 'payload_too_large') await discardBody(request, app.config.bodyLimit)
       return sendError(reply, appError.code, appError.message, appError.headers)
     })
 

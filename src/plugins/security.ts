@@ -1,10 +1,15 @@
-// Browser-facing defences: helmet's headers, the CORS allow-list, and two CSRF rules (API.md):
+// Browser-facing defences: helmet's headers, `Cache-Control: no-store` on every /api answer, the
+// CORS allow-list, and two CSRF rules (API.md), plus a warning when X-Forwarded-For arrives with
+// no proxy trusted:
 //  1. A body, or any Content-Type, must be application/json (else 415), so no "simple"
 //     cross-site form or text/plain request can reach a handler.
-//  2. A cookie-authenticated unsafe request must come from an allowed origin: Origin, when
-//     present, must be CORS_ORIGINS or our own; Sec-Fetch-Site, when present, must not be
-//     cross-site unless the origin is allowed. Else 403 csrf_rejected. Bearer requests carry no
-//     ambient credential and are exempt.
+//  2. An unsafe request that carries the session cookie must come from an allowed origin:
+//     Origin, when present, must be CORS_ORIGINS or our own; Sec-Fetch-Site, when present, must
+//     not be cross-site unless the origin is allowed. Else 403 csrf_rejected. Only a request a
+//     bearer token actually authenticates will be exempt (it carries no ambient credential), once
+//     API tokens exist; an Authorization header's mere presence exempts nothing, so a forged write
+//     that manages to add one is still judged by its origin (and plugins/identity.ts never signs
+//     such a request in by its cookie).
 import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import cors from '@fastify/cors'
@@ -16,6 +21,14 @@ import { sessionCookieName } from './identity.js'
 function mediaType(header: string): string {
   return header.split(';')[0]!.trim().toLowerCase()
 }
+
+/** Whether a request's URL (path and query, as received) is under /api. */
+export function isApiUrl(url: string): boolean {
+  return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')
+}
+
+/** At most one X-Forwarded-For warning per this long (the service's clock). */
+const FORWARDED_WARNING_INTERVAL_MS = 60_000
 
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length']
@@ -29,8 +42,15 @@ export default fp(
     const cookieName = sessionCookieName(app.config.nodeEnv === 'production')
 
     await app.register(helmet, {
-      // The API serves JSON; the only HTML is the /docs UI, which brings its own CSP.
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      // The API serves JSON, which a browser should never render or run anything from: nothing may
+      // load (default-src), no <base> may re-point relative URLs, no form may submit from it and
+      // no page may frame it. Helmet's defaults (script-src, style-src, img-src, fonts,
+      // upgrade-insecure-requests…) are for HTML pages and are left out (useDefaults: false). The
+      // /docs UI, the only HTML served, sets its own policy (plugins/openapi.ts).
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
+      },
       hsts: app.config.nodeEnv === 'production',
     })
     await app.register(cors, {
@@ -41,6 +61,35 @@ export default fp(
       maxAge: 600,
     })
 
+    // Every /api answer is about someone (a session, a workspace's records, MFA secrets and backup
+    // codes shown once): no browser or shared cache may keep one, errors included (a cached 401 or
+    // 404 is as wrong as a cached 200). Set as the reply goes out, so it is on every answer,
+    // whichever hook or handler produced it; errors keep the headers set before them.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (isApiUrl(request.url)) reply.header('cache-control', 'no-store')
+      return payload
+    })
+
+    // With no TRUST_PROXY, X-Forwarded-For is ignored and the client IP (rate limits, sessions, the
+    // audit trail) is the connection's peer: right when clients connect directly, since anyone can
+    // write the header; wrong behind a proxy that TRUST_PROXY does not name, where every client
+    // would share the proxy's IP, and its rate-limit budgets. Said in the log, but at most once a
+    // minute, so a client sending the header on every request cannot flood it.
+    if (app.config.trustProxy.length === 0) {
+      let warnedAt: number | undefined
+      app.addHook('onRequest', async (request) => {
+        if (request.headers['x-forwarded-for'] === undefined) return
+        const now = app.clock()
+        if (warnedAt !== undefined && now >= warnedAt && now - warnedAt < FORWARDED_WARNING_INTERVAL_MS) return
+        warnedAt = now
+        request.log.warn(
+          { peer: request.socket.remoteAddress },
+          'X-Forwarded-For ignored: TRUST_PROXY names no proxy, so the client IP is the connection\'s peer. ' +
+            'Behind a proxy, set TRUST_PROXY to its addresses (repeats are not logged for a minute)',
+        )
+      })
+    }
+
     const originAllowed = (origin: string, request: FastifyRequest) =>
       allowed.has(origin) || origin === ownOrigin || origin === `${request.protocol}://${request.host}`
 
@@ -49,7 +98,7 @@ export default fp(
       if (contentType !== undefined ? mediaType(contentType) !== 'application/json' : hasBody(request)) {
         throw new AppError('unsupported_media_type', 'Requests with a body must be application/json')
       }
-      if (!isWrite(request.method) || request.headers.authorization) return
+      if (!isWrite(request.method)) return
       if (!request.headers.cookie?.includes(cookieName)) return
       const origin = request.headers.origin
       const okOrigin = origin !== undefined && originAllowed(origin, request)

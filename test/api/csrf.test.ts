@@ -132,3 +132,42 @@ t.test('bodies that are not application/json → 415 unsupported_media_type', as
   const bodiless = await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email/resend', headers: as(owner) })
   t.equal(bodiless.statusCode, 202, 'a bodiless POST with no content type is fine')
 })
+
+t.test('an Authorization header never lets the session cookie sign the request in', async (t) => {
+  // Threat: a header rides along with the browser's ambient cookie, and the request is then both
+  // cookie-authenticated and treated as a bearer request (exempt from the origin check). API
+  // tokens are not built yet: a request with the header is nobody, whatever cookie it carries.
+  const before = await countContacts(ctx, workspaceId)
+  for (const authorization of ['Bearer not-a-real-token', 'Basic Zm9vOmJhcg==', '']) {
+    const me = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: { ...as(owner), authorization } })
+    assertError(t, me, 401, 'unauthenticated')
+    const write = await postContact({ authorization }, 'Header and cookie')
+    assertError(t, write, 401, 'unauthenticated')
+  }
+  t.equal(await countContacts(ctx, workspaceId), before, 'no contact was created')
+
+  const logout = await ctx.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { ...as(owner), authorization: 'Bearer x' } })
+  t.equal(logout.statusCode, 204, 'logout is public: it answers, signed in or not')
+  t.equal(await sessionRevoked(), false, 'but the cookie did not sign it in, so no session was revoked')
+
+  const me = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: as(owner) })
+  t.equal(me.statusCode, 200, 'the same cookie alone still works')
+})
+
+t.test('a cross-site cookie write with a bogus Authorization header is still CSRF-checked', async (t) => {
+  // Threat: the old exemption trusted the header's mere presence; a forged write that manages to
+  // add one must still meet the origin rules before anything else is decided.
+  const before = await countContacts(ctx, workspaceId)
+  const forged: Record<string, string>[] = [
+    { authorization: 'Bearer bogus', origin: 'https://evil.example' },
+    { authorization: 'Bearer bogus', 'sec-fetch-site': 'cross-site' },
+    { authorization: '', origin: 'null' },
+  ]
+  for (const headers of forged) {
+    assertError(t, await postContact(headers), 403, 'csrf_rejected')
+  }
+  const logout = await ctx.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { ...as(owner), authorization: 'Bearer bogus', origin: 'https://evil.example' } })
+  assertError(t, logout, 403, 'csrf_rejected')
+  t.equal(await countContacts(ctx, workspaceId), before, 'no contact was created')
+  t.equal(await sessionRevoked(), false)
+})

@@ -40,7 +40,8 @@ t.test('invite, email, accept: the invitee becomes a member with the role; audit
   const mail = (await emailsTo(ctx, invitee.email)).find((m) => m.subject.startsWith('Join'))
   t.match(mail, { subject: 'Join Inviting Co on Gatehouse' })
   t.match(mail!.text, /Test User invited you to join Inviting Co on Gatehouse as an admin\./)
-  t.match(mail!.text, /http:\/\/gatehouse\.test\/accept-invite\?token=[A-Za-z0-9_-]{43}/)
+  t.match(mail!.text, /http:\/\/gatehouse\.test\/accept-invite#token=[A-Za-z0-9_-]{43}\n/, 'the token in the fragment, never in the query string')
+  t.notMatch(mail!.text + mail!.html, /[?&]token=/)
 
   const listed = await list(owner, workspaceId)
   t.same(listed.json().invites.map((i: { id: string }) => i.id), [inv.id], 'listed while open')

@@ -110,11 +110,64 @@ t.test('GET /docs/json is the OpenAPI 3 document of the routes', async (t) => {
   t.ok(doc.paths['/api/admin/workspaces/{id}/approve']?.post?.responses['409'], 'documents the 409')
 })
 
-t.test('GET /docs serves the Swagger UI', async (t) => {
+t.test('GET /docs serves the Swagger UI, under a policy that fits it', async (t) => {
   const res = await get('/docs')
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/html/)
   t.match(res.body, /<html/i)
+  const csp = directives(res.headers['content-security-policy'])
+  t.same(csp, {
+    'default-src': "'none'",
+    'base-uri': "'none'",
+    'connect-src': "'self'",
+    'form-action': "'none'",
+    'frame-ancestors': "'none'",
+    'img-src': "'self' data:",
+    'script-src': "'self'",
+    'style-src': "'self'",
+  }, 'same-origin scripts, styles and fetches, data: images; nothing else')
+  // The policy allows no inline script or style, so the page must have none (a newer swagger-ui
+  // that inlined one would be blank in a browser: this is where it shows).
+  const scripts = res.body.match(/<script\b[^>]*>/gi) ?? []
+  t.ok(scripts.length > 0, 'the page loads its scripts')
+  for (const tag of scripts) t.match(tag, /\bsrc="/, `${tag}: from a file`)
+  t.notMatch(res.body, /<style\b|\sstyle=|\son[a-z]+=|javascript:/i, 'no inline style, event handler or javascript: URL')
+  for (const asset of res.body.match(/(?:src|href)="([^"]+)"/g) ?? []) {
+    const url = /"([^"]+)"/.exec(asset)![1]!
+    t.notMatch(url, /^(https?:)?\/\//, `${url}: same origin`)
+    const loaded = await get(url.startsWith('/') ? url : `/docs/${url.replace(/^\.\//, '')}`)
+    t.equal(loaded.statusCode, 200, `${url} is served`)
+  }
+  const json = await get('/docs/json')
+  t.equal(json.statusCode, 200)
+  t.equal(json.headers['content-security-policy'], res.headers['content-security-policy'], '/docs/* all under the docs policy')
+})
+
+t.test('/docs in production: off unless DOCS=true', async (t) => {
+  // Threat: the OpenAPI document hands every route and field of the service to whoever asks.
+  const secrets = generateDevSecrets()
+  const production = {
+    NODE_ENV: 'production',
+    ENCRYPTION_KEYS: secrets.encryptionKeys,
+    PASSWORD_PEPPERS: secrets.passwordPeppers,
+    SESSION_SECRET: secrets.sessionSecret,
+  }
+  const off = await buildTestApp(t, production, { db: ctx.db })
+  for (const url of ['/docs', '/docs/', '/docs/json', '/docs/yaml', '/docs/static/swagger-ui.css', '/docs/static/index.html']) {
+    const res = await off.app.inject({ method: 'GET', url })
+    assertError(t, res, 404, 'not_found')
+    t.match(res.headers['content-type'], /^application\/json/, `${url}: a JSON 404`)
+  }
+  t.equal((await off.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'the rest is served')
+
+  const on = await buildTestApp(t, { ...production, DOCS: 'true' }, { db: ctx.db })
+  t.equal((await on.app.inject({ method: 'GET', url: '/docs' })).statusCode, 200, 'DOCS=true: the UI')
+  const doc = await on.app.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(doc.statusCode, 200, 'and the document')
+  t.ok(doc.json<{ paths: Record<string, unknown> }>().paths['/api/auth/login'], 'with the routes')
+
+  const test = await buildTestApp(t, { DOCS: 'false' }, { db: ctx.db })
+  t.equal((await test.app.inject({ method: 'GET', url: '/docs/json' })).statusCode, 200, 'outside production /docs is always on')
 })
 
 t.test('GET /.well-known/security.txt (RFC 9116)', async (t) => {
@@ -136,13 +189,28 @@ t.test('an unknown route → 404 not_found as JSON', async (t) => {
   assertError(t, await ctx.app.inject({ method: 'POST', url: '/api/nope', payload: {} }), 404, 'not_found')
 })
 
+/** A Content-Security-Policy header as {directive: value}. */
+function directives(header: unknown): Record<string, string> {
+  return Object.fromEntries(
+    String(header).split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
+      const [name, ...values] = d.split(/\s+/)
+      return [name!, values.join(' ')]
+    }),
+  )
+}
+
 t.test('helmet headers', async (t) => {
-  // Threat: a browser sniffs, frames or runs active content from API responses.
-  for (const url of ['/healthz', '/no/such/route', '/api/auth/me']) {
+  // Threat: a browser sniffs, frames or runs active content from API responses, or a <base> or a
+  // form in an injected response re-points where the page's links and submissions go.
+  for (const url of ['/healthz', '/no/such/route', '/api/auth/me', '/api/no/such/route', '/.well-known/security.txt']) {
     const res = await get(url)
     t.equal(res.headers['x-content-type-options'], 'nosniff', `${url}: nosniff`)
-    t.match(res.headers['content-security-policy'], /default-src 'none'/, `${url}: a CSP`)
-    t.match(res.headers['content-security-policy'], /frame-ancestors 'none'/, `${url}: no framing`)
+    t.same(directives(res.headers['content-security-policy']), {
+      'default-src': "'none'",
+      'base-uri': "'none'",
+      'form-action': "'none'",
+      'frame-ancestors': "'none'",
+    }, `${url}: nothing loads, no <base>, no form submission, no framing; no directive an HTML page would need`)
     t.notOk(res.headers['x-powered-by'], `${url}: no x-powered-by`)
     t.notOk(res.headers['strict-transport-security'], `${url}: no HSTS on plain-HTTP test`)
   }

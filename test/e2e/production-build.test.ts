@@ -91,6 +91,10 @@ t.test('npm run build, then node dist/src/server.js serves and stops cleanly', a
     body: JSON.stringify({ email: 'weak@example.test', password: 'basketball', name: 'Weak' }),
   })
   t.equal(weak.status, 422, 'the data file of common passwords is found from dist/')
+  const docs = await fetch(`${base}/docs/json`)
+  t.equal(docs.status, 404, 'no /docs in production without DOCS=true')
+  t.match(await docs.json(), { code: 'not_found' })
+  t.equal(register.headers.get('cache-control'), 'no-store', 'an /api answer is not stored')
 
   server.kill('SIGTERM')
   const [code] = (await once(server, 'exit')) as [number | null]

@@ -41,7 +41,7 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   const mail = await startFakeResend()
   const config = testConfig(db, mail.url)
   const keys = await syncWithDatabase({ ownerUrl: db.ownerUrl, platformAdminEmails: config.platformAdminEmails })
-  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5 })
+  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5, statementTimeoutMs: config.statementTimeoutMs })
   const app = await buildApp(config, { pools, keys, outboxIntervalMs: 20 })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => {
@@ -57,7 +57,7 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
     t.match(reg.setCookie[0], /^sid=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/, 'session cookie as API.md says (no Secure over plain HTTP in test)')
     t.notMatch(JSON.stringify(reg.body), /sid|token/i, 'the session token never appears in a body')
     const email_ = await mail.waitFor(email)
-    const token = /[?&]token=([\w-]+)/.exec(email_.text)![1]
+    const token = /\/verify-email#token=([\w-]+)/.exec(email_.text)![1]
     const verified = await c.call('POST', '/api/auth/verify-email', { token })
     t.equal(verified.body.user.emailVerified, true)
     return c
@@ -108,7 +108,7 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   const invited = await ada.call('POST', '/api/workspace/invites', { email: 'eve@example.test', role: 'viewer' }, h)
   t.equal(invited.status, 201)
   const invitation = await mail.waitFor('eve@example.test', (m) => m.subject.startsWith('Join'))
-  const inviteToken = /accept-invite\?token=([\w-]+)/.exec(invitation.text)![1]!
+  const inviteToken = /accept-invite#token=([\w-]+)/.exec(invitation.text)![1]!
   const joined = await eve.call('POST', '/api/invites/accept', { token: inviteToken })
   t.same(joined.body, { workspaceId: ws })
 

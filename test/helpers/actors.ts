@@ -28,12 +28,17 @@ export function uniqueEmail(prefix = 'user'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}@example.test`
 }
 
-/** The single-use token in the newest email sent to `to` (drains the outbox first). */
+/**
+ * The single-use token in the newest email sent to `to` (drains the outbox first). Links carry it
+ * in the fragment (`…/verify-email#token=…`, API.md), never in the query string: a link with
+ * `?token=` is an error here, so every test that follows a link checks that too.
+ */
 export async function tokenFromEmail(ctx: TestContext, to: string): Promise<string> {
   await ctx.app.outbox.drain()
   const email = [...ctx.mail.sent].reverse().find((m) => m.to.includes(to))
   if (!email) throw new Error(`no email to ${to}`)
-  const match = /[?&]token=([A-Za-z0-9_-]+)/.exec(email.text)
+  if (/[?&]token=/.test(email.text) || /[?&]token=/.test(email.html)) throw new Error(`a token in a query string in the email to ${to}`)
+  const match = /#token=([A-Za-z0-9_-]+)/.exec(email.text)
   if (!match) throw new Error(`no token in email to ${to}`)
   return match[1]!
 }

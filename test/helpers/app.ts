@@ -62,7 +62,7 @@ export async function buildTestApp(t: TapLike, env: Record<string, string> = {},
   const config = testConfig(db, mail.url, env)
   // As server.ts does after migrating (the template is migrated once by scripts/test.ts).
   const keys = await syncWithDatabase({ ownerUrl: db.ownerUrl, platformAdminEmails: config.platformAdminEmails })
-  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5 })
+  const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5, statementTimeoutMs: config.statementTimeoutMs })
   const app = await buildApp(config, { pools, keys, outboxIntervalMs: 0, ...deps })
   await app.ready()
   const superPool = new pg.Pool({ connectionString: db.superUrl, max: 2 })

@@ -49,8 +49,9 @@ t.test('defaults', async (t) => {
   t.equal(c.trialDays, 14)
   t.equal(c.logLevel, 'info')
   t.same(c.corsOrigins, [])
-  t.equal(c.trustProxy, false)
+  t.same(c.trustProxy, [], 'no proxy trusted: the client IP is the connection\'s peer')
   t.equal(c.bodyLimit, 1024 * 1024, '1 MiB')
+  t.equal(c.statementTimeoutMs, 5000, 'statement_timeout 5 s')
   t.equal(c.sessionAbsoluteSeconds, 30 * 24 * 3600)
   t.equal(c.sessionIdleSeconds, 7 * 24 * 3600)
   t.equal(c.platformAdminEmails.size, 0)
@@ -59,6 +60,7 @@ t.test('defaults', async (t) => {
   t.equal(c.sessionSecret, generated.sessionSecret, 'generated secrets outside production')
   t.equal(c.closedBetaInviteCode, generated.closedBetaInviteCode)
   t.equal(c.encryptionKeys.active.id, 'dev1')
+  t.equal(c.docs, true, '/docs served in development')
 })
 
 t.test('values are read and normalised', async (t) => {
@@ -70,7 +72,7 @@ t.test('values are read and normalised', async (t) => {
       TRIAL_DAYS: '7',
       CORS_ORIGINS: ' https://app.example.com , http://localhost:5173,',
       PLATFORM_ADMIN_EMAILS: 'Root@Example.com, ops@example.com',
-      TRUST_PROXY: '2',
+      TRUST_PROXY: ' 10.0.0.0/8, 127.0.0.1 ,::1, 2001:db8::/32,',
       LOG_LEVEL: 'warn',
       PUBLIC_URL: 'https://api.example.com/',
     },
@@ -81,11 +83,11 @@ t.test('values are read and normalised', async (t) => {
   t.equal(c.trialDays, 7)
   t.same(c.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same([...c.platformAdminEmails], ['root@example.com', 'ops@example.com'], 'admin emails lower-cased')
-  t.equal(c.trustProxy, 2)
+  t.same(c.trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1', '2001:db8::/32'], 'addresses and CIDRs, IPv4 and IPv6')
   t.equal(c.publicUrl, 'https://api.example.com', 'trailing slash removed')
   t.equal(loadConfig({ HOST: '::1' }, generated).publicUrl, 'http://[::1]:3000', 'an IPv6 host is bracketed')
-  t.equal(loadConfig({ TRUST_PROXY: 'true' }, generated).trustProxy, true)
-  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }, generated).trustProxy, '10.0.0.0/8')
+  t.same(loadConfig({ TRUST_PROXY: '' }, generated).trustProxy, [], 'empty: no proxy')
+  t.same(loadConfig({ TRUST_PROXY: '192.168.1.10/32,fd00::/8' }, generated).trustProxy, ['192.168.1.10/32', 'fd00::/8'])
 })
 
 t.test('production requires every secret, DATABASE_URL and RESEND_API_KEY', async (t) => {
@@ -107,6 +109,7 @@ t.test('production requires every secret, DATABASE_URL and RESEND_API_KEY', asyn
   t.notMatch(dev, /NODE_ENV=production/)
   const ok = loadConfig(production, generated)
   t.equal(ok.nodeEnv, 'production')
+  t.equal(ok.docs, false, 'no /docs in production unless asked for')
   t.equal(ok.sessionSecret, production.SESSION_SECRET, 'the given secret, not the generated one')
 })
 
@@ -117,6 +120,35 @@ t.test('DATABASE_URL without APP_DATABASE_URL throws', async (t) => {
   t.match(problems(t, { DATABASE_URL: 'mysql://x@y/z', APP_DATABASE_URL: APP_PG }), /DATABASE_URL must be a postgres:\/\/ URL/)
   t.match(problems(t, { DATABASE_URL: PG, APP_DATABASE_URL: 'http://x' }), /APP_DATABASE_URL must be a postgres:\/\/ URL/)
   t.equal(loadConfig({ DATABASE_URL: 'postgresql://a@b/c', APP_DATABASE_URL: APP_PG }, generated).databaseUrl, 'postgresql://a@b/c')
+})
+
+t.test('TRUST_PROXY takes addresses and CIDRs only: no true, no hop count', async (t) => {
+  // Threat: `true` believes every X-Forwarded-For hop and a hop count believes whatever is that
+  // far in front without checking the immediate peer: a client then picks its own IP, and a fresh
+  // rate-limit budget with every request.
+  for (const value of ['true', 'TRUE', 'false', 'False', 'yes', 'no', 'on', 'off', '1', '2', '0', '0.0.0.0/0', '::/0',
+    '10.0.0.0/33', '2001:db8::/129', '10.0.0.0/8/1', '10.0.0.0/x', '10.0.0.300', '10.0.0', 'localhost', 'loopback',
+    'proxy.internal', 'fe80::1%eth0', '10.0.0.1,true', '127.0.0.1, 3']) {
+    const message = problems(t, { TRUST_PROXY: value })
+    t.match(message, /^Invalid configuration:\n {2}- TRUST_PROXY must be a comma-separated list of the proxies' IP addresses or CIDRs/, `${value}: refused`)
+    t.equal(message.split('\n').length, 2, `${value}: one line`)
+  }
+  t.match(problems(t, { TRUST_PROXY: 'true' }), /"true" is not an address/)
+  t.match(problems(t, { TRUST_PROXY: '2' }), /"2" is a hop count, not an address/)
+  t.match(problems(t, { TRUST_PROXY: '0.0.0.0/0' }), /"0\.0\.0\.0\/0" would trust every address/)
+  t.match(problems(t, { TRUST_PROXY: '10.0.0.0/33' }), /"10\.0\.0\.0\/33" has an invalid prefix length/)
+  t.match(problems(t, { TRUST_PROXY: '10.0.0.1,localhost,2' }), /"localhost" is not an IP address or CIDR; "2" is a hop count/, 'every bad entry named')
+})
+
+t.test('DOCS: true or false; it turns /docs on in production, which is always on elsewhere', async (t) => {
+  t.equal(loadConfig({ ...production, DOCS: 'true' }, generated).docs, true)
+  t.equal(loadConfig({ ...production, DOCS: 'false' }, generated).docs, false)
+  t.equal(loadConfig({ NODE_ENV: 'test', DOCS: 'false' }, generated).docs, true, 'always on in test')
+  t.equal(loadConfig({ NODE_ENV: 'development', DOCS: 'false' }, generated).docs, true, 'and in development')
+  for (const value of ['TRUE', 'yes', '1', 'on', 'enabled']) {
+    t.match(problems(t, { ...production, DOCS: value }), `DOCS must be true or false (got "${value}")`)
+    t.match(problems(t, { DOCS: value }), /DOCS must be true or false/, `${value}: refused outside production too`)
+  }
 })
 
 t.test('malformed values get clear messages', async (t) => {
@@ -134,6 +166,11 @@ t.test('malformed values get clear messages', async (t) => {
   t.match(problems(t, { SESSION_SECRET: 'short' }), /SESSION_SECRET must be at least 32 characters/)
   t.match(problems(t, { ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }), /ENCRYPTION_KEYS: key "k1" must be 32 bytes/)
   t.match(problems(t, { PASSWORD_PEPPERS: 'p1:c2hvcnQ=' }), /PASSWORD_PEPPERS: key "p1" must be 32 bytes/)
+
+  t.equal(loadConfig({ STATEMENT_TIMEOUT_MS: '250' }, generated).statementTimeoutMs, 250)
+  for (const value of ['0', '-1', '1.5', 'fast', '5s', '600001']) {
+    t.match(problems(t, { STATEMENT_TIMEOUT_MS: value }), `STATEMENT_TIMEOUT_MS must be an integer from 1 to 600000 (got "${value}")`, `${value}: refused (0 would mean no timeout)`)
+  }
 
   const all = problems(t, { PORT: 'x', TRIAL_DAYS: 'y', CORS_ORIGINS: 'z' })
   t.equal(all.split('\n  - ').length - 1, 3, 'every problem is reported at once')
