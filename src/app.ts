@@ -18,6 +18,7 @@ import requestTx from './plugins/request-tx.js'
 import gates from './plugins/gates.js'
 import sessionReissue from './plugins/session-reissue.js'
 import securityEvents from './plugins/security-events.js'
+import retention from './plugins/retention.js'
 import openapi from './plugins/openapi.js'
 import outbox from './plugins/outbox.js'
 import opsRoutes from './modules/ops/routes.js'
@@ -53,6 +54,8 @@ export interface AppDeps {
   outboxIntervalMs?: number
   /** The clock (default Date.now) of rate limits and TOTP steps: tests move time instead of sleeping. */
   clock?: () => number
+  /** How often the retention sweep runs (default 10 minutes); 0: never on its own. */
+  retentionSweepMs?: number
   /** Rate-limit sweep interval (default 60 s); 0 means sweep by hand with app.rateLimits.sweep(). */
   rateLimitSweepMs?: number
 }
@@ -101,6 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(gates)
   await app.register(sessionReissue)
   await app.register(securityEvents)
+  await app.register(retention, { intervalMs: deps.retentionSweepMs ?? 10 * 60_000 })
   await app.register(outbox, {
     transport: deps.emailTransport,
     workerKey: deps.keys.workerKey,

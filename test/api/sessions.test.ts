@@ -146,3 +146,15 @@ t.test('a sign-in that presents a live session ends it', async (t) => {
   assertError(t, await me(sessionCookie(res)), 401, 'unauthenticated')
   t.equal((await sessionsOf(sessionCookie(again))).length, 2, "next's registration session and this one: the replaced one is gone")
 })
+
+t.test('the retention sweep runs through the service and ends a session only long after it ended', async (t) => {
+  const user = await register(ctx)
+  const old = await signIn(user.email, 'Old/1.0')
+  const target = (await sessionsOf(old)).find((s) => s.current)!
+  await ctx.sql(`update sessions set revoked_at = now() - interval '31 days' where id = $1`, [target.id])
+  const deleted = await ctx.app.retention.sweep()
+  t.same(Object.keys(deleted).sort(), ['email_tokens', 'mfa_challenges', 'sessions'])
+  t.ok(deleted.sessions! >= 1)
+  t.same(await ctx.sql('select 1 from sessions where id = $1', [target.id]), [], 'the long-ended session is gone')
+  t.equal((await me(user.cookie)).statusCode, 200, 'a live one stays')
+})

@@ -205,6 +205,8 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
   admin_list_workspaces: { call: 'select * from app.admin_list_workspaces(null)', allowed: refused('GHFBD') },
   admin_transition_workspace: { call: `select * from app.admin_transition_workspace('suspend', $1, 'x', null)`, values: [b.workspaceId], allowed: refused('GHFBD') },
   admin_audit_log: { call: 'select * from app.admin_audit_log(null, null, 100)', allowed: refused('GHFBD') },
+  // Deletes only rows past their retention by the database's clock (sql/190).
+  sweep_expired: { call: 'select * from app.sweep_expired(10)', allowed: answered(() => true) },
   admin_reset_mfa: { call: `select * from app.admin_reset_mfa($1, 'forged')`, values: [b.ownerId], allowed: refused('GHFBD') },
   admin_security_events: { call: 'select * from app.admin_security_events(null, null, 100)', allowed: refused('GHFBD') },
   workspace_security_events: { call: 'select * from app.workspace_security_events(null, null, 100)', allowed: (o) => refused('GHMEM', 'GHFBD')(o) || notB(o) },
