@@ -45,12 +45,14 @@ alter table public.security_events enable always trigger security_events_cannot_
 -- app.record_security_event: one refusal, after the request's own transaction ended. The code
 -- must be one of the refusals worth recording; the user is whoever holds the live session
 -- `p_token_hash` names (none for an anonymous or forged cookie); the target is the account
--- holding `p_email` (a sign-in's address), if any. Answers whether it was recorded.
+-- holding `p_email` (a sign-in's address), or the one an MFA challenge `p_challenge_hash` was
+-- issued to (the second step of a sign-in), if any. Answers whether it was recorded.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.record_security_event(text, text, text, bytea, text, uuid, text, text, text);
+drop function if exists app.record_security_event(text, text, text, bytea, text, uuid, text, text, text, bytea);
 create function app.record_security_event(
     p_code text, p_method text, p_route text, p_token_hash bytea, p_email text, p_workspace_id uuid,
-    p_ip text, p_user_agent text, p_request_id text)
+    p_ip text, p_user_agent text, p_request_id text, p_challenge_hash bytea default null)
   returns boolean
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
@@ -79,6 +81,8 @@ begin
   end if;
   if p_email is not null then
     select u.id into v_target from public.users u where u.email = pg_catalog.lower(pg_catalog.btrim(p_email));
+  elsif p_challenge_hash is not null then
+    select c.user_id into v_target from public.mfa_challenges c where c.token_hash = p_challenge_hash;
   end if;
   insert into public.security_events (code, method, route, user_id, target_user_id, workspace_id, ip, user_agent, request_id)
   values (p_code, pg_catalog.left(coalesce(p_method, ''), 16), pg_catalog.left(coalesce(p_route, ''), 200), v_user, v_target,
@@ -86,12 +90,12 @@ begin
   return true;
 end
 $$;
-alter function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text) owner to app_privileged;
-revoke all on function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text) from public;
-grant execute on function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text) to app_runtime;
-comment on function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text) is
+alter function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text, bytea) owner to app_privileged;
+revoke all on function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text, bytea) from public;
+grant execute on function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text, bytea) to app_runtime;
+comment on function app.record_security_event(text, text, text, bytea, text, uuid, text, text, text, bytea) is
   'Security events: records a refused attempt after its request rolled back, for any user and workspace. '
-  'Checks: a known refusal code; the user from a live session''s token hash, the target from the address; a bounded rate';
+  'Checks: a known refusal code; the user from a live session''s token hash, the target from the address or the MFA challenge; a bounded rate';
 
 -- ---------------------------------------------------------------------------------------------
 -- What platform administrators review: every refusal, newest first, keyset-paginated on

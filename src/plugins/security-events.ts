@@ -3,7 +3,7 @@
 // limit rolls its request's transaction back, audit rows included; once the reply is sent, this
 // hook records the refusal in a statement of its own through app.record_security_event, which
 // works out who made the attempt (the live session behind the cookie's token hash) and against
-// which account (a sign-in's address) in the database.
+// which account (a sign-in's address, or the user an MFA challenge was issued to) in the database.
 //
 // A flood must not cost a statement per refused request: each client address (/64 for IPv6) gets
 // PER_ADDRESS_PER_MINUTE records a minute from this process, counted in memory by the service's
@@ -16,6 +16,7 @@ import { clientKey } from '../rate-limit/window.js'
 import { requestMetadata } from './request-tx.js'
 import { readSessionToken } from './identity.js'
 import { isUuid } from '../schemas/common.js'
+import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
 
 /** The refusals worth a record: each is someone trying something they may not. */
 export const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -49,9 +50,12 @@ function carried(request: FastifyRequest): { tokenHash: Buffer | null; workspace
   }
 }
 
-function attemptedEmail(request: FastifyRequest): string | null {
-  const email = (request.body as { email?: unknown } | null | undefined)?.email
-  return typeof email === 'string' && email.length <= 320 ? email : null
+/** The account an attempt was against, as the body names it: a sign-in's address, or an MFA challenge. */
+function attempted(request: FastifyRequest): { email: string | null; challengeHash: Buffer | null } {
+  const body = request.body as { email?: unknown; mfaToken?: unknown } | null | undefined
+  const email = typeof body?.email === 'string' && body.email.length <= 320 ? body.email : null
+  const challengeHash = typeof body?.mfaToken === 'string' && isWellFormedToken(body.mfaToken) ? hashToken(body.mfaToken) : null
+  return { email, challengeHash }
 }
 
 export default fp(
@@ -76,11 +80,12 @@ export default fp(
     async function record(request: FastifyRequest, code: ErrorCode): Promise<void> {
       const meta = requestMetadata(request)
       const { tokenHash, workspaceId } = carried(request)
+      const target = attempted(request)
       try {
         await app.pools.runtime.query(
-          'select app.record_security_event($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+          'select app.record_security_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
           [code, request.method, request.routeOptions.url ?? 'unknown route', tokenHash,
-            attemptedEmail(request), workspaceId, meta.ip, meta.userAgent, meta.requestId],
+            target.email, workspaceId, meta.ip, meta.userAgent, meta.requestId, target.challengeHash],
         )
       } catch (err) {
         request.log.error({ err, code }, 'a refused attempt was not recorded as a security event')

@@ -4,7 +4,7 @@ import t from 'tap'
 import { hash } from '@node-rs/argon2'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildTestApp } from '../helpers/app.js'
-import { PASSWORD, assertError, register, sessionCookie } from '../helpers/actors.js'
+import { PASSWORD, assertError, register, sessionCookie, tokenFromEmail } from '../helpers/actors.js'
 
 const ctx = await buildTestApp(t)
 const NEW_PASSWORD = 'an entirely new passphrase'
@@ -91,4 +91,16 @@ t.test('sign-in rehashes a password stored with outdated parameters or without t
     t.equal((await login(user.email, PASSWORD)).statusCode, 200, `${label}: the new hash signs in`)
     t.equal(await stored(), fresh, `${label}: an up-to-date hash is left alone`)
   }
+})
+
+t.test('a password change voids every outstanding reset link', async (t) => {
+  // Threat: a reset link sitting in a compromised mailbox resets the password again after the owner changed it.
+  const user = await register(ctx)
+  const asked = await ctx.app.inject({ method: 'POST', url: '/api/auth/forgot-password', payload: { email: user.email } })
+  t.equal(asked.statusCode, 202)
+  const token = await tokenFromEmail(ctx, user.email)
+  t.equal((await change(user.cookie, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD })).statusCode, 204)
+  const reset = await ctx.app.inject({ method: 'POST', url: '/api/auth/reset-password', payload: { token, password: 'a third passphrase entirely' } })
+  assertError(t, reset, 400, 'invalid_token')
+  t.equal((await login(user.email, NEW_PASSWORD)).statusCode, 200, 'the changed password stands')
 })

@@ -5,11 +5,11 @@
 import t from 'tap'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildTestApp } from '../helpers/app.js'
-import { activeTenant, addMember, as, assertError, platformAdmin, register, type Actor } from '../helpers/actors.js'
+import { PASSWORD, activeTenant, addMember, as, assertError, enrolMfa, platformAdmin, register, type Actor } from '../helpers/actors.js'
 
 const clock = { now: Date.now() }
 const ctx = await buildTestApp(t, { RATE_LIMIT_INVITE_ACCEPT_IP: '2/15m', CORS_ORIGINS: 'https://app.example.test' }, { clock: () => clock.now })
-const admin = await platformAdmin(ctx)
+const admin = await platformAdmin(ctx, { at: clock.now })
 
 interface EventJson {
   id: string; at: string; code: string; method: string; route: string; userId: string | null; targetUserId: string | null
@@ -43,6 +43,16 @@ t.test('a wrong password is recorded against the account, though its request rol
   t.notOk(JSON.stringify(events[0]).includes('not the password'), 'the guess is not stored')
   const audit = await ctx.sql(`select 1 from audit_log where action like 'auth.login%' and (actor_user_id = $1 or entity_id = $1::text)`, [victim.id])
   t.equal(audit.length, 0, 'the audit log holds nothing of it: the refusal rolled back there')
+})
+
+t.test('a wrong MFA code is recorded against the account behind the challenge', async (t) => {
+  // Threat: someone who has the password guesses the second factor, unseen.
+  const user = await enrolMfa(ctx, await register(ctx), clock.now)
+  const login = await ctx.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: user.email, password: PASSWORD } })
+  const res = await send({ method: 'POST', url: '/api/auth/login/mfa', payload: { mfaToken: login.json().mfaToken, code: '000000' } })
+  assertError(t, res, 401, 'invalid_mfa_code')
+  const events = (await adminEvents('?limit=100')).events.filter((e) => e.code === 'invalid_mfa_code')
+  t.match(events[0], { targetUserId: user.id, userId: null, route: '/api/auth/login/mfa' })
 })
 
 t.test('a request into another tenant, a forbidden action and a bad token are recorded with who made them', async (t) => {
