@@ -98,8 +98,29 @@ comment on function app.record_security_event(text, text, text, bytea, text, uui
   'Checks: a known refusal code; the user from a live session''s token hash, the target from the address or the MFA challenge; a bounded rate';
 
 -- ---------------------------------------------------------------------------------------------
--- What platform administrators review: every refusal, newest first, keyset-paginated on
--- (created_at, id) like app.admin_audit_log; at most 101 rows.
+-- One page of events, newest first, keyset-paginated on (created_at, id) like app.admin_audit_log;
+-- at most 101 rows: every event, or those of `p_workspace`. For the two readers below, which
+-- check who asks; not granted to anyone.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.security_events_page(p_workspace uuid, p_before_at timestamptz, p_before_id uuid, p_limit integer)
+  returns setof public.security_events
+  language plpgsql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  return query
+    select * from public.security_events e
+     where (p_workspace is null or e.workspace_id = p_workspace)
+       and (p_before_at is null or (e.created_at, e.id) < (p_before_at, p_before_id))
+     order by e.created_at desc nulls last, e.id desc nulls last
+     limit least(greatest(p_limit, 1), 101);
+end
+$$;
+revoke all on function app.security_events_page(uuid, timestamptz, uuid, integer) from public;
+grant execute on function app.security_events_page(uuid, timestamptz, uuid, integer) to app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
+-- What platform administrators review: every refusal, newest first.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.admin_security_events(timestamptz, uuid, integer);
 create function app.admin_security_events(p_before_at timestamptz, p_before_id uuid, p_limit integer)
@@ -109,11 +130,7 @@ create function app.admin_security_events(p_before_at timestamptz, p_before_id u
 as $$
 begin
   perform app.assert_platform_admin();
-  return query
-    select * from public.security_events e
-     where p_before_at is null or (e.created_at, e.id) < (p_before_at, p_before_id)
-     order by e.created_at desc nulls last, e.id desc nulls last
-     limit least(greatest(p_limit, 1), 101);
+  return query select * from app.security_events_page(null, p_before_at, p_before_id, p_limit);
 end
 $$;
 alter function app.admin_security_events(timestamptz, uuid, integer) owner to app_privileged;
@@ -125,7 +142,7 @@ comment on function app.admin_security_events(timestamptz, uuid, integer) is
 
 -- ---------------------------------------------------------------------------------------------
 -- What a workspace's owners review: the refusals of requests that named their workspace (the
--- X-Workspace-Id header), whoever made them, newest first; at most 101 rows.
+-- X-Workspace-Id header), whoever made them, newest first.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.workspace_security_events(timestamptz, uuid, integer);
 create function app.workspace_security_events(p_before_at timestamptz, p_before_id uuid, p_limit integer)
@@ -144,12 +161,7 @@ begin
                   where m.workspace_id = v_workspace and m.user_id = app.current_user_id()) then
     raise exception 'Your role lacks the permission security:read' using errcode = 'GHFBD';
   end if;
-  return query
-    select * from public.security_events e
-     where e.workspace_id = v_workspace
-       and (p_before_at is null or (e.created_at, e.id) < (p_before_at, p_before_id))
-     order by e.created_at desc nulls last, e.id desc nulls last
-     limit least(greatest(p_limit, 1), 101);
+  return query select * from app.security_events_page(v_workspace, p_before_at, p_before_id, p_limit);
 end
 $$;
 alter function app.workspace_security_events(timestamptz, uuid, integer) owner to app_privileged;

@@ -13,6 +13,7 @@ import { AppError } from '../errors.js'
 import { PgRateLimitStore, type Hit } from '../rate-limit/store.js'
 import { retryAfterMs } from '../rate-limit/window.js'
 import { subjectHash } from '../rate-limit/route-config.js'
+import { repeatInBackground } from './background.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,16 +53,8 @@ export default fp<RateLimitPluginOptions>(
       errorResponseBuilder: (_request, context) => rateLimited(context.ttl),
     })
 
-    let sweeping: NodeJS.Timeout | undefined
     const sweep = () => store.sweep()
-    if (opts.sweepIntervalMs > 0) {
-      sweeping = setInterval(() => {
-        sweep().catch((err: unknown) => app.log.warn({ err }, 'rate-limit sweep failed'))
-      }, opts.sweepIntervalMs)
-      // The sweep alone must not keep the process alive.
-      sweeping.unref()
-    }
-    app.addHook('onClose', async () => clearInterval(sweeping))
+    repeatInBackground(app, opts.sweepIntervalMs, 'rate-limit sweep', sweep)
     app.decorate('rateLimits', { store, sweep })
     app.decorateRequest('accountHit', null)
 

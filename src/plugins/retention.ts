@@ -4,6 +4,7 @@
 // runs its own timer; two sweeping at once delete each row once. A failure is logged and retried
 // at the next tick.
 import fp from 'fastify-plugin'
+import { repeatInBackground } from './background.js'
 
 /** Rows per table per sweep: a backlog drains over several ticks, never in one long statement. */
 export const SWEEP_BATCH = 1000
@@ -30,14 +31,7 @@ export default fp<RetentionOptions>(
       if (rows.some((r) => r.deleted > 0)) app.log.info({ deleted }, 'retention sweep')
       return deleted
     }
-    let timer: NodeJS.Timeout | undefined
-    if (opts.intervalMs > 0) {
-      timer = setInterval(() => {
-        sweep().catch((err: unknown) => app.log.warn({ err }, 'retention sweep failed'))
-      }, opts.intervalMs)
-      timer.unref()
-    }
-    app.addHook('onClose', async () => clearInterval(timer))
+    repeatInBackground(app, opts.intervalMs, 'retention sweep', sweep)
     app.decorate('retention', { sweep })
   },
   { name: 'retention' },

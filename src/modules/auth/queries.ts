@@ -2,7 +2,7 @@
 // or touches a credential is a privileged function of sql/100 (accounts) or sql/110 (sessions),
 // which verifies it in the database and seals the request's context; what the runtime does
 // itself (its own sessions, its own verification tokens) runs under RLS.
-import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm'
 import { emailTokens, sessions } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
 
@@ -128,22 +128,22 @@ export async function listLiveSessions(db: Db) {
     .orderBy(desc(sessions.lastSeenAt), desc(sessions.createdAt))
 }
 
-/** Revokes one live session of the current user; false when there is none with that id. */
-/** Revokes every live session of the signed-in user (RLS: their own only) but `keepId`; answers how many. */
-export async function revokeOtherSessions(db: Db, keepId: string): Promise<number> {
+/** Revokes the live sessions of the signed-in user (RLS: their own only) that `which` selects; answers how many. */
+async function revokeLive(db: Db, which: SQL): Promise<number> {
   const rows = await db
     .update(sessions)
     .set({ revokedAt: sql`now()` })
-    .where(and(ne(sessions.id, keepId), live()))
+    .where(and(which, live()))
     .returning({ id: sessions.id })
   return rows.length
 }
 
+/** Revokes every live session of the signed-in user but `keepId`; answers how many. */
+export async function revokeOtherSessions(db: Db, keepId: string): Promise<number> {
+  return revokeLive(db, ne(sessions.id, keepId))
+}
+
+/** Revokes one live session of the signed-in user; false when there is none with that id. */
 export async function revokeOwnSession(db: Db, sessionId: string): Promise<boolean> {
-  const rows = await db
-    .update(sessions)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(sessions.id, sessionId), live()))
-    .returning({ id: sessions.id })
-  return rows.length > 0
+  return (await revokeLive(db, eq(sessions.id, sessionId))) > 0
 }
