@@ -2,7 +2,8 @@
 -- Security events (public.security_events): refused attempts
 --
 -- A wrong password or MFA code, a bad single-use token, a request into a workspace its caller is
--- not a member of, a forbidden action, a CSRF refusal, a rate limit: the request is refused and
+-- not a member of, a forbidden action, a CSRF refusal, a rate limit, a session cookie that is no
+-- longer (or never was) live: the request is refused and
 -- its transaction rolls back, audit rows included. The service then records the refusal here, in
 -- a statement of its own after the reply (src/plugins/security-events.ts), through
 -- app.record_security_event, which takes who made the attempt from a live session's token hash
@@ -46,7 +47,8 @@ alter table public.security_events enable always trigger security_events_cannot_
 -- must be one of the refusals worth recording; the user is whoever holds the live session
 -- `p_token_hash` names (none for an anonymous or forged cookie); the target is the account
 -- holding `p_email` (a sign-in's address), or the one an MFA challenge `p_challenge_hash` was
--- issued to (the second step of a sign-in), if any. Answers whether it was recorded.
+-- issued to (the second step of a sign-in), or the one whose no longer live session the token
+-- names, if any. Answers whether it was recorded.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.record_security_event(text, text, text, bytea, text, uuid, text, text, text);
 drop function if exists app.record_security_event(text, text, text, bytea, text, uuid, text, text, text, bytea);
@@ -61,7 +63,7 @@ declare
   v_user uuid;
   v_target uuid;
 begin
-  if p_code is null or p_code not in ('invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member',
+  if p_code is null or p_code not in ('unauthenticated', 'invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member',
                                       'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited') then
     raise exception 'not a refusal that is recorded: %', p_code using errcode = 'GHINV';
   end if;
@@ -83,6 +85,10 @@ begin
     select u.id into v_target from public.users u where u.email = pg_catalog.lower(pg_catalog.btrim(p_email));
   elsif p_challenge_hash is not null then
     select c.user_id into v_target from public.mfa_challenges c where c.token_hash = p_challenge_hash;
+  elsif v_user is null and p_token_hash is not null then
+    -- A session token that is no longer live (revoked, expired, idle): whose it was. A stolen
+    -- cookie replayed after its owner signed out shows up here.
+    select se.user_id into v_target from public.sessions se where se.token_hash = p_token_hash;
   end if;
   insert into public.security_events (code, method, route, user_id, target_user_id, workspace_id, ip, user_agent, request_id)
   values (p_code, pg_catalog.left(coalesce(p_method, ''), 16), pg_catalog.left(coalesce(p_route, ''), 200), v_user, v_target,

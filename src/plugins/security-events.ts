@@ -18,9 +18,13 @@ import { readSessionToken } from './identity.js'
 import { isUuid } from '../schemas/common.js'
 import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
 
-/** The refusals worth a record: each is someone trying something they may not. */
+/**
+ * The refusals worth a record: each is someone trying something they may not. `unauthenticated`
+ * only when the request carried a signed session cookie that is not live (a stolen cookie
+ * replayed after a sign-out, a password change or a reset): a signed-out visitor is not news.
+ */
 export const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member', 'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited',
+  'unauthenticated', 'invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member', 'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited',
 ])
 
 const PER_ADDRESS_PER_MINUTE = 60
@@ -100,7 +104,9 @@ export default fp(
 
     app.addHook('onResponse', async (request) => {
       const code = request.errorCode
-      if (!code || !RECORDED_REFUSALS.has(code) || !withinBudget(request.ip)) return
+      if (!code || !RECORDED_REFUSALS.has(code)) return
+      if (code === 'unauthenticated' && !carried(request).tokenHash) return
+      if (!withinBudget(request.ip)) return
       const done = record(request, code).finally(() => pending.delete(done))
       pending.add(done)
     })

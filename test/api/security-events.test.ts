@@ -110,6 +110,17 @@ t.test('a CSRF refusal and a rate limit are recorded; an ordinary user reads no 
   assertError(t, await ctx.app.inject({ method: 'GET', url: '/api/admin/security-events' }), 401, 'unauthenticated')
 })
 
+t.test("a stolen cookie replayed after its owner signed out is recorded against the owner; a signed-out visitor is not", async (t) => {
+  // Threat: a thief keeps trying a cookie the owner already revoked, unseen.
+  const victim = await register(ctx)
+  const stolen = victim.cookie
+  t.equal((await send({ method: 'POST', url: '/api/auth/logout', headers: { cookie: stolen } })).statusCode, 204)
+  assertError(t, await send({ method: 'GET', url: '/api/auth/me', headers: { cookie: stolen, 'user-agent': 'Thief/1.0' } }), 401, 'unauthenticated')
+  assertError(t, await send({ method: 'GET', url: '/api/auth/me', headers: { 'user-agent': 'Visitor/1.0' } }), 401, 'unauthenticated')
+  const events = (await adminEvents('?limit=100')).events.filter((e) => e.code === 'unauthenticated')
+  t.same(events.map((e) => [e.userAgent, e.targetUserId, e.userId]), [['Thief/1.0', victim.id, null]], 'only the replayed cookie, naming whose it was')
+})
+
 t.test('a flood is recorded up to 60 events a minute per address, then again the next minute', async (t) => {
   // Threat: a flood of refused requests fills the disk, or costs a statement each.
   clock.now += 3_600_000
