@@ -11,7 +11,9 @@
 --
 -- Append-only like the audit log (the same raising triggers, ENABLE ALWAYS), but not chained: a
 -- flood of refusals must not queue on a chain head, and it must not fill the disk either, so
--- the function records at most 60 events a minute per client address and 1,000 in all; past
+-- events are kept 90 days (then the retention sweep of sql/190 removes them, and nothing removes
+-- a younger one), and the function records at most 60 events a minute per client address and
+-- 1,000 in all; past
 -- that an attempt is refused and not recorded (the service's own per-address budget usually
 -- stops it before it costs a statement). Platform administrators read every event
 -- (app.admin_security_events); a workspace's owners read the events of requests that named
@@ -33,13 +35,38 @@ drop policy if exists "auditors read refusals" on public.security_events;
 create policy "auditors read refusals" on public.security_events
   for select to app_auditor using (true);
 
+-- ---------------------------------------------------------------------------------------------
+-- app.reject_recent_delete: BEFORE DELETE guard of an append-only log with a retention: a row
+-- goes only once it is older than the trigger's argument (an interval), for every role, the
+-- schema owner included, and in replica mode too (ENABLE ALWAYS). Nobody erases a recent attempt;
+-- the retention sweep (sql/190) removes the old ones, so a long flood cannot fill the disk.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.reject_recent_delete() returns trigger
+  language plpgsql
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if old.created_at >= pg_catalog.now() - tg_argv[0]::interval then
+    raise exception '% rows are kept for %: DELETE is not allowed before', tg_table_name, tg_argv[0]
+      using errcode = '42501', hint = 'Only the retention sweep removes rows, once they are old enough.';
+  end if;
+  return old;
+end
+$$;
+revoke all on function app.reject_recent_delete() from public;
+
+-- Kept 90 days (sql/190 deletes them after); never changed.
 drop trigger if exists security_events_are_append_only on public.security_events;
-create trigger security_events_are_append_only before update or delete on public.security_events
+create trigger security_events_are_append_only before update on public.security_events
   for each row execute function app.audit_reject();
+drop trigger if exists security_events_leave_after_90_days on public.security_events;
+create trigger security_events_leave_after_90_days before delete on public.security_events
+  for each row execute function app.reject_recent_delete('90 days');
 drop trigger if exists security_events_cannot_be_truncated on public.security_events;
 create trigger security_events_cannot_be_truncated before truncate on public.security_events
   for each statement execute function app.audit_reject();
 alter table public.security_events enable always trigger security_events_are_append_only;
+alter table public.security_events enable always trigger security_events_leave_after_90_days;
 alter table public.security_events enable always trigger security_events_cannot_be_truncated;
 
 -- ---------------------------------------------------------------------------------------------

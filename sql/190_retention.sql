@@ -13,8 +13,10 @@
 --                    audit trail names sessions by id and keeps its own rows.
 --   email_tokens     7 days after they were used or expired.
 --   mfa_challenges   1 day after they were used or expired.
+--   security_events  90 days after they were recorded (a trigger refuses any younger delete,
+--                    to every role: sql/060).
 --
--- The audit log and the security events are append-only and are not swept.
+-- The audit log is append-only and is not swept.
 -- =============================================================================================
 
 grant delete on public.sessions to app_privileged;
@@ -30,6 +32,12 @@ drop policy if exists "privileged functions delete email links spent 7 days ago"
 create policy "privileged functions delete email links spent 7 days ago" on public.email_tokens
   for delete to app_privileged
   using (least(coalesce(used_at, 'infinity'::timestamptz), expires_at) < pg_catalog.now() - interval '7 days');
+
+grant delete on public.security_events to app_privileged;
+drop policy if exists "privileged functions delete security events 90 days old" on public.security_events;
+create policy "privileged functions delete security events 90 days old" on public.security_events
+  for delete to app_privileged
+  using (created_at < pg_catalog.now() - interval '90 days');
 
 grant delete on public.mfa_challenges to app_privileged;
 drop policy if exists "privileged functions delete MFA challenges spent a day ago" on public.mfa_challenges;
@@ -74,11 +82,18 @@ begin
      limit v_limit);
   get diagnostics n = row_count;
   what := 'mfa_challenges'; deleted := n; return next;
+
+  delete from public.security_events where id in (
+    select e.id from public.security_events e
+     where e.created_at < pg_catalog.now() - interval '90 days'
+     limit v_limit);
+  get diagnostics n = row_count;
+  what := 'security_events'; deleted := n; return next;
 end
 $$;
 alter function app.sweep_expired(integer) owner to app_privileged;
 revoke all on function app.sweep_expired(integer) from public;
 grant execute on function app.sweep_expired(integer) to app_runtime;
 comment on function app.sweep_expired(integer) is
-  'Retention: deletes sessions, email links and MFA challenges of every user once past their retention. '
+  'Retention: deletes sessions, email links, MFA challenges and security events of every user once past their retention. '
   'Checks: the delete policies admit only rows past their retention by the database''s own clock; a bounded batch';

@@ -25,6 +25,7 @@ const TRIGGER_ROLES: Record<string, TriggerReport['role']> = {
   'app.audit_advance': 'chain seal',
   'app.audit_chain_head_guard': 'chain guard',
   'app.audit_reject': 'append-only guard',
+  'app.reject_recent_delete': 'append-only guard',
 }
 
 const ENABLED: Record<string, TriggerEnabled> = { O: 'origin', A: 'always', R: 'replica', D: 'disabled' }
@@ -259,7 +260,7 @@ async function readAuditTriggers(db: Queryable, schemas: string[]): Promise<Map<
        join pg_proc f on f.oid = t.tgfoid
        join pg_namespace fn on fn.oid = f.pronamespace
       where n.nspname = any($1::text[]) and not t.tgisinternal
-        and fn.nspname = 'app' and f.proname like 'audit\\_%'
+        and fn.nspname = 'app' and (f.proname like 'audit\\_%' or f.proname = 'reject_recent_delete')
       order by 1, t.tgname`,
     [schemas],
   )

@@ -153,7 +153,7 @@ t.test('the retention sweep runs through the service and ends a session only lon
   const target = (await sessionsOf(old)).find((s) => s.current)!
   await ctx.sql(`update sessions set revoked_at = now() - interval '31 days' where id = $1`, [target.id])
   const deleted = await ctx.app.retention.sweep()
-  t.same(Object.keys(deleted).sort(), ['email_tokens', 'mfa_challenges', 'sessions'])
+  t.same(Object.keys(deleted).sort(), ['email_tokens', 'mfa_challenges', 'security_events', 'sessions'])
   t.ok(deleted.sessions! >= 1)
   t.same(await ctx.sql('select 1 from sessions where id = $1', [target.id]), [], 'the long-ended session is gone')
   t.equal((await me(user.cookie)).statusCode, 200, 'a live one stays')

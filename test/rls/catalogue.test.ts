@@ -71,7 +71,9 @@ interface TableRow {
  * acts in, and is held to its own rules in test/rls/isolation.test.ts).
  */
 async function workspaceTables(sql: Sql, schema: string, appendOnlyTables: boolean): Promise<TableRow[]> {
-  const fn = appendOnlyTables ? 'app.audit_reject()' : 'app.audit_capture()'
+  // An append-only table's guards: app.audit_reject(), or, for DELETE on a log with a retention,
+  // app.reject_recent_delete() (only rows older than its argument may go).
+  const fns = appendOnlyTables ? ['app.audit_reject()', 'app.reject_recent_delete()'] : ['app.audit_capture()']
   return rows<TableRow>(
     sql,
     `select c.oid::regclass::text as name, c.relrowsecurity as enabled, c.relforcerowsecurity as forced,
@@ -82,7 +84,7 @@ async function workspaceTables(sql: Sql, schema: string, appendOnlyTables: boole
                        where p.polrelid = c.oid
                          and p.polroles && array[0::oid, (select oid from pg_roles where rolname = 'app_runtime')]), '[]') as policies,
             coalesce((select json_agg(json_build_object('name', tg.tgname, 'type', tg.tgtype, 'enabled', tg.tgenabled) order by tg.tgname)
-                        from pg_trigger tg where tg.tgrelid = c.oid and tg.tgfoid = '${fn}'::regprocedure), '[]') as triggers,
+                        from pg_trigger tg where tg.tgrelid = c.oid and tg.tgfoid in (${fns.map((f) => `'${f}'::regprocedure`).join(', ')})), '[]') as triggers,
             array(select x from unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) x
                    where has_table_privilege('app_runtime', c.oid, x)) as runtime_privileges,
             has_table_privilege('app_runtime', c.oid, 'SELECT') as runtime_reads,
@@ -159,7 +161,7 @@ async function appendOnlyTableFindings(sql: Sql, schema: string): Promise<Findin
     for (const privilege of table.runtime_privileges) problems.push(`app_runtime has the ${privilege} privilege`)
     for (const event of ['UPDATE', 'DELETE', 'TRUNCATE'] as const) {
       if (!table.triggers.some((tg) => fires(tg, 'BEFORE', event))) {
-        problems.push(`no BEFORE ${event} ${event === 'TRUNCATE' ? 'statement' : 'row'} trigger executing app.audit_reject()`)
+        problems.push(`no BEFORE ${event} ${event === 'TRUNCATE' ? 'statement' : 'row'} trigger executing app.audit_reject()${event === 'DELETE' ? ' or app.reject_recent_delete()' : ''}`)
       }
     }
     for (const tg of table.triggers.filter((tg) => tg.enabled !== 'A')) {

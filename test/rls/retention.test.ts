@@ -59,7 +59,7 @@ t.test('the sweep deletes what is past its retention and nothing younger', async
     challengeOld: await challenge(2, -2),
   }
   const swept = await rows<{ what: string; deleted: number }>(runtime, 'select * from app.sweep_expired(1000)')
-  t.same(Object.fromEntries(swept.map((r) => [r.what, r.deleted])), { sessions: 3, email_tokens: 2, mfa_challenges: 1 })
+  t.same(Object.fromEntries(swept.map((r) => [r.what, r.deleted])), { sessions: 3, email_tokens: 2, mfa_challenges: 1, security_events: 0 })
   for (const [name, id] of Object.entries(keep)) {
     t.ok(await exists(name.startsWith('token') ? 'email_tokens' : name.startsWith('challenge') ? 'mfa_challenges' : 'sessions', id), `${name} stays`)
   }
@@ -81,4 +81,21 @@ t.test('the runtime deletes none of them directly', async (t) => {
   for (const table of ['sessions', 'email_tokens', 'mfa_challenges']) {
     t.same(await pgError(runtime.query(`delete from ${table}`)), permissionDenied('table', table), table)
   }
+})
+
+t.test('security events are kept 90 days: the sweep removes older ones, and nobody removes a younger one', async (t) => {
+  // Threat: a flood fills the disk over months, or someone erases a recent attack's trail.
+  const event = async (daysAgo: number) => (await rows<{ id: string }>(su,
+    `insert into security_events (code, method, route, created_at) values ('forbidden', 'GET', '/retention', now() - make_interval(days => $1)) returning id`,
+    [daysAgo]))[0]!.id
+  const recent = await event(89)
+  const old = await event(91)
+  const swept = await rows<{ what: string; deleted: number }>(runtime, 'select * from app.sweep_expired(1000)')
+  t.equal(swept.find((r) => r.what === 'security_events')?.deleted, 1)
+  t.ok(await exists('security_events', recent), 'an 89-day-old event stays')
+  t.notOk(await exists('security_events', old), 'a 91-day-old one is gone')
+  // Even a superuser deleting by hand is refused for a younger event (the guard is ENABLE ALWAYS).
+  t.same(await pgError(su.query('delete from security_events where id = $1', [recent])),
+    { code: '42501', message: 'security_events rows are kept for 90 days: DELETE is not allowed before' })
+  t.ok(await exists('security_events', recent))
 })
