@@ -311,18 +311,14 @@ create function app.change_password(
 as $$
 declare
   v_user uuid := app.assert_current_password(p_current_proof, 'The current password is wrong');
-  v_rotated record;
 begin
   perform app.assert_password_hash(p_new_hash);
   update public.users set password_hash = p_new_hash, updated_at = pg_catalog.now() where id = v_user;
   update public.email_tokens set used_at = pg_catalog.now()
    where user_id = v_user and purpose = 'reset_password' and used_at is null;
   -- The new session keeps this one's second factor: the password changed, not the device.
-  select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds,
-    (select se.mfa_at from public.sessions se where se.id = app.current_session_id()));
-  perform app.audit_append(null, 'event', 'auth.password_changed', 'user', v_user::text, null,
-    pg_catalog.jsonb_build_object('sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
-  return v_rotated.session_id;
+  return app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds,
+    (select se.mfa_at from public.sessions se where se.id = app.current_session_id()), 'auth.password_changed');
 end
 $$;
 alter function app.change_password(bytea, text, bytea, integer, integer) owner to app_privileged;

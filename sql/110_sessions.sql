@@ -202,32 +202,40 @@ grant execute on function app.open_session(bytea, integer, integer, timestamptz,
 -- ---------------------------------------------------------------------------------------------
 -- app.rotate_session: after a change to how the account is secured (its password, its second
 -- factor), signs out every other session of the signed-in user and replaces the request's own
--- session with a new one under `p_token_hash`, so a copy of the old cookie stops working too.
--- `p_mfa_at` is the new session's second-factor time (see app.open_session). Answers the new
--- session and how many others were signed out. For the privileged functions only.
+-- session with a new one under `p_token_hash`, so a copy of the old cookie stops working too,
+-- and audits the change as `p_action` on the user, `p_after` plus how many sessions were signed
+-- out and the new session. `p_mfa_at` is the new session's second-factor time (see
+-- app.open_session). Answers the new session. For the privileged functions only.
 -- ---------------------------------------------------------------------------------------------
+drop function if exists app.rotate_session(bytea, integer, integer, timestamptz);
 create or replace function app.rotate_session(
     p_token_hash bytea, p_absolute_seconds integer, p_idle_seconds integer, p_mfa_at timestamptz,
-    out session_id uuid, out others_revoked integer)
+    p_action text, p_after jsonb default '{}')
+  returns uuid
   language plpgsql volatile
   set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_user uuid := app.require_user();
   v_session uuid := app.current_session_id();
+  v_others integer;
+  v_new uuid;
 begin
   if v_session is null then
     raise exception 'Sign in first' using errcode = 'GHAUT';
   end if;
   update public.sessions set revoked_at = pg_catalog.now()
    where user_id = v_user and revoked_at is null and id <> v_session;
-  get diagnostics others_revoked = row_count;
-  session_id := app.open_session(p_token_hash, p_absolute_seconds, p_idle_seconds, null, null, p_mfa_at);
+  get diagnostics v_others = row_count;
+  v_new := app.open_session(p_token_hash, p_absolute_seconds, p_idle_seconds, null, null, p_mfa_at);
   update public.sessions set revoked_at = pg_catalog.now() where id = v_session and revoked_at is null;
+  perform app.audit_append(null, 'event', p_action, 'user', v_user::text, null,
+    p_after || pg_catalog.jsonb_build_object('sessionsRevoked', v_others, 'sessionRotatedTo', v_new));
+  return v_new;
 end
 $$;
-revoke all on function app.rotate_session(bytea, integer, integer, timestamptz) from public;
-grant execute on function app.rotate_session(bytea, integer, integer, timestamptz) to app_privileged;
+revoke all on function app.rotate_session(bytea, integer, integer, timestamptz, text, jsonb) from public;
+grant execute on function app.rotate_session(bytea, integer, integer, timestamptz, text, jsonb) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.reissue_session: replaces a session marked for re-issue with a new one under a new token.

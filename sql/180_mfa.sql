@@ -327,7 +327,6 @@ create function app.mfa_enable(
 as $$
 declare
   v_user uuid := app.require_user();
-  v_rotated record;
 begin
   perform 1 from public.user_mfa f where f.user_id = v_user for update;
   if not found then
@@ -338,10 +337,7 @@ begin
   end if;
   perform app.accept_totp_step(p_step, true);
   perform app.replace_backup_codes(p_backup_code_hashes);
-  select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, pg_catalog.now());
-  perform app.audit_append(null, 'event', 'auth.mfa_enabled', 'user', v_user::text, null,
-    pg_catalog.jsonb_build_object('sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
-  return v_rotated.session_id;
+  return app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, pg_catalog.now(), 'auth.mfa_enabled');
 end
 $$;
 alter function app.mfa_enable(bigint, bytea[], bytea, integer, integer) owner to app_privileged;
@@ -369,7 +365,6 @@ create function app.mfa_disable(
 as $$
 declare
   v_user uuid := app.require_user();
-  v_rotated record;
 begin
   perform app.assert_mfa_enabled(v_user);
   perform app.assert_current_password(p_password_proof, 'The password is wrong');
@@ -379,11 +374,8 @@ begin
   perform app.use_second_factor(p_step, p_backup_code_hashes);
   delete from public.mfa_backup_codes where user_id = v_user;
   delete from public.user_mfa where user_id = v_user;
-  select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, null);
-  perform app.audit_append(null, 'event', 'auth.mfa_disabled', 'user', v_user::text, null,
-    pg_catalog.jsonb_build_object('method', case when p_backup_code_hashes is null then 'totp' else 'backup_code' end,
-      'sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
-  return v_rotated.session_id;
+  return app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, null, 'auth.mfa_disabled',
+    pg_catalog.jsonb_build_object('method', case when p_backup_code_hashes is null then 'totp' else 'backup_code' end));
 end
 $$;
 alter function app.mfa_disable(bytea, bigint, bytea[], bytea, integer, integer) owner to app_privileged;
@@ -408,15 +400,11 @@ create function app.mfa_regenerate_backup_codes(
 as $$
 declare
   v_user uuid := app.require_user();
-  v_rotated record;
 begin
   perform app.assert_mfa_enabled(v_user);
   perform app.accept_totp_step(p_step, false);
   perform app.replace_backup_codes(p_backup_code_hashes);
-  select * into v_rotated from app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, pg_catalog.now());
-  perform app.audit_append(null, 'event', 'auth.backup_codes_regenerated', 'user', v_user::text, null,
-    pg_catalog.jsonb_build_object('sessionsRevoked', v_rotated.others_revoked, 'sessionRotatedTo', v_rotated.session_id));
-  return v_rotated.session_id;
+  return app.rotate_session(p_session_token_hash, p_absolute_seconds, p_idle_seconds, pg_catalog.now(), 'auth.backup_codes_regenerated');
 end
 $$;
 alter function app.mfa_regenerate_backup_codes(bigint, bytea[], bytea, integer, integer) owner to app_privileged;

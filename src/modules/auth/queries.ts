@@ -29,6 +29,12 @@ export interface Lifetimes {
   idleSeconds: number
 }
 
+/** Where a function that rotates the request's session (app.rotate_session) puts the new one. */
+export type Rotation = { sessionTokenHash: Buffer } & Lifetimes
+
+/** A rotation as the last three arguments of those functions. */
+export const rotationArgs = (r: Rotation) => sql`${r.sessionTokenHash}, ${r.absoluteSeconds}::integer, ${r.idleSeconds}::integer`
+
 export async function register(
   db: Db,
   r: { email: string; name: string; passwordHash: string; sessionTokenHash: Buffer } & Lifetimes,
@@ -70,13 +76,8 @@ export async function myPasswordSettings(db: Db): Promise<string | null> {
   return rows[0]?.settings ?? null
 }
 
-export async function changePassword(
-  db: Db,
-  c: { currentProof: Buffer; newHash: string; sessionTokenHash: Buffer } & Lifetimes,
-): Promise<string> {
-  const { rows } = await db.execute<{ id: string }>(sql`
-    select app.change_password(${c.currentProof}, ${c.newHash}, ${c.sessionTokenHash},
-      ${c.absoluteSeconds}::integer, ${c.idleSeconds}::integer) as id`)
+export async function changePassword(db: Db, c: { currentProof: Buffer; newHash: string }, r: Rotation): Promise<string> {
+  const { rows } = await db.execute<{ id: string }>(sql`select app.change_password(${c.currentProof}, ${c.newHash}, ${rotationArgs(r)}) as id`)
   return rows[0]!.id
 }
 

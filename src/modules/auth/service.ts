@@ -40,6 +40,16 @@ export function newSessionToken(): { token: string; hash: Buffer } {
   return { token, hash: hashToken(token) }
 }
 
+/**
+ * A new session for a function that rotates the request's own (a password change, enabling,
+ * disabling or regenerating MFA: app.rotate_session signs every other session out and replaces
+ * this one, so a copy of the old cookie stops working). The token goes into the reply's cookie.
+ */
+export function newRotation(ctx: Ctx): { token: string; rotation: q.Rotation } {
+  const session = newSessionToken()
+  return { token: session.token, rotation: { sessionTokenHash: session.hash, ...lifetimes(ctx) } }
+}
+
 /** The signed-in user as the API shows them. */
 export async function currentUser(ctx: Ctx): Promise<UserT> {
   const profile = await q.currentProfile(ctx.db)

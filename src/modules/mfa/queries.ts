@@ -4,7 +4,7 @@
 import { and, count, eq, isNull, sql } from 'drizzle-orm'
 import { mfaBackupCodes, userMfa } from '../../db/schema/index.js'
 import type { Db } from '../../db/request-tx.js'
-import type { Lifetimes } from '../auth/queries.js'
+import { rotationArgs, type Lifetimes, type Rotation } from '../auth/queries.js'
 
 /** The signed-in user's MFA row (RLS: their own only). */
 export async function findMfa(db: Db, userId: string) {
@@ -43,21 +43,16 @@ export async function setup(db: Db, passwordProof: Buffer, secretEncrypted: stri
   await db.execute(sql`select app.mfa_setup(${passwordProof}, ${secretEncrypted})`)
 }
 
-/** Where the request's rotated session goes: the new token's hash and its lifetimes. */
-export type Rotation = { sessionTokenHash: Buffer } & Lifetimes
-
-const rotation = (r: Rotation) => sql`${r.sessionTokenHash}, ${r.absoluteSeconds}::integer, ${r.idleSeconds}::integer`
-
 export async function enable(db: Db, step: number, backupCodeHashes: Buffer[], r: Rotation): Promise<void> {
-  await db.execute(sql`select app.mfa_enable(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[], ${rotation(r)})`)
+  await db.execute(sql`select app.mfa_enable(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[], ${rotationArgs(r)})`)
 }
 
 export async function disable(
   db: Db, passwordProof: Buffer, factor: { step: number | null; backupCodeHashes: Buffer[] | null }, r: Rotation,
 ): Promise<void> {
-  await db.execute(sql`select app.mfa_disable(${passwordProof}, ${factor.step}::bigint, ${factor.backupCodeHashes ? sql.param(factor.backupCodeHashes) : null}::bytea[], ${rotation(r)})`)
+  await db.execute(sql`select app.mfa_disable(${passwordProof}, ${factor.step}::bigint, ${factor.backupCodeHashes ? sql.param(factor.backupCodeHashes) : null}::bytea[], ${rotationArgs(r)})`)
 }
 
 export async function regenerateBackupCodes(db: Db, step: number | null, backupCodeHashes: Buffer[], r: Rotation): Promise<void> {
-  await db.execute(sql`select app.mfa_regenerate_backup_codes(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[], ${rotation(r)})`)
+  await db.execute(sql`select app.mfa_regenerate_backup_codes(${step}::bigint, ${sql.param(backupCodeHashes)}::bytea[], ${rotationArgs(r)})`)
 }

@@ -20,7 +20,8 @@ import { hashToken, isWellFormedToken } from '../../crypto/tokens.js'
 import { looksLikeTotpCode, matchingStep, newTotpSecret } from '../../crypto/totp.js'
 import { backupCodeCandidates, newBackupCodes } from '../../crypto/backup-codes.js'
 import type { Ctx, UserCtx } from '../../context.js'
-import { currentPasswordProof, lifetimes, newSessionToken } from '../auth/service.js'
+import { currentPasswordProof, lifetimes, newRotation, newSessionToken } from '../auth/service.js'
+import type { Rotation } from '../auth/queries.js'
 import * as q from './queries.js'
 
 function secretAad(userId: string): string {
@@ -94,14 +95,25 @@ export async function setup(ctx: UserCtx, password: string): Promise<{ secret: s
   return { secret, otpauthUrl }
 }
 
+/** The time step `code` is valid for, or 401 invalid_mfa_code. */
+function requiredStep(ctx: UserCtx, envelope: string | null, code: string): number {
+  const step = totpStep(ctx, ctx.principal.userId, envelope, code)
+  if (step === null) throw new AppError('invalid_mfa_code')
+  return step
+}
+
 /**
- * A new token for the request's session, which the functions below rotate: enabling, disabling
- * and regenerating sign out every other session and replace this one (sql/180), so a copy of
- * the old cookie stops working. The token goes into the reply's cookie.
+ * Ten fresh backup codes, stored by `write` with the rotation of the request's session (enabling
+ * and regenerating sign out every other session and replace this one, sql/180). Answers the
+ * codes, shown this once, and the new session's token, for the cookie.
  */
-function rotation(ctx: UserCtx): { token: string; rotation: q.Rotation } {
-  const session = newSessionToken()
-  return { token: session.token, rotation: { sessionTokenHash: session.hash, ...lifetimes(ctx) } }
+async function withFreshCodes(
+  ctx: UserCtx, write: (hashes: Buffer[], rotation: Rotation) => Promise<void>,
+): Promise<{ backupCodes: string[]; sessionToken: string }> {
+  const { codes, hashes } = newBackupCodes(ctx.config.encryptionKeys)
+  const next = newRotation(ctx)
+  await write(hashes, next.rotation)
+  return { backupCodes: codes, sessionToken: next.token }
 }
 
 /**
@@ -109,16 +121,11 @@ function rotation(ctx: UserCtx): { token: string; rotation: q.Rotation } {
  * the rotated session's token (a session that counts as signed in with the second factor).
  */
 export async function enable(ctx: UserCtx, code: string): Promise<{ backupCodes: string[]; sessionToken: string }> {
-  const { userId } = ctx.principal
-  const row = await q.findMfa(ctx.db, userId)
+  const row = await q.findMfa(ctx.db, ctx.principal.userId)
   if (!row) throw new AppError('conflict', 'Set MFA up first')
   if (row.enabledAt) throw new AppError('conflict', 'MFA is already enabled')
-  const step = totpStep(ctx, userId, row.secretEncrypted, code)
-  if (step === null) throw new AppError('invalid_mfa_code')
-  const { codes, hashes } = newBackupCodes(ctx.config.encryptionKeys)
-  const next = rotation(ctx)
-  await q.enable(ctx.db, step, hashes, next.rotation)
-  return { backupCodes: codes, sessionToken: next.token }
+  const step = requiredStep(ctx, row.secretEncrypted, code)
+  return withFreshCodes(ctx, (hashes, rotation) => q.enable(ctx.db, step, hashes, rotation))
 }
 
 /** The signed-in user's enabled MFA row, or 409. */
@@ -140,19 +147,14 @@ export async function disable(ctx: UserCtx, body: { password: string; code: stri
   const factor: SecondFactor = looksLikeTotpCode(body.code)
     ? { step: totpStep(ctx, userId, row.secretEncrypted, body.code), backupCodeHashes: null }
     : { step: null, backupCodeHashes: backupCodeCandidates(body.code, ctx.config.encryptionKeys) }
-  const next = rotation(ctx)
+  const next = newRotation(ctx)
   await q.disable(ctx.db, proof, factor, next.rotation)
   return next.token
 }
 
 /** Ten new backup codes (every old one stops working), and the rotated session's token. */
 export async function regenerateBackupCodes(ctx: UserCtx, code: string): Promise<{ backupCodes: string[]; sessionToken: string }> {
-  const { userId } = ctx.principal
   const row = await getEnabledMfa(ctx)
-  const step = totpStep(ctx, userId, row.secretEncrypted, code)
-  if (step === null) throw new AppError('invalid_mfa_code')
-  const { codes, hashes } = newBackupCodes(ctx.config.encryptionKeys)
-  const next = rotation(ctx)
-  await q.regenerateBackupCodes(ctx.db, step, hashes, next.rotation)
-  return { backupCodes: codes, sessionToken: next.token }
+  const step = requiredStep(ctx, row.secretEncrypted, code)
+  return withFreshCodes(ctx, (hashes, rotation) => q.regenerateBackupCodes(ctx.db, step, hashes, rotation))
 }

@@ -1,7 +1,7 @@
 // Security settings of the signed-in user: changing the password.
 import { hashPassword } from '../../crypto/passwords.js'
 import { assertPasswordStrength } from '../auth/rules.js'
-import { currentPasswordProof, lifetimes, newSessionToken } from '../auth/service.js'
+import { currentPasswordProof, newRotation } from '../auth/service.js'
 import type { UserCtx } from '../../context.js'
 import * as q from '../auth/queries.js'
 
@@ -16,7 +16,7 @@ export async function changePassword(ctx: UserCtx, body: { currentPassword: stri
   assertPasswordStrength(body.newPassword, ctx.principal)
   const currentProof = await currentPasswordProof(ctx, body.currentPassword)
   const newHash = await hashPassword(body.newPassword, ctx.config.passwordPeppers)
-  const session = newSessionToken()
-  await q.changePassword(ctx.db, { currentProof, newHash, sessionTokenHash: session.hash, ...lifetimes(ctx) })
-  return session.token
+  const next = newRotation(ctx)
+  await q.changePassword(ctx.db, { currentProof, newHash }, next.rotation)
+  return next.token
 }
