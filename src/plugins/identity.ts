@@ -72,12 +72,29 @@ export function clearSessionCookie(reply: FastifyReply): void {
 }
 
 /** SHA-256 of the request's session token, when its cookie is signed and well-formed. */
-export function readSessionToken(request: FastifyRequest, cookieName: string): Buffer | null {
+function readSessionToken(request: FastifyRequest, cookieName: string): Buffer | null {
   const raw = request.cookies[cookieName]
   if (!raw) return null
   const unsigned = request.unsignCookie(raw)
   if (!unsigned.valid || !unsigned.value || !isWellFormedToken(unsigned.value)) return null
   return hashToken(unsigned.value)
+}
+
+/**
+ * What the request says it is: its session token's hash (none when it carries an Authorization
+ * header: such a request is judged by that header alone) and, when `workspaceRoute`, the
+ * workspace its X-Workspace-Id header names.
+ */
+export function readCredentials(request: FastifyRequest, workspaceRoute: boolean): Credentials {
+  let workspaceId: string | null = null
+  let workspaceHeaderInvalid = false
+  if (workspaceRoute) {
+    const header = request.headers['x-workspace-id']
+    if (typeof header === 'string' && isUuid(header.trim())) workspaceId = header.trim().toLowerCase()
+    else workspaceHeaderInvalid = true
+  }
+  const tokenHash = request.headers.authorization !== undefined ? null : readSessionToken(request, request.server.sessionCookieName)
+  return { tokenHash, workspaceId, workspaceHeaderInvalid }
 }
 
 export default fp(
@@ -90,19 +107,12 @@ export default fp(
     app.addHook('onRequest', async (request) => {
       const access = request.routeOptions.config.access
       if (!access) return
-      let workspaceId: string | null = null
-      let workspaceHeaderInvalid = false
-      if (access === 'workspace') {
-        const header = request.headers['x-workspace-id']
-        if (typeof header === 'string' && isUuid(header.trim())) workspaceId = header.trim().toLowerCase()
-        else workspaceHeaderInvalid = true
-      }
-      const bearer = request.headers.authorization !== undefined
-      const tokenHash = bearer ? null : readSessionToken(request, cookieName)
-      if (!tokenHash && access !== 'public') {
+      const credentials = readCredentials(request, access === 'workspace')
+      if (!credentials.tokenHash && access !== 'public') {
+        const bearer = request.headers.authorization !== undefined
         throw new AppError('unauthenticated', bearer ? 'API tokens are not available yet; a request with an Authorization header is not signed in by its cookie' : undefined)
       }
-      request.credentials = { tokenHash, workspaceId, workspaceHeaderInvalid }
+      request.credentials = credentials
     })
   },
   // After @fastify/cookie, whose onRequest hook parses the cookies read here.

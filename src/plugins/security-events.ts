@@ -14,8 +14,7 @@ import type { FastifyRequest } from 'fastify'
 import type { ErrorCode } from '../errors.js'
 import { clientKey } from '../rate-limit/window.js'
 import { requestMetadata } from './request-tx.js'
-import { readSessionToken } from './identity.js'
-import { isUuid } from '../schemas/common.js'
+import { readCredentials, type Credentials } from './identity.js'
 import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
 
 /**
@@ -41,17 +40,12 @@ declare module 'fastify' {
 }
 
 /**
- * The session token hash and workspace the request carried. Usually what plugins/identity.ts
- * read; a refusal that came before it (a CSRF refusal, an IP rate limit) is read here the same
- * way. Nothing is trusted: the database resolves the token to a user only if its session is live.
+ * The session token hash and workspace the request carried: what plugins/identity.ts read, or,
+ * for a refusal that came before it (a CSRF refusal, an IP rate limit), read the same way now.
+ * Nothing is trusted: the database resolves the token to a user only if its session is live.
  */
-function carried(request: FastifyRequest): { tokenHash: Buffer | null; workspaceId: string | null } {
-  if (request.credentials) return { tokenHash: request.credentials.tokenHash, workspaceId: request.credentials.workspaceId }
-  const header = request.headers['x-workspace-id']
-  return {
-    tokenHash: request.headers.authorization === undefined ? readSessionToken(request, request.server.sessionCookieName) : null,
-    workspaceId: typeof header === 'string' && isUuid(header.trim()) ? header.trim().toLowerCase() : null,
-  }
+function carried(request: FastifyRequest): Credentials {
+  return request.credentials ?? readCredentials(request, true)
 }
 
 /** The account an attempt was against, as the body names it: a sign-in's address, or an MFA challenge. */
@@ -81,9 +75,8 @@ export default fp(
       return n <= PER_ADDRESS_PER_MINUTE
     }
 
-    async function record(request: FastifyRequest, code: ErrorCode): Promise<void> {
+    async function record(request: FastifyRequest, code: ErrorCode, { tokenHash, workspaceId }: Credentials): Promise<void> {
       const meta = requestMetadata(request)
-      const { tokenHash, workspaceId } = carried(request)
       const target = attempted(request)
       try {
         await app.pools.runtime.query(
@@ -96,24 +89,22 @@ export default fp(
       }
     }
 
-    app.decorate('securityEvents', {
-      async settled() {
-        await Promise.allSettled([...pending])
-      },
-    })
+    const settled = async () => {
+      await Promise.allSettled([...pending])
+    }
+    app.decorate('securityEvents', { settled })
 
     app.addHook('onResponse', async (request) => {
       const code = request.errorCode
       if (!code || !RECORDED_REFUSALS.has(code)) return
-      if (code === 'unauthenticated' && !carried(request).tokenHash) return
+      const credentials = carried(request)
+      if (code === 'unauthenticated' && !credentials.tokenHash) return
       if (!withinBudget(request.ip)) return
-      const done = record(request, code).finally(() => pending.delete(done))
+      const done = record(request, code, credentials).finally(() => pending.delete(done))
       pending.add(done)
     })
 
-    app.addHook('onClose', async () => {
-      await Promise.allSettled([...pending])
-    })
+    app.addHook('onClose', settled)
   },
   { name: 'security-events', dependencies: ['errors'] },
 )
