@@ -64,7 +64,8 @@ create policy "privileged functions change the user's or co-members' sessions" o
 -- trial and billing state. It seals the context (sql/020): the user and session only for a live
 -- token, the workspace only for a member, and the request's metadata for the audit rows; and
 -- returns the row the HTTP gates decide on (mfa: the session was signed in, or has since been
--- confirmed, with a second factor). Records session activity at most once a minute.
+-- confirmed, with a second factor; role: as the API names it, app.role_ref; permissions: the
+-- role's, as they are now, sql/125). Records session activity at most once a minute.
 -- A session marked for re-issue (a role change, sql/130) answers reissue = true; the service
 -- then calls app.reissue_session. A token that was just re-issued still resolves, for 60 seconds
 -- and only while its replacement is live, *as its replacement*: requests that were in flight
@@ -79,7 +80,7 @@ create function app.begin_request(
   returns table (
     session_id uuid, user_id uuid, email text, name text, email_verified boolean, is_platform_admin boolean,
     workspace_id uuid, role text, workspace_name text, workspace_status text, status_reason text,
-    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean, mfa boolean
+    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean, mfa boolean, permissions text[]
   )
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
@@ -95,6 +96,7 @@ declare
   v_verified boolean;
   v_workspace uuid;
   v_role text;
+  v_role_id uuid;
   v_ws_name text;
   v_status text;
   v_reason text;
@@ -127,8 +129,8 @@ begin
   end if;
 
   if v_user is not null and p_workspace_id is not null then
-    select w.id, ms.role, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
-      into v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing
+    select w.id, ms.role, ms.role_id, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
+      into v_workspace, v_role, v_role_id, v_ws_name, v_status, v_reason, v_trial, v_billing
       from public.memberships ms
       join public.workspaces w on w.id = ms.workspace_id
      where ms.workspace_id = p_workspace_id and ms.user_id = v_user;
@@ -147,7 +149,8 @@ begin
 
   return query select v_session, v_user, v_email, v_name, v_verified,
     exists (select 1 from public.platform_admins pa where pa.user_id = v_user),
-    v_workspace, v_role, v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(), v_reissue, v_mfa;
+    v_workspace, app.role_ref(v_role, v_role_id), v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(),
+    v_reissue, v_mfa, case when v_workspace is not null then app.role_permissions_of(v_workspace, v_role, v_role_id) end;
 end
 $$;
 alter function app.begin_request(bytea, uuid, text, text, text) owner to app_privileged;

@@ -198,7 +198,8 @@ comment on function app.create_workspace(text) is
   'Checks: the sealed user, verified; one owned workspace per user';
 
 -- ---------------------------------------------------------------------------------------------
--- app.my_workspaces: the verified user's memberships, one per workspace.
+-- app.my_workspaces: the verified user's memberships, one per workspace (the role as the API
+-- names it: a built-in name or the custom role's id, like app.role_ref in sql/125).
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.my_workspaces();
 create function app.my_workspaces()
@@ -206,7 +207,7 @@ create function app.my_workspaces()
   language sql stable security definer
   set search_path = pg_catalog, pg_temp
 as $$
-  select w.id, w.name, m.role, w.status
+  select w.id, w.name, case when m.role = 'custom' then m.role_id::text else m.role end, w.status
     from public.memberships m
     join public.workspaces w on w.id = m.workspace_id
    where m.user_id = app.current_user_id()

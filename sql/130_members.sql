@@ -20,36 +20,43 @@ call app.secure_tenant_table('public.memberships', 'memberships', array['select'
 revoke all on public.memberships from app_runtime, app_privileged, app_mailer, app_auditor;
 grant select on public.memberships to app_runtime;
 grant select, insert, delete on public.memberships to app_privileged;
-grant update (role) on public.memberships to app_privileged;
+grant update (role, role_id, department_id, contacts_scope) on public.memberships to app_privileged;
 
 -- Retired (the second one OR-ed `true` into the first, so any role could be inserted).
 drop policy if exists "privileged functions add workspace owners" on public.memberships;
 drop policy if exists "privileged functions add accepted invitees" on public.memberships;
 
--- Whether a membership of (workspace, user, role) is being granted right now, in this very
--- transaction, to the verified user: as the owner of the workspace they just created, or with the
--- role of the invitation they just accepted. The two ways anyone joins a workspace.
-create or replace function app.membership_is_being_granted(p_workspace_id uuid, p_user_id uuid, p_role text)
+-- Whether a membership of (workspace, user, role, role_id, contacts_scope) is being granted
+-- right now, in this very transaction, to the verified user: as the owner of the workspace they
+-- just created, or with the role and scope of the invitation they just accepted. The two ways
+-- anyone joins a workspace.
+drop policy if exists "privileged functions add a workspace's creator or an invitee" on public.memberships;
+drop function if exists app.membership_is_being_granted(uuid, uuid, text);
+create or replace function app.membership_is_being_granted(
+    p_workspace_id uuid, p_user_id uuid, p_role text, p_role_id uuid, p_contacts_scope text)
   returns boolean
   language sql stable
   set search_path = pg_catalog, pg_temp
 as $$
   select p_user_id = app.current_user_id() and (
     exists (select 1 from public.workspaces w
-             where w.id = p_workspace_id and w.owner_id = p_user_id and p_role = 'owner' and w.created_at = pg_catalog.now())
+             where w.id = p_workspace_id and w.owner_id = p_user_id and p_role = 'owner' and p_role_id is null
+               and p_contacts_scope is null and w.created_at = pg_catalog.now())
     or exists (select 1 from public.workspace_invites i
                 where i.workspace_id = p_workspace_id and i.accepted_by = p_user_id and i.role = p_role
+                  and i.role_id is not distinct from p_role_id and i.contacts_scope is not distinct from p_contacts_scope
                   and i.accepted_at = pg_catalog.now()))
 $$;
-revoke all on function app.membership_is_being_granted(uuid, uuid, text) from public;
-grant execute on function app.membership_is_being_granted(uuid, uuid, text) to app_privileged;
+revoke all on function app.membership_is_being_granted(uuid, uuid, text, uuid, text) from public;
+grant execute on function app.membership_is_being_granted(uuid, uuid, text, uuid, text) to app_privileged;
 
 drop policy if exists "privileged functions read every membership" on public.memberships;
 create policy "privileged functions read every membership" on public.memberships
   for select to app_privileged using (true);
 drop policy if exists "privileged functions add a workspace's creator or an invitee" on public.memberships;
 create policy "privileged functions add a workspace's creator or an invitee" on public.memberships
-  for insert to app_privileged with check (app.membership_is_being_granted(workspace_id, user_id, role));
+  for insert to app_privileged
+  with check (app.membership_is_being_granted(workspace_id, user_id, role, role_id, contacts_scope) and department_id is null);
 drop policy if exists "privileged functions change roles in the request's workspace" on public.memberships;
 create policy "privileged functions change roles in the request's workspace" on public.memberships
   for update to app_privileged
@@ -63,81 +70,33 @@ create policy "privileged functions remove members of the request's workspace" o
 call app.capture_changes('public.memberships', 'membership', 'user_id');
 
 -- ---------------------------------------------------------------------------------------------
--- role_permissions: the built-in roles' permissions. Written only by app.sync_role_permissions
--- (run by every migration, src/db/migrate.ts); read by the checks below.
+-- app.default_contacts_scope: which contacts a role sees unless the member's own scope says
+-- otherwise: owners and admins every contact, managers their departments', agents and custom
+-- roles their own (least privilege: an owner widens a custom role's holders one by one).
 -- ---------------------------------------------------------------------------------------------
-alter table public.role_permissions enable row level security;
-alter table public.role_permissions force row level security;
-revoke all on public.role_permissions from app_runtime, app_privileged, app_mailer, app_auditor;
-grant select on public.role_permissions to app_privileged;
-drop policy if exists "privileged functions read the role catalogue" on public.role_permissions;
-create policy "privileged functions read the role catalogue" on public.role_permissions
-  for select to app_privileged using (true);
--- Written only by the schema owner (the migrating login, named here as it runs): no privileged
--- function can change what a role may do.
-drop policy if exists "the migrations write the role catalogue" on public.role_permissions;
-drop policy if exists "the migrations rewrite the role catalogue" on public.role_permissions;
-do $owner_writes$
-begin
-  execute pg_catalog.format('create policy "the migrations write the role catalogue" on public.role_permissions
-    for insert to %I with check (true)', current_user);
-  execute pg_catalog.format('create policy "the migrations rewrite the role catalogue" on public.role_permissions
-    for delete to %I using (true)', current_user);
-end
-$owner_writes$;
-
--- Makes the catalogue exactly `p_roles` ({"role": ["permission", …], …}). Run by the schema
--- owner when migrating, with its own rights (the policies above); not granted to anyone.
-drop function if exists app.sync_role_permissions(jsonb);
-create function app.sync_role_permissions(p_roles jsonb)
-  returns void
-  language plpgsql volatile security invoker
+create or replace function app.default_contacts_scope(p_role text) returns text
+  language sql immutable
   set search_path = pg_catalog, pg_temp
-as $$
-begin
-  delete from public.role_permissions;
-  insert into public.role_permissions (role, permission)
-  select r.key, p.value from pg_catalog.jsonb_each(p_roles) r, pg_catalog.jsonb_array_elements_text(r.value) p;
-end
-$$;
-revoke all on function app.sync_role_permissions(jsonb) from public;
-comment on function app.sync_role_permissions(jsonb) is
-  'Role catalogue: writes the built-in roles'' permissions from the service''s catalogue, as the schema owner';
-
--- Whether `p_role` grants `p_permission`.
-create or replace function app.role_has(p_role text, p_permission text) returns boolean
-  language sql stable
-  as $$ select exists (select 1 from public.role_permissions rp where rp.role = p_role and rp.permission = p_permission) $$;
-revoke all on function app.role_has(text, text) from public;
-grant execute on function app.role_has(text, text) to app_privileged;
-
--- Whether `p_holder` has every permission of `p_role`: what it takes to grant `p_role`, or to
--- change the role of a member who holds it. An unknown role is covered by nobody.
-create or replace function app.role_covers(p_holder text, p_role text) returns boolean
-  language sql stable
-  as $$
-    select exists (select 1 from public.role_permissions rp where rp.role = p_role)
-       and not exists (select 1 from public.role_permissions needed
-                        where needed.role = p_role
-                          and not exists (select 1 from public.role_permissions held
-                                           where held.role = p_holder and held.permission = needed.permission))
-  $$;
-revoke all on function app.role_covers(text, text) from public;
-grant execute on function app.role_covers(text, text) to app_privileged;
+as $$ select case when p_role in ('owner', 'admin') then 'all' when p_role = 'manager' then 'department' else 'own' end $$;
+revoke all on function app.default_contacts_scope(text) from public;
+grant execute on function app.default_contacts_scope(text) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.workspace_members: the member list of the request's workspace, with each member's email,
--- name and whether they use MFA. Crosses users (a member may read only their own users row),
--- never tenants: it lists app.current_workspace_id() only, which is set only for a member, so
--- without context it lists nobody.
+-- name, role (app.role_ref), department, contacts scope and whether they use MFA. Crosses users
+-- (a member may read only their own users row), never tenants: it lists
+-- app.current_workspace_id() only, which is set only for a member, so without context it lists
+-- nobody.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.workspace_members();
 create function app.workspace_members()
-  returns table (user_id uuid, email text, name text, role text, mfa_enabled boolean, joined_at timestamptz)
+  returns table (user_id uuid, email text, name text, role text, department_id uuid, contacts_scope text,
+                 mfa_enabled boolean, joined_at timestamptz)
   language sql stable security definer
   set search_path = pg_catalog, pg_temp
 as $$
-  select u.id, u.email, u.name, m.role,
+  select u.id, u.email, u.name, app.role_ref(m.role, m.role_id), m.department_id,
+         coalesce(m.contacts_scope, app.default_contacts_scope(m.role)),
          exists (select 1 from public.user_mfa f where f.user_id = u.id and f.enabled_at is not null),
          m.created_at
     from public.memberships m
@@ -160,11 +119,12 @@ comment on function app.workspace_members() is
 -- other cannot both see another owner left), then the caller's and the member's rows. Checks,
 -- under the lock: the caller is still a member; everything but leaving (removing oneself) needs
 -- members:manage; the member exists here (GHNFD: another tenant's user is not found, like an
--- unknown one); the caller covers the member's current role. Answers the member's role and
--- whether they are the last owner.
+-- unknown one); the caller covers the member's current role (app.role_covers). Answers the
+-- caller's role and permissions, the member's role, and whether they are the last owner.
 -- ---------------------------------------------------------------------------------------------
-create or replace function app.lock_for_member_change(p_user_id uuid, p_leaving_allowed boolean)
-  returns table (caller_role text, member_role text, last_owner boolean)
+drop function if exists app.lock_for_member_change(uuid, boolean);
+create function app.lock_for_member_change(p_user_id uuid, p_leaving_allowed boolean)
+  returns table (caller_role text, caller_role_id uuid, caller_permissions text[], member_role text, member_role_id uuid, last_owner boolean)
   language plpgsql volatile
   set search_path = pg_catalog, pg_temp
 as $$
@@ -172,39 +132,38 @@ declare
   v_ws uuid := app.current_workspace_id();
   v_caller uuid := app.require_user();
   v_owners integer;
-  v_caller_role text;
-  v_member_role text;
+  c record;
+  m public.memberships;
 begin
   perform app.assert_current_workspace_writable();
   select pg_catalog.count(*) into v_owners from (
     select 1 from public.memberships m where m.workspace_id = v_ws and m.role = 'owner' order by m.user_id for update) o;
   perform 1 from public.memberships m
    where m.workspace_id = v_ws and m.user_id in (v_caller, p_user_id) order by m.user_id for update;
-  select m.role into v_caller_role from public.memberships m where m.workspace_id = v_ws and m.user_id = v_caller;
-  select m.role into v_member_role from public.memberships m where m.workspace_id = v_ws and m.user_id = p_user_id;
-  if v_caller_role is null then
-    raise exception 'You are not a member of this workspace' using errcode = 'GHMEM';
+  select * into c from app.caller_role();
+  select * into m from public.memberships ms where ms.workspace_id = v_ws and ms.user_id = p_user_id;
+  if not (p_leaving_allowed and p_user_id = v_caller) then
+    perform app.require_permission(c.permissions, 'members:manage');
   end if;
-  if not (p_leaving_allowed and p_user_id = v_caller) and not app.role_has(v_caller_role, 'members:manage') then
-    raise exception 'Your role lacks the permission members:manage' using errcode = 'GHFBD';
-  end if;
-  if v_member_role is null then
+  if m.user_id is null then
     raise exception 'No such member' using errcode = 'GHNFD';
   end if;
-  if not app.role_covers(v_caller_role, v_member_role) then
-    raise exception 'Your role (%) cannot change a member who is %', v_caller_role, v_member_role using errcode = 'GHFBD';
+  if not app.role_covers(c.role, c.permissions, m.role, app.role_permissions_of(v_ws, m.role, m.role_id)) then
+    raise exception 'Your role (%) cannot change a member who is %',
+      app.role_label(v_ws, c.role, c.role_id), app.role_label(v_ws, m.role, m.role_id) using errcode = 'GHFBD';
   end if;
-  return query select v_caller_role, v_member_role, v_member_role = 'owner' and v_owners <= 1;
+  return query select c.role, c.role_id, c.permissions, m.role, m.role_id, m.role = 'owner' and v_owners <= 1;
 end
 $$;
 revoke all on function app.lock_for_member_change(uuid, boolean) from public;
 grant execute on function app.lock_for_member_change(uuid, boolean) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
--- app.change_member_role: gives a member of the request's workspace another role. Beyond the
--- checks above: the caller covers the new role too (an admin can neither make nor unmake an
--- owner: billing:read is the owners' alone), and the last owner stays one (GHCFL). The member's
--- sessions are marked for a new token by the trigger below.
+-- app.change_member_role: gives a member of the request's workspace another role, named as the
+-- API names it (a built-in name or a custom role's id, app.resolve_role). Beyond the checks
+-- above: the caller covers the new role too (nobody grants what they lack; only an owner makes
+-- an owner), and the last owner stays one (GHCFL). The member's sessions are marked for a new
+-- token by the trigger below.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.change_member_role(uuid, text);
 create function app.change_member_role(p_user_id uuid, p_role text)
@@ -213,18 +172,23 @@ create function app.change_member_role(p_user_id uuid, p_role text)
   set search_path = pg_catalog, pg_temp
 as $$
 declare
+  v_ws uuid := app.current_workspace_id();
   v record;
+  r record;
 begin
   select * into v from app.lock_for_member_change(p_user_id, false);
-  if not app.role_covers(v.caller_role, p_role) then
-    raise exception 'Your role (%) cannot grant the role %', v.caller_role, p_role using errcode = 'GHFBD';
+  select * into r from app.resolve_role(p_role);
+  if not app.role_covers(v.caller_role, v.caller_permissions, r.role, app.role_permissions_of(v_ws, r.role, r.role_id)) then
+    raise exception 'Your role (%) cannot grant the role %',
+      app.role_label(v_ws, v.caller_role, v.caller_role_id),
+      app.role_label(v_ws, r.role, r.role_id) using errcode = 'GHFBD';
   end if;
-  if v.last_owner and p_role <> 'owner' then
+  if v.last_owner and r.role <> 'owner' then
     raise exception 'The last owner cannot be demoted; make another member an owner first' using errcode = 'GHCFL';
   end if;
-  if v.member_role <> p_role then
-    update public.memberships set role = p_role
-     where workspace_id = app.current_workspace_id() and user_id = p_user_id;
+  if v.member_role is distinct from r.role or v.member_role_id is distinct from r.role_id then
+    update public.memberships set role = r.role, role_id = r.role_id
+     where workspace_id = v_ws and user_id = p_user_id;
   end if;
 end
 $$;
@@ -233,7 +197,7 @@ revoke all on function app.change_member_role(uuid, text) from public;
 grant execute on function app.change_member_role(uuid, text) to app_runtime;
 comment on function app.change_member_role(uuid, text) is
   'Role change: writes a membership the runtime may only read. '
-  'Checks: the sealed member holds members:manage and every permission of the old and the new role; the last owner stays';
+  'Checks: the sealed member holds members:manage and every permission of the old and the new role; only owners make owners; the last owner stays';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.remove_member: removes a member of the request's workspace, or lets the caller leave
@@ -298,8 +262,8 @@ comment on function app.memberships_mark_sessions_for_reissue() is
 
 drop trigger if exists memberships_role_change_reissues_sessions on public.memberships;
 create trigger memberships_role_change_reissues_sessions
-  after update of role on public.memberships
-  for each row when (old.role is distinct from new.role)
+  after update of role, role_id on public.memberships
+  for each row when (old.role is distinct from new.role or old.role_id is distinct from new.role_id)
   execute function app.memberships_mark_sessions_for_reissue();
 
 -- ---------------------------------------------------------------------------------------------

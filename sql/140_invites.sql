@@ -13,7 +13,7 @@
 
 call app.secure_tenant_table('public.workspace_invites', 'invites', array['select']);
 revoke all on public.workspace_invites from app_runtime, app_privileged, app_mailer, app_auditor;
-grant select (workspace_id, id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at)
+grant select (workspace_id, id, email, role, role_id, contacts_scope, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at)
   on public.workspace_invites to app_runtime;
 grant select, insert on public.workspace_invites to app_privileged;
 grant update (accepted_at, accepted_by, revoked_at) on public.workspace_invites to app_privileged;
@@ -40,10 +40,12 @@ create policy "privileged functions close open invitations" on public.workspace_
 call app.capture_changes('public.workspace_invites', 'invite');
 
 -- ---------------------------------------------------------------------------------------------
--- app.create_invite: an invitation into the request's workspace, replacing the open one for the
--- same address. Checks in the database what the HTTP layer checks too: the caller holds
--- members:manage and every permission of the role offered (nobody grants what they do not
--- hold), the workspace takes writes, and the address is not a member's already (GHCFL).
+-- app.create_invite: an invitation into the request's workspace with a role named as the API
+-- names it (a built-in name or a custom role's id, app.resolve_role), replacing the open one
+-- for the same address. Checks in the database what the HTTP layer checks too: the caller holds
+-- members:manage and covers the role offered (nobody grants what they do not hold; only an
+-- owner invites an owner, sql/125), the workspace takes writes, and the address is not a
+-- member's already (GHCFL).
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.create_invite(text, text, bytea, timestamptz);
 create function app.create_invite(p_email text, p_role text, p_token_hash bytea, p_expires_at timestamptz)
@@ -54,15 +56,16 @@ as $$
 declare
   v_ws uuid := app.current_workspace_id();
   v_user uuid := app.require_user();
-  v_role text;
+  c record;
+  r record;
 begin
   perform app.assert_current_workspace_writable();
-  select m.role into v_role from public.memberships m where m.workspace_id = v_ws and m.user_id = v_user;
-  if not app.role_has(v_role, 'members:manage') then
-    raise exception 'Your role lacks the permission members:manage' using errcode = 'GHFBD';
-  end if;
-  if not app.role_covers(v_role, p_role) then
-    raise exception 'Your role (%) cannot grant the role %', v_role, p_role using errcode = 'GHFBD';
+  select * into c from app.caller_role();
+  perform app.require_permission(c.permissions, 'members:manage');
+  select * into r from app.resolve_role(p_role);
+  if not app.role_covers(c.role, c.permissions, r.role, app.role_permissions_of(v_ws, r.role, r.role_id)) then
+    raise exception 'Your role (%) cannot grant the role %',
+      app.role_label(v_ws, c.role, c.role_id), app.role_label(v_ws, r.role, r.role_id) using errcode = 'GHFBD';
   end if;
   if p_expires_at > pg_catalog.now() + interval '30 days' then
     raise exception 'an invitation lives 30 days at most' using errcode = 'GHINV';
@@ -74,8 +77,8 @@ begin
   update public.workspace_invites i set revoked_at = pg_catalog.now()
    where i.workspace_id = v_ws and i.email = p_email and i.accepted_at is null and i.revoked_at is null;
   return query
-    insert into public.workspace_invites (workspace_id, email, role, token_hash, invited_by, expires_at)
-    values (v_ws, p_email, p_role, p_token_hash, v_user, p_expires_at)
+    insert into public.workspace_invites (workspace_id, email, role, role_id, token_hash, invited_by, expires_at)
+    values (v_ws, p_email, r.role, r.role_id, p_token_hash, v_user, p_expires_at)
     returning *;
 end
 $$;
@@ -84,7 +87,7 @@ revoke all on function app.create_invite(text, text, bytea, timestamptz) from pu
 grant execute on function app.create_invite(text, text, bytea, timestamptz) to app_runtime;
 comment on function app.create_invite(text, text, bytea, timestamptz) is
   'Invitations: writes an invitation, which the runtime may only read (it grants a role on acceptance). '
-  'Checks: the sealed member holds members:manage and every permission of the role offered';
+  'Checks: the sealed member holds members:manage and every permission of the role offered; only owners invite owners';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.revoke_invite: revokes an open invitation of the request's workspace; false when there is
@@ -96,16 +99,11 @@ create function app.revoke_invite(p_id uuid)
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
 as $$
-declare
-  v_ws uuid := app.current_workspace_id();
 begin
   perform app.assert_current_workspace_writable();
-  if not app.role_has((select m.role from public.memberships m where m.workspace_id = v_ws and m.user_id = app.require_user()),
-                      'members:manage') then
-    raise exception 'Your role lacks the permission members:manage' using errcode = 'GHFBD';
-  end if;
+  perform app.require_permission((select c.permissions from app.caller_role() c), 'members:manage');
   update public.workspace_invites i set revoked_at = pg_catalog.now()
-   where i.workspace_id = v_ws and i.id = p_id and i.accepted_at is null and i.revoked_at is null;
+   where i.workspace_id = app.current_workspace_id() and i.id = p_id and i.accepted_at is null and i.revoked_at is null;
   return found;
 end
 $$;
@@ -161,7 +159,8 @@ begin
   -- an invitation accepted in this transaction, with its role.
   update public.workspace_invites i set accepted_at = pg_catalog.now(), accepted_by = v_user
    where i.workspace_id = inv.workspace_id and i.id = inv.id;
-  insert into public.memberships (workspace_id, user_id, role) values (inv.workspace_id, v_user, inv.role)
+  insert into public.memberships (workspace_id, user_id, role, role_id, contacts_scope)
+  values (inv.workspace_id, v_user, inv.role, inv.role_id, inv.contacts_scope)
     on conflict do nothing;
   return query select 'ok'::text, inv.workspace_id;
 end

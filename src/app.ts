@@ -30,6 +30,7 @@ import contactsRoutes from './modules/crm/contacts/routes.js'
 import auditRoutes from './modules/audit/routes.js'
 import securitySettingsRoutes from './modules/security-settings/routes.js'
 import membersRoutes from './modules/members/routes.js'
+import rolesRoutes from './modules/roles/routes.js'
 import { invitesRoutes, workspaceInvitesRoutes } from './modules/invites/routes.js'
 import { RESET_REQUEST_TEMPLATE, composePasswordReset } from './modules/auth/password-reset.js'
 
@@ -120,6 +121,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(workspaceRoutes, { prefix: '/api/workspace' })
   await app.register(auditRoutes, { prefix: '/api/workspace/audit-log' })
   await app.register(membersRoutes, { prefix: '/api/workspace/members' })
+  await app.register(rolesRoutes, { prefix: '/api/workspace/roles' })
   await app.register(workspaceInvitesRoutes, { prefix: '/api/workspace/invites' })
   await app.register(invitesRoutes, { prefix: '/api/invites' })
   await app.register(adminRoutes, { prefix: '/api/admin' })

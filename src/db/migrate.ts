@@ -1,13 +1,13 @@
 // Applies migrations/ (drizzle-kit output, ordered, never edited once landed), then every file
 // in sql/ (hand-written and re-runnable: roles, the context, then one file per table), then the
-// built-in roles' permissions (src/rbac/permissions.ts), as the schema owner. An advisory lock lets several instances start at once without racing.
+// permission catalogue and the built-in roles (src/rbac/permissions.ts), as the schema owner. An advisory lock lets several instances start at once without racing.
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator'
 import { ROOT } from '../paths.js'
-import { BUILT_IN_ROLES } from '../rbac/permissions.js'
+import { BUILT_IN_ROLES, PERMISSIONS } from '../rbac/permissions.js'
 
 export const MIGRATIONS_DIR = path.join(ROOT, 'migrations')
 export const SQL_DIR = path.join(ROOT, 'sql')
@@ -46,7 +46,7 @@ export async function migrate({ ownerUrl, runtimeLogin, log = () => {} }: Migrat
     }
     log(`sql/ applied (${files.length} files)`)
     // The database's own role checks (sql/130) read the same catalogue as the HTTP gate.
-    await client.query('select app.sync_role_permissions($1::jsonb)', [JSON.stringify(BUILT_IN_ROLES)])
+    await client.query('select app.sync_role_permissions($1::jsonb, $2::jsonb)', [JSON.stringify(PERMISSIONS), JSON.stringify(BUILT_IN_ROLES)])
   } finally {
     await client.query(`select pg_advisory_unlock(hashtext('gatehouse.migrate'))`).catch(() => {})
     await client.end()

@@ -37,6 +37,7 @@ interface ContextRow {
   db_now: Date
   reissue: boolean
   mfa: boolean
+  permissions: string[] | null
 }
 
 /** The signed-in user of a request, as app.begin_request verified the session. */
@@ -58,7 +59,10 @@ export interface Principal {
 export interface RequestWorkspace {
   id: string
   name: string
+  /** As the API names it: a built-in role's name, or the custom role's id. */
   role: string
+  /** The role's permissions as the database resolved them for this request. */
+  permissions: ReadonlySet<string>
   status: WorkspaceStatus
   statusReason: string | null
   trialEndsAt: Date | null
@@ -90,6 +94,7 @@ function resolved(row: ContextRow | undefined): Resolved {
         id: row.workspace_id,
         name: row.workspace_name ?? '',
         role: row.role,
+        permissions: new Set(row.permissions ?? []),
         status: row.workspace_status as WorkspaceStatus,
         statusReason: row.status_reason,
         trialEndsAt: row.trial_ends_at,

@@ -8,7 +8,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
-import { roleHasPermission, type Permission } from '../rbac/permissions.js'
+import type { Permission } from '../rbac/permissions.js'
 import type { RequestWorkspace } from '../db/request-tx.js'
 
 declare module 'fastify' {
@@ -64,7 +64,7 @@ export function assertGates(request: FastifyRequest): void {
   }
   if (write && trialOver(ws, ctx.now)) throw new AppError('trial_expired')
 
-  if (permission && !roleHasPermission(ws.role, permission)) {
+  if (permission && !ws.permissions.has(permission)) {
     throw new AppError('forbidden', `Your role lacks the permission ${permission}`)
   }
 }

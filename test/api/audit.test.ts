@@ -21,7 +21,7 @@ const admin = await register(ctx, { name: 'Admin' })
 const member = await register(ctx, { name: 'Member' })
 const viewer = await register(ctx, { name: 'Viewer' })
 await addMember(ctx, workspaceId, admin, 'admin')
-await addMember(ctx, workspaceId, member, 'member')
+await addMember(ctx, workspaceId, member, 'agent')
 await addMember(ctx, workspaceId, viewer, 'viewer')
 
 // One contact through its whole life, by two people: create, update, soft delete, restore.

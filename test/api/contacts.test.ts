@@ -44,7 +44,7 @@ async function superRow(id: string) {
 t.test('create', async (t) => {
   const { owner, workspaceId } = await activeTenant(ctx, 'Create Co')
   const colleague = await register(ctx, { name: 'Colleague' })
-  await addMember(ctx, workspaceId, colleague, 'member')
+  await addMember(ctx, workspaceId, colleague, 'agent')
 
   await t.test('defaults ownerId to the caller', async (t) => {
     const res = await request(owner, workspaceId, 'POST', CONTACTS, { name: '  Ada Lovelace  ', email: 'ada@example.test', phone: '+44 20 7946 0000' })
@@ -182,7 +182,7 @@ t.test('search with q', async (t) => {
 t.test('update (PATCH)', async (t) => {
   const { owner, workspaceId } = await activeTenant(ctx, 'Update Co')
   const colleague = await register(ctx)
-  await addMember(ctx, workspaceId, colleague, 'member')
+  await addMember(ctx, workspaceId, colleague, 'agent')
   const c = (await createContact(ctx, owner, workspaceId, { name: 'Alan Turing', email: 'alan@bletchley.test', phone: '+44 1908 640404' })) as Contact
 
   const phone = await request(owner, workspaceId, 'PATCH', `${CONTACTS}/${c.id}`, { phone: '+44 20 0000 0000' })
@@ -210,7 +210,7 @@ t.test('soft delete and restore', async (t) => {
   const admin = await register(ctx)
   const member = await register(ctx)
   await addMember(ctx, workspaceId, admin, 'admin')
-  await addMember(ctx, workspaceId, member, 'member')
+  await addMember(ctx, workspaceId, member, 'agent')
   const keep = await createContact(ctx, owner, workspaceId, { name: 'Keeper' })
   const c = await createContact(ctx, owner, workspaceId, { name: 'Doomed' })
   const url = `${CONTACTS}/${c.id}`

@@ -76,7 +76,7 @@ t.test('authentication', async (t) => {
   })
   await t.test('a session revoked by logout → 401', async (t) => {
     const other = await register(ctx)
-    await addMember(ctx, workspaceId, other, 'member')
+    await addMember(ctx, workspaceId, other, 'agent')
     const out = await ctx.app.inject({ method: 'POST', url: '/api/auth/logout', headers: { cookie: other.cookie } })
     t.equal(out.statusCode, 204, out.body)
     await refusedWrite(t, as(other, workspaceId), 401, 'unauthenticated')

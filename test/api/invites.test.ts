@@ -22,7 +22,7 @@ const accept = (actor: Actor, token: string) =>
   ctx.app.inject({ method: 'POST', url: '/api/invites/accept', headers: as(actor), payload: { token } })
 
 /** An owner's invitation to a fresh address: the invitee (registered, verified) and the link's token. */
-async function invited(role = 'member', tenant?: { owner: Actor; workspaceId: string }) {
+async function invited(role = 'agent', tenant?: { owner: Actor; workspaceId: string }) {
   const { owner, workspaceId } = tenant ?? (await activeTenant(ctx, 'Inviting Co'))
   const invitee = await register(ctx)
   const res = await invite(owner, workspaceId, { email: invitee.email.toUpperCase(), role })
@@ -76,7 +76,7 @@ t.test('two concurrent acceptances: exactly one wins', async (t) => {
   const { workspaceId, invitee, token } = await invited()
   const codes = (await Promise.all([accept(invitee, token), accept(invitee, token)])).map((r) => r.statusCode).sort()
   t.same(codes, [200, 400])
-  t.equal(await roleOf(ctx, workspaceId, invitee.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), 'agent')
 })
 
 t.test('another account cannot use the link; the invitee still can', async (t) => {
@@ -92,7 +92,7 @@ t.test('an unverified account with the invited address cannot join', async (t) =
   // Threat: someone registers the invitee's address (without owning it) and accepts.
   const { owner, workspaceId } = await activeTenant(ctx)
   const squatter = await register(ctx, { verified: false })
-  t.equal((await invite(owner, workspaceId, { email: squatter.email, role: 'member' })).statusCode, 201)
+  t.equal((await invite(owner, workspaceId, { email: squatter.email, role: 'agent' })).statusCode, 201)
   const token = await tokenFromEmail(ctx, squatter.email)
   assertError(t, await accept(squatter, token), 403, 'email_unverified')
   t.equal(await roleOf(ctx, workspaceId, squatter.id), undefined)
@@ -118,11 +118,11 @@ t.test('bad, expired and revoked links: 400 invalid_token', async (t) => {
 
 t.test('a new invitation to the same address replaces the open one', async (t) => {
   const { owner, workspaceId, invitee, token } = await invited('viewer')
-  t.equal((await invite(owner, workspaceId, { email: invitee.email, role: 'member' })).statusCode, 201)
+  t.equal((await invite(owner, workspaceId, { email: invitee.email, role: 'agent' })).statusCode, 201)
   const newer = await tokenFromEmail(ctx, invitee.email)
   assertError(t, await accept(invitee, token), 400, 'invalid_token', undefined)
   t.equal((await accept(invitee, newer)).statusCode, 200)
-  t.equal(await roleOf(ctx, workspaceId, invitee.id), 'member', 'the newest role')
+  t.equal(await roleOf(ctx, workspaceId, invitee.id), 'agent', 'the newest role')
   t.equal((await list(owner, workspaceId)).json().invites.length, 0)
 })
 
@@ -131,14 +131,14 @@ t.test('who may invite, and whom: members:manage, roles they hold, nobody alread
   const admin = await register(ctx)
   const member = await register(ctx)
   await addMember(ctx, workspaceId, admin, 'admin')
-  await addMember(ctx, workspaceId, member, 'member')
+  await addMember(ctx, workspaceId, member, 'agent')
   // Threat: a member invites an accomplice, or an admin invites a second owner for themselves.
   assertError(t, await invite(member, workspaceId, { email: uniqueEmail(), role: 'viewer' }), 403, 'forbidden', /members:manage/)
   assertError(t, await list(member, workspaceId), 403, 'forbidden')
   assertError(t, await invite(admin, workspaceId, { email: uniqueEmail(), role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
   t.equal((await invite(admin, workspaceId, { email: uniqueEmail(), role: 'admin' })).statusCode, 201, 'an admin invites an admin')
   assertError(t, await invite(owner, workspaceId, { email: member.email, role: 'admin' }), 409, 'conflict', /already a member/)
-  for (const body of [{ email: 'not-an-email', role: 'member' }, { email: uniqueEmail(), role: 'root' }, { email: uniqueEmail() }, { email: uniqueEmail(), role: 'member', extra: 1 }]) {
+  for (const body of [{ email: 'not-an-email', role: 'agent' }, { email: uniqueEmail(), role: 'root' }, { email: uniqueEmail() }, { email: uniqueEmail(), role: 'agent', extra: 1 }]) {
     assertError(t, await invite(owner, workspaceId, body), 400, 'validation_failed')
   }
   const count = await ctx.sql<{ n: number }>('select count(*)::int as n from workspace_invites where workspace_id = $1', [workspaceId])
@@ -156,7 +156,7 @@ t.test("another tenant's invitations are invisible; a pending workspace cannot i
 
   const owner = await register(ctx)
   const pending = await createWorkspace(ctx, owner)
-  assertError(t, await invite(owner, pending, { email: uniqueEmail(), role: 'member' }), 403, 'workspace_pending_approval')
+  assertError(t, await invite(owner, pending, { email: uniqueEmail(), role: 'agent' }), 403, 'workspace_pending_approval')
 })
 
 t.test('accepting into a workspace that cannot take writes is refused, the link kept', async (t) => {

@@ -22,7 +22,7 @@ async function team() {
   const member = await register(ctx)
   const viewer = await register(ctx)
   await addMember(ctx, workspaceId, admin, 'admin')
-  await addMember(ctx, workspaceId, member, 'member')
+  await addMember(ctx, workspaceId, member, 'agent')
   await addMember(ctx, workspaceId, viewer, 'viewer')
   return { owner, admin, member, viewer, workspaceId }
 }
@@ -60,7 +60,7 @@ t.test('PATCH /members/:userId changes a role, audited', async (t) => {
   t.equal(await roleOf(ctx, workspaceId, member.id), 'admin')
   const [change, ...more] = await membershipChanges(owner, workspaceId)
   t.equal(more.length, 0)
-  t.match(change, { actorId: owner.id, before: { role: 'member' }, after: { role: 'admin' } }, 'who changed whom, from what to what')
+  t.match(change, { actorId: owner.id, before: { role: 'agent' }, after: { role: 'admin' } }, 'who changed whom, from what to what')
 
   const same = await patch(owner, workspaceId, member.id, { role: 'admin' })
   t.equal(same.statusCode, 200, 'setting the role a member has is a no-op')
@@ -75,11 +75,11 @@ t.test('only owners and admins change roles; nobody grants or changes what they 
   assertError(t, await patch(admin, workspaceId, admin.id, { role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
   assertError(t, await patch(admin, workspaceId, member.id, { role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
   assertError(t, await patch(admin, workspaceId, owner.id, { role: 'viewer' }), 403, 'forbidden', /member who is owner/)
-  t.same([await roleOf(ctx, workspaceId, owner.id), await roleOf(ctx, workspaceId, admin.id), await roleOf(ctx, workspaceId, member.id)], ['owner', 'admin', 'member'], 'nothing changed')
+  t.same([await roleOf(ctx, workspaceId, owner.id), await roleOf(ctx, workspaceId, admin.id), await roleOf(ctx, workspaceId, member.id)], ['owner', 'admin', 'agent'], 'nothing changed')
 
   // What an admin holds, an admin may grant and take away.
   t.equal((await patch(admin, workspaceId, viewer.id, { role: 'admin' })).statusCode, 200)
-  t.equal((await patch(admin, workspaceId, viewer.id, { role: 'member' })).statusCode, 200)
+  t.equal((await patch(admin, workspaceId, viewer.id, { role: 'agent' })).statusCode, 200)
   t.equal((await patch(admin, workspaceId, admin.id, { role: 'viewer' })).statusCode, 200, 'an admin may step down')
   t.equal(await roleOf(ctx, workspaceId, admin.id), 'viewer')
   t.equal((await patch(owner, workspaceId, member.id, { role: 'owner' })).statusCode, 200, 'an owner makes an owner')
@@ -91,7 +91,7 @@ t.test('the last owner cannot be demoted: 409 conflict', async (t) => {
   t.equal(await roleOf(ctx, workspaceId, owner.id), 'owner')
   // With a second owner, either may step down; then the other is the last one.
   t.equal((await patch(owner, workspaceId, member.id, { role: 'owner' })).statusCode, 200)
-  t.equal((await patch(member, workspaceId, owner.id, { role: 'member' })).statusCode, 200)
+  t.equal((await patch(member, workspaceId, owner.id, { role: 'agent' })).statusCode, 200)
   assertError(t, await patch(member, workspaceId, member.id, { role: 'viewer' }), 409, 'conflict')
   t.equal(await roleOf(ctx, workspaceId, member.id), 'owner')
 })
@@ -102,8 +102,8 @@ t.test('two owners demoting each other at once: exactly one wins, an owner remai
     const { owner, member: second, workspaceId } = await team()
     await ctx.sql(`update memberships set role = 'owner' where workspace_id = $1 and user_id = $2`, [workspaceId, second.id])
     const [a, b] = await Promise.all([
-      patch(owner, workspaceId, second.id, { role: 'member' }),
-      patch(second, workspaceId, owner.id, { role: 'member' }),
+      patch(owner, workspaceId, second.id, { role: 'agent' }),
+      patch(second, workspaceId, owner.id, { role: 'agent' }),
     ])
     // The loser is refused as the last owner (409) or, if it started after the winner's commit,
     // as the member it has just become (403).
@@ -120,7 +120,7 @@ t.test("another tenant's member, or nobody: 404, and nothing changes", async (t)
   const b = await team()
   assertError(t, await patch(a.owner, a.workspaceId, b.member.id, { role: 'viewer' }), 404, 'not_found')
   assertError(t, await patch(a.owner, a.workspaceId, '00000000-0000-4000-8000-000000000000', { role: 'viewer' }), 404, 'not_found')
-  t.equal(await roleOf(ctx, b.workspaceId, b.member.id), 'member')
+  t.equal(await roleOf(ctx, b.workspaceId, b.member.id), 'agent')
   // Naming the other workspace in the header instead: not a member there.
   assertError(t, await patch(a.owner, b.workspaceId, b.member.id, { role: 'viewer' }), 403, 'not_a_member')
 })
@@ -137,17 +137,17 @@ t.test('bad input: 400 validation_failed, nothing changes', async (t) => {
     assertError(t, await patch(owner, workspaceId, member.id, body), 400, 'validation_failed', field)
   }
   assertError(t, await patch(owner, workspaceId, 'not-a-uuid', { role: 'admin' }), 400, 'validation_failed', /userId/)
-  t.equal(await roleOf(ctx, workspaceId, member.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, member.id), 'agent')
 })
 
 t.test('the gate chain: a pending workspace refuses role changes', async (t) => {
   const owner = await register(ctx)
   const workspaceId = await createWorkspace(ctx, owner)
   const other = await register(ctx)
-  await addMember(ctx, workspaceId, other, 'member')
+  await addMember(ctx, workspaceId, other, 'agent')
   assertError(t, await patch(owner, workspaceId, other.id, { role: 'admin' }), 403, 'workspace_pending_approval')
   t.equal((await members(owner, workspaceId)).statusCode, 200, 'the list still reads')
-  t.equal(await roleOf(ctx, workspaceId, other.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, other.id), 'agent')
 })
 
 const remove = (actor: Actor, workspaceId: string, userId: string) =>
@@ -162,7 +162,7 @@ t.test('DELETE /members/:userId removes a member, who then has no access; audite
   t.notOk((await members(owner, workspaceId)).json().members.some((m: { userId: string }) => m.userId === member.id))
   assertError(t, await members(member, workspaceId), 403, 'not_a_member', undefined)
   const purge = (await listAll(ctx, as(owner, workspaceId), '/api/workspace/audit-log', 'entity=membership')).entries.find((e) => e.action === 'membership.purge')
-  t.match(purge, { actorId: owner.id, entityId: member.id, before: { role: 'member' }, after: null })
+  t.match(purge, { actorId: owner.id, entityId: member.id, before: { role: 'agent' }, after: null })
 
   // Leaving needs no permission: a viewer may go.
   t.equal((await remove(viewer, workspaceId, viewer.id)).statusCode, 204, 'a viewer leaves')
@@ -189,7 +189,7 @@ t.test('a member who still owns contacts is not removed: 409, nothing lost', asy
   const contactId = kept.json().contact.id as string
   await ctx.app.inject({ method: 'DELETE', url: `/api/crm/contacts/${contactId}`, headers: as(member, workspaceId) })
   assertError(t, await remove(owner, workspaceId, member.id), 409, 'conflict', /owns 1 contact \(deleted ones included\)/)
-  t.equal(await roleOf(ctx, workspaceId, member.id), 'member')
+  t.equal(await roleOf(ctx, workspaceId, member.id), 'agent')
   await ctx.app.inject({ method: 'POST', url: `/api/crm/contacts/${contactId}/restore`, headers: as(owner, workspaceId) })
   const moved = await ctx.app.inject({ method: 'PATCH', url: `/api/crm/contacts/${contactId}`, headers: as(owner, workspaceId), payload: { ownerId: owner.id } })
   t.equal(moved.statusCode, 200, moved.body)
@@ -204,12 +204,12 @@ t.test("DELETE: another tenant's member or nobody is 404; a pending workspace re
   assertError(t, await remove(a.owner, a.workspaceId, '00000000-0000-4000-8000-000000000000'), 404, 'not_found')
   assertError(t, await remove(a.owner, b.workspaceId, b.member.id), 403, 'not_a_member')
   assertError(t, await remove(a.owner, a.workspaceId, 'nope'), 400, 'validation_failed')
-  t.equal(await roleOf(ctx, b.workspaceId, b.member.id), 'member')
+  t.equal(await roleOf(ctx, b.workspaceId, b.member.id), 'agent')
 
   const owner = await register(ctx)
   const pending = await createWorkspace(ctx, owner)
   const other = await register(ctx)
-  await addMember(ctx, pending, other, 'member')
+  await addMember(ctx, pending, other, 'agent')
   assertError(t, await remove(owner, pending, other.id), 403, 'workspace_pending_approval')
 })
 

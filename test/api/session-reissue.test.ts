@@ -24,7 +24,7 @@ const sessionByCookie = async (cookie: string) =>
 async function memberWithTwoDevices() {
   const { owner, workspaceId } = await activeTenant(ctx)
   const member = await register(ctx)
-  await addMember(ctx, workspaceId, member, 'member')
+  await addMember(ctx, workspaceId, member, 'agent')
   const laptop = member.cookie
   const phone = await signIn(member.email)
   return { owner, workspaceId, member, laptop, phone }
@@ -137,11 +137,11 @@ t.test('changing one’s own role re-issues this session in the same reply', asy
 
 t.test('an unchanged role re-issues nothing; a change in any workspace does', async (t) => {
   const { owner, workspaceId, member, laptop } = await memberWithTwoDevices()
-  await changeRole(owner, workspaceId, member.id, 'member')
+  await changeRole(owner, workspaceId, member.id, 'agent')
   t.equal(newCookie(await me(laptop)), undefined, 'same role: same token')
   const elsewhere = await activeTenant(ctx, 'Elsewhere')
   await addMember(ctx, elsewhere.workspaceId, member, 'viewer')
-  await changeRole(elsewhere.owner, elsewhere.workspaceId, member.id, 'member')
+  await changeRole(elsewhere.owner, elsewhere.workspaceId, member.id, 'agent')
   t.ok(newCookie(await me(laptop)), 'a role change in another workspace re-issues the same sessions')
 })
 

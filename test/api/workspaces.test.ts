@@ -85,7 +85,7 @@ t.test("GET /api/workspaces lists only the caller's workspaces", async (t) => {
   const bob = await register(ctx)
   const aliceWs = await createWorkspace(ctx, alice, 'Alice Co')
   const bobWs = await createWorkspace(ctx, bob, 'Bob Co')
-  await ctx.sql('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [bobWs, alice.id, 'member'])
+  await ctx.sql('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [bobWs, alice.id, 'agent'])
   await setWorkspaceState(ctx, bobWs, { status: 'active', trialDays: 14 })
 
   const res = await ctx.app.inject({ method: 'GET', url: '/api/workspaces', headers: as(alice) })
@@ -94,7 +94,7 @@ t.test("GET /api/workspaces lists only the caller's workspaces", async (t) => {
     [...res.json().workspaces].sort((a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name)),
     [
       { id: aliceWs, name: 'Alice Co', role: 'owner', status: 'pending_approval' },
-      { id: bobWs, name: 'Bob Co', role: 'member', status: 'active' },
+      { id: bobWs, name: 'Bob Co', role: 'agent', status: 'active' },
     ],
   )
   const bobs = await ctx.app.inject({ method: 'GET', url: '/api/workspaces', headers: as(bob) })

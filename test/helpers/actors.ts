@@ -6,6 +6,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { Secret, TOTP } from 'otpauth'
 import { ADMIN_EMAIL, INVITE_CODE, type TestContext } from './app.js'
+import { ROLE_LABEL_SQL, VIEWER_PERMISSIONS } from './rls.js'
 
 export interface Actor {
   id: string
@@ -139,13 +140,26 @@ export async function activeTenant(ctx: TestContext, name = 'Acme'): Promise<{ o
 }
 
 /** Adds `user` to a workspace with `role` (superuser SQL: shorter than the invitation flow, which test/api/invites.test.ts covers). */
+/** Makes `user` a member of `workspaceId` (RLS bypassed): a built-in role, or "viewer" for the workspace's custom "Viewer" role. */
 export async function addMember(ctx: TestContext, workspaceId: string, user: Actor, role: string): Promise<void> {
-  await ctx.sql('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [workspaceId, user.id, role])
+  const roleId = role === 'viewer' ? await customRole(ctx, workspaceId) : null
+  await ctx.sql('insert into memberships (workspace_id, user_id, role, role_id) values ($1, $2, $3, $4)',
+    [workspaceId, user.id, roleId ? 'custom' : role, roleId])
 }
 
-/** `userId`'s role in `workspaceId` as the database holds it (RLS bypassed), or undefined. */
+/** The id of `workspaceId`'s custom role `name`, created with `permissions` (default: the former viewer's) if missing. */
+export async function customRole(ctx: TestContext, workspaceId: string, name = 'Viewer', permissions = VIEWER_PERMISSIONS): Promise<string> {
+  const found = await ctx.sql<{ id: string }>('select id from workspace_roles where workspace_id = $1 and lower(name) = lower($2)', [workspaceId, name])
+  if (found[0]) return found[0].id
+  const rows = await ctx.sql<{ id: string }>('insert into workspace_roles (workspace_id, name, permissions) values ($1, $2, $3) returning id',
+    [workspaceId, name, permissions])
+  return rows[0]!.id
+}
+
+/** `userId`'s role in `workspaceId` as the database holds it (RLS bypassed): a built-in name or the custom role's name; undefined for no member. */
 export async function roleOf(ctx: TestContext, workspaceId: string, userId: string): Promise<string | undefined> {
-  const rows = await ctx.sql<{ role: string }>('select role from memberships where workspace_id = $1 and user_id = $2', [workspaceId, userId])
+  const rows = await ctx.sql<{ role: string }>(`select ${ROLE_LABEL_SQL} as role from memberships m where m.workspace_id = $1 and m.user_id = $2`,
+    [workspaceId, userId])
   return rows[0]?.role
 }
 

@@ -119,7 +119,7 @@ export async function seedInvite(sql: Sql, workspaceId: string, invitedBy: strin
   const hash = tokenHash()
   const { rows } = await sql.query<{ id: string }>(
     `insert into workspace_invites (workspace_id, email, role, token_hash, invited_by, expires_at)
-     values ($1, $2, 'member', $3, $4, now() + interval '1 day') returning id`,
+     values ($1, $2, 'agent', $3, $4, now() + interval '1 day') returning id`,
     [workspaceId, email, hash, invitedBy],
   )
   return { id: rows[0]!.id, hash }
@@ -346,3 +346,33 @@ export async function seedMfa(sql: Sql, userId: string, opts: { challengeExpires
   )
   return hash
 }
+
+/** The former built-in "viewer" role's permissions: what a custom "Viewer" role holds in tests. */
+export const VIEWER_PERMISSIONS = ['workspace:read', 'members:read', 'contacts:read']
+
+/**
+ * The id of `workspaceId`'s custom role `name` (RLS bypassed), created with `permissions` if the
+ * workspace has none of that name yet.
+ */
+export async function seedCustomRole(sql: Sql, workspaceId: string, name = 'Viewer', permissions: string[] = VIEWER_PERMISSIONS): Promise<string> {
+  const { rows: found } = await sql.query<{ id: string }>(
+    'select id from workspace_roles where workspace_id = $1 and lower(name) = lower($2)', [workspaceId, name])
+  if (found[0]) return found[0].id
+  const { rows } = await sql.query<{ id: string }>(
+    'insert into workspace_roles (workspace_id, name, permissions) values ($1, $2, $3) returning id', [workspaceId, name, permissions])
+  return rows[0]!.id
+}
+
+/**
+ * Inserts a membership (RLS bypassed) with `role`: a built-in name, or "viewer" for the
+ * workspace's custom "Viewer" role (seedCustomRole).
+ */
+export async function seedMembership(sql: Sql, workspaceId: string, userId: string, role: string): Promise<void> {
+  const roleId = role === 'viewer' ? await seedCustomRole(sql, workspaceId) : null
+  await sql.query('insert into memberships (workspace_id, user_id, role, role_id) values ($1, $2, $3, $4)',
+    [workspaceId, userId, roleId ? 'custom' : role, roleId])
+}
+
+/** SQL for a membership's role as tests compare it: a built-in name, or the custom role's name. */
+export const ROLE_LABEL_SQL =
+  "case when m.role = 'custom' then (select r.name from workspace_roles r where r.workspace_id = m.workspace_id and r.id = m.role_id) else m.role end"

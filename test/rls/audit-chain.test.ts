@@ -226,7 +226,7 @@ t.test('every audited write advances its chain head by one, from a placeholder o
 
   // Every kind of audited write, each its own transaction: the head follows each, one step at a time.
   const member = await seedUser(su)
-  await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'member')`, [ws, member])
+  await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'agent')`, [ws, member])
   const writes: Array<[string, Request, (sql: Sql) => Promise<unknown>]> = [
     ['a contact created', ownerOf(tenant), (sql) => sql.query(`insert into contacts (workspace_id, name) values ($1, 'First')`, [ws])],
     ['two contacts in one statement', ownerOf(tenant), (sql) =>

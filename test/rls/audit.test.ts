@@ -214,7 +214,7 @@ t.test('membership changes are recorded under the member, with who let them in',
   const email = await emailOf(member)
   const link = tokenHash()
   await inRequest(runtime, request(a, 'req-invite'), (sql) =>
-    sql.query(`select id from app.create_invite($1, 'member', $2, now() + interval '1 day')`, [email, link]))
+    sql.query(`select id from app.create_invite($1, 'agent', $2, now() + interval '1 day')`, [email, link]))
   const accepted = await inRequest(runtime, { session: memberSession, ip: '198.51.100.23', requestId: 'req-accept' }, (sql) =>
     rows(sql, 'select outcome, workspace_id from app.accept_invite($1)', [link]))
   t.same(accepted, [{ outcome: 'ok', workspace_id: a.workspaceId }], 'the invitation is accepted')
@@ -225,16 +225,16 @@ t.test('membership changes are recorded under the member, with who let them in',
   t.same([byRequest('req-invite'), byRequest('req-accept').sort(), byRequest('req-promote')],
     [['invite.create'], ['invite.update', 'membership.create'], ['membership.update']], 'each step is recorded once')
   const invited = chain.find((r) => r.request_id === 'req-invite')!
-  t.match(invited, { kind: 'change', entity_type: 'invite', actor_user_id: a.ownerId, after: { email, role: 'member', invited_by: a.ownerId } },
+  t.match(invited, { kind: 'change', entity_type: 'invite', actor_user_id: a.ownerId, after: { email, role: 'agent', invited_by: a.ownerId } },
     'the invitation, by the owner')
   t.notOk('token_hash' in invited.after!, "the invitation's token hash is not copied into the log")
   t.match(chain.find((r) => r.request_id === 'req-accept' && r.action === 'membership.create'), {
     kind: 'change', entity_type: 'membership', entity_id: member, actor_user_id: member, ip: '198.51.100.23',
-    before: null, after: { workspace_id: a.workspaceId, user_id: member, role: 'member' },
+    before: null, after: { workspace_id: a.workspaceId, user_id: member, role: 'agent' },
   }, 'the membership, by the member who accepted')
   t.match(chain.find((r) => r.request_id === 'req-promote'), {
     kind: 'change', action: 'membership.update', entity_type: 'membership', entity_id: member, actor_user_id: a.ownerId,
-    before: { role: 'member' }, after: { role: 'admin' },
+    before: { role: 'agent' }, after: { role: 'admin' },
   }, 'the role change, by the owner')
 })
 
@@ -276,10 +276,10 @@ t.test('a change with no actor is rejected', async (t) => {
 t.test('secret columns are never copied into the log', async (t) => {
   // Threat: the audit log becomes a second, less guarded copy of password hashes, token hashes and ciphertext.
   const [r] = await rows<{ redacted: unknown }>(su, 'select app.audit_redact($1::jsonb) as redacted', [JSON.stringify({
-    id: 'u1', name: 'Ada', email: 'ada@example.test', role: 'member', deleted_at: null,
+    id: 'u1', name: 'Ada', email: 'ada@example.test', role: 'agent', deleted_at: null,
     password_hash: '$argon2id$v=19$…', token_hash: '\\x00ff', body_encrypted: 'v1:dev1:…', totp_secret: 'JBSWY3DP',
   })])
-  t.same(r!.redacted, { id: 'u1', name: 'Ada', email: 'ada@example.test', role: 'member', deleted_at: null })
+  t.same(r!.redacted, { id: 'u1', name: 'Ada', email: 'ada@example.test', role: 'agent', deleted_at: null })
 })
 
 t.test('platform transitions of a workspace are recorded as events in its chain', async (t) => {

@@ -30,7 +30,7 @@ const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
 const runtime = await connect(t, db.appUrl)
 
-type Role = 'owner' | 'admin' | 'member' | 'viewer'
+type Role = 'owner' | 'admin' | 'agent' | 'viewer'
 
 interface Person {
   id: string
@@ -97,7 +97,7 @@ const OPEN = [{ accepted: false, accepted_by: null, revoked: false }]
 const a = await seedTenant(su)
 const b = await seedTenant(su)
 const admin = await addMember(a, 'admin')
-const member = await addMember(a, 'member')
+const member = await addMember(a, 'agent')
 const viewer = await addMember(a, 'viewer')
 
 t.test('a tenant reads only its own invitations and writes none directly', async (t) => {
@@ -133,7 +133,7 @@ t.test('a tenant reads only its own invitations and writes none directly', async
 t.test('only a member with members:manage invites, and only to a role they hold', async (t) => {
   // Threat: a member or viewer invites people, or an admin invites an owner (billing:read is the owners' alone), escalating through a confederate's account.
   const email = (await person()).email
-  await refusedUnchanged(t, () => createInvite(within(a, member), email, 'member'), LACKS_MANAGE, 'a member invites a member')
+  await refusedUnchanged(t, () => createInvite(within(a, member), email, 'agent'), LACKS_MANAGE, 'a member invites a member')
   await refusedUnchanged(t, () => createInvite(within(a, member), email, 'admin'), LACKS_MANAGE, 'a member invites an admin')
   await refusedUnchanged(t, () => createInvite(within(a, viewer), email, 'viewer'), LACKS_MANAGE, 'a viewer invites a viewer')
   await refusedUnchanged(t, () => createInvite(within(a, admin), email, 'owner'), cannotGrant('admin', 'owner'), 'an admin invites an owner')
@@ -166,7 +166,7 @@ t.test('an invitation needs a sealed workspace that takes writes', async (t) => 
     ['an unknown session', { session: tokenHash(), workspaceId: a.workspaceId }, SIGN_IN],
   ]
   for (const [label, req, expected] of cases) {
-    await refusedUnchanged(t, () => createInvite(req, email, 'member'), expected, `${label}: create`)
+    await refusedUnchanged(t, () => createInvite(req, email, 'agent'), expected, `${label}: create`)
   }
   const closed: Array<[string, TenantState, PgError]> = [
     ['pending approval', { status: 'pending_approval' }, refusal('GHWPA', 'This workspace is waiting for approval')],
@@ -177,7 +177,7 @@ t.test('an invitation needs a sealed workspace that takes writes', async (t) => 
   for (const [label, state, expected] of closed) {
     const ws = await seedTenant(su, { contacts: 0, ...state })
     const open = await seedInvite(su, ws.workspaceId, ws.ownerId)
-    await refusedUnchanged(t, () => createInvite(ownerOf(ws), email, 'member'), expected, `${label}: create`)
+    await refusedUnchanged(t, () => createInvite(ownerOf(ws), email, 'agent'), expected, `${label}: create`)
     await refusedUnchanged(t, () => revokeInvite(ownerOf(ws), open.id), expected, `${label}: revoke`)
   }
 })
@@ -228,7 +228,7 @@ t.test('an expired or revoked invitation is spent by nobody', async (t) => {
 
 t.test('the joined role is exactly the invitation\'s', async (t) => {
   // Threat: accepting an invitation grants a role other than the one the inviter was allowed to offer.
-  for (const [role, inviter] of [['owner', ownerOf(a)], ['admin', within(a, admin)], ['member', within(a, admin)], ['viewer', ownerOf(a)]] as const) {
+  for (const [role, inviter] of [['owner', ownerOf(a)], ['admin', within(a, admin)], ['agent', within(a, admin)], ['viewer', ownerOf(a)]] as const) {
     const invitee = await person()
     const hash = tokenHash()
     await createInvite(inviter, invitee.email, role, hash)
@@ -253,7 +253,7 @@ t.test('nothing but an accepted invitation or a new workspace makes the runtime\
   const insert = `insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)`
   const forged: Array<[string, (sql: Sql) => Promise<unknown>, PgError]> = [
     ['a direct insert as owner', (sql) => sql.query(insert, [a.workspaceId, invitee.id, 'owner']), permissionDenied('table', 'memberships')],
-    ['a direct insert into B', (sql) => sql.query(insert, [b.workspaceId, invitee.id, 'member']), permissionDenied('table', 'memberships')],
+    ['a direct insert into B', (sql) => sql.query(insert, [b.workspaceId, invitee.id, 'agent']), permissionDenied('table', 'memberships')],
     ['becoming app_privileged', (sql) => sql.query('set role app_privileged'), refusal('42501', 'permission denied to set role "app_privileged"')],
     ['becoming app_privileged for the transaction', (sql) => sql.query('set local role app_privileged'), refusal('42501', 'permission denied to set role "app_privileged"')],
     ['asking the insert policy\'s check', (sql) => sql.query(`select app.membership_is_being_granted($1, $2, 'owner')`, [a.workspaceId, invitee.id]),
@@ -268,7 +268,7 @@ t.test('nothing but an accepted invitation or a new workspace makes the runtime\
     }, permissionDenied('table', 'memberships')],
     ['a second workspace joined after accepting, in the same transaction', async (sql) => {
       t.same(await accept(sql, inv.hash), [{ outcome: 'ok', workspace_id: a.workspaceId }], 'accepted (then rolled back)')
-      return sql.query(insert, [b.workspaceId, invitee.id, 'member'])
+      return sql.query(insert, [b.workspaceId, invitee.id, 'agent'])
     }, permissionDenied('table', 'memberships')],
   ]
   for (const [label, op, expected] of forged) {

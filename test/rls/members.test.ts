@@ -32,7 +32,7 @@ const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
 const runtime = await connect(t, db.appUrl)
 
-type Role = 'owner' | 'admin' | 'member' | 'viewer'
+type Role = 'owner' | 'admin' | 'agent' | 'viewer'
 
 interface Member {
   id: string
@@ -81,14 +81,14 @@ const refusedUnchanged = (t: Test, op: () => Promise<unknown>, expected: PgError
 
 const a = await seedTenant(su)
 const b = await seedTenant(su)
-const colleague = await addMember(a, 'member')
+const colleague = await addMember(a, 'agent')
 await seedMfa(su, colleague.id)
 
 // One workspace with one member of each role, for the refusals (which change nothing).
 const team = await seedTenant(su, { contacts: 0 })
 const owner = ownerMember(team)
 const admin = await addMember(team, 'admin')
-const member = await addMember(team, 'member')
+const member = await addMember(team, 'agent')
 const viewer = await addMember(team, 'viewer')
 
 const reissued = async (hash: Buffer) =>
@@ -107,7 +107,7 @@ t.test('app.workspace_members lists the sealed workspace only, and nobody withou
   // It shows whether a member uses MFA, never their secret envelope (which only its own user reads).
   const listing = await inRequest(runtime, ownerOf(a), (sql) => rows(sql, 'select * from app.workspace_members()'))
   t.same(listing.map((r) => Object.keys(r)), [a.ownerId, colleague.id].map(() => ['user_id', 'email', 'name', 'role', 'mfa_enabled', 'joined_at']), 'no secret among the columns')
-  t.same(listing.map((r) => [r.user_id, r.role, r.mfa_enabled]), [[a.ownerId, 'owner', false], [colleague.id, 'member', true]], 'the colleague uses MFA')
+  t.same(listing.map((r) => [r.user_id, r.role, r.mfa_enabled]), [[a.ownerId, 'owner', false], [colleague.id, 'agent', true]], 'the colleague uses MFA')
 })
 
 t.test('the runtime cannot write memberships directly, not even in its own workspace', async (t) => {
@@ -116,7 +116,7 @@ t.test('the runtime cannot write memberships directly, not even in its own works
     [`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [team.workspaceId, await seedUser(su)]],
     [`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [b.workspaceId, team.ownerId]],
     [`update memberships set role = 'owner' where workspace_id = $1 and user_id = $2`, [team.workspaceId, viewer.id]],
-    [`update memberships set role = 'member' where workspace_id = $1 and user_id = $2`, [team.workspaceId, team.ownerId]],
+    [`update memberships set role = 'agent' where workspace_id = $1 and user_id = $2`, [team.workspaceId, team.ownerId]],
     [`update memberships set workspace_id = $1 where user_id = $2`, [b.workspaceId, viewer.id]],
     ['delete from memberships where workspace_id = $1 and user_id = $2', [team.workspaceId, admin.id]],
     ['delete from memberships where workspace_id = $1', [b.workspaceId]],
@@ -173,7 +173,7 @@ t.test('an admin can neither make, demote nor remove an owner', async (t) => {
 
 t.test('a member without members:manage changes nobody, themselves included', async (t) => {
   // Threat: a member or a viewer escalates themselves, or changes or removes someone else.
-  for (const [role, caller] of [['member', member], ['viewer', viewer]] as const) {
+  for (const [role, caller] of [['agent', member], ['viewer', viewer]] as const) {
     const req = within(team, caller)
     await refusedUnchanged(t, () => changeRole(req, caller.id, 'admin'), LACKS_MANAGE, `a ${role} makes themselves admin`)
     await refusedUnchanged(t, () => changeRole(req, caller.id, 'owner'), LACKS_MANAGE, `a ${role} makes themselves owner`)
@@ -183,7 +183,7 @@ t.test('a member without members:manage changes nobody, themselves included', as
       await refusedUnchanged(t, () => removeMember(req, target.id), LACKS_MANAGE, `a ${role} removes another member`)
     }
   }
-  t.same(await roleIn(team, member.id), ['member'])
+  t.same(await roleIn(team, member.id), ['agent'])
   t.same(await roleIn(team, viewer.id), ['viewer'])
 })
 
@@ -196,12 +196,12 @@ t.test('another tenant\'s member is not found', async (t) => {
     await refusedUnchanged(t, () => changeRole(req, '00000000-0000-4000-8000-000000000000', 'viewer'), NOT_FOUND, `${label}: an unknown user`)
   }
   t.same(await roleIn(b, b.ownerId), ['owner'], 'B\'s owner is still B\'s owner')
-  t.same(await roleIn(a, colleague.id), ['member'], 'A\'s member is still a member')
+  t.same(await roleIn(a, colleague.id), ['agent'], 'A\'s member is still a member')
 })
 
 t.test('the last owner can be neither demoted nor removed', async (t) => {
   // Threat: the sole owner leaves or demotes themselves, orphaning the workspace.
-  for (const role of ['admin', 'member', 'viewer']) {
+  for (const role of ['admin', 'agent', 'viewer']) {
     await refusedUnchanged(t, () => changeRole(ownerOf(team), owner.id, role), LAST_OWNER_DEMOTED, `to ${role}`)
   }
   await refusedUnchanged(t, () => removeMember(ownerOf(team), owner.id), LAST_OWNER_LEAVES, 'leaving')
@@ -234,9 +234,9 @@ t.test('members:manage changes and removes exactly what its role covers', async 
   // Threat: checks so strict that owners and admins cannot manage their workspace (or a refusal that only looks like one).
   const ws = await seedTenant(su, { contacts: 0 })
   const wsAdmin = await addMember(ws, 'admin')
-  const wsMember = await addMember(ws, 'member')
+  const wsMember = await addMember(ws, 'agent')
   const wsViewer = await addMember(ws, 'viewer')
-  const leaver = await addMember(ws, 'member')
+  const leaver = await addMember(ws, 'agent')
   await changeRole(within(ws, wsAdmin), wsMember.id, 'viewer')
   t.same(await roleIn(ws, wsMember.id), ['viewer'], 'an admin demotes a member to viewer')
   await changeRole(within(ws, wsAdmin), wsViewer.id, 'admin')
@@ -247,15 +247,15 @@ t.test('members:manage changes and removes exactly what its role covers', async 
   t.same(await roleIn(ws, leaver.id), [], 'a member leaves without members:manage')
   await changeRole(ownerOf(ws), wsAdmin.id, 'owner')
   t.same(await roleIn(ws, wsAdmin.id), ['owner'], 'the owner makes the admin an owner')
-  await changeRole(within(ws, wsAdmin), ws.ownerId, 'member')
-  t.same(await roleIn(ws, ws.ownerId), ['member'], 'with two owners, one demotes the other')
+  await changeRole(within(ws, wsAdmin), ws.ownerId, 'agent')
+  t.same(await roleIn(ws, ws.ownerId), ['agent'], 'with two owners, one demotes the other')
   await refusedUnchanged(t, () => removeMember(within(ws, wsAdmin), wsAdmin.id), LAST_OWNER_LEAVES, 'and is now the last owner')
 })
 
 t.test('a member who still owns contacts is not removed', async (t) => {
   // Threat: removing a member leaves contacts owned by someone outside the workspace (deleted ones included).
   const ws = await seedTenant(su, { contacts: 0 })
-  const holder = await addMember(ws, 'member')
+  const holder = await addMember(ws, 'agent')
   await su.query(
     `insert into contacts (workspace_id, name, owner_id, created_by, deleted_at) values ($1, 'kept', $2, $2, null), ($1, 'binned', $2, $2, now())`,
     [ws.workspaceId, holder.id],
@@ -264,22 +264,22 @@ t.test('a member who still owns contacts is not removed', async (t) => {
     refusal('GHCFL', 'The member still owns 2 contacts (deleted ones included); give them to another member first'), 'removed by the owner')
   await refusedUnchanged(t, () => removeMember(within(ws, holder), holder.id),
     refusal('GHCFL', 'The member still owns 2 contacts (deleted ones included); give them to another member first'), 'leaving')
-  t.same(await roleIn(ws, holder.id), ['member'])
+  t.same(await roleIn(ws, holder.id), ['agent'])
 })
 
 t.test('a role change through app.change_member_role marks every live session of the member', async (t) => {
   // Threat: a member keeps using a token issued before their role changed (API.md: a new token on role change).
   const ws = await seedTenant(su, { contacts: 0 })
-  const target = await addMember(ws, 'member')
+  const target = await addMember(ws, 'agent')
   const revoked = await seedSession(su, target.id, { revoked: true })
   const other = await seedSession(su, target.id)
-  const bystander = await addMember(ws, 'member')
+  const bystander = await addMember(ws, 'agent')
   const marks = async () => {
     const found = await rows<{ token_hash: Buffer; reissue_required: boolean }>(su,
       'select token_hash, reissue_required from sessions where token_hash = any($1)', [[target.session, other, revoked, ws.session, bystander.session]])
     return [target.session, other, revoked, ws.session, bystander.session].map((h) => found.find((m) => m.token_hash.equals(h))!.reissue_required)
   }
-  await changeRole(ownerOf(ws), target.id, 'member')
+  await changeRole(ownerOf(ws), target.id, 'agent')
   t.same(await marks(), [false, false, false, false, false], 'a "change" to the same role marks nothing')
   await changeRole(ownerOf(ws), target.id, 'admin')
   t.same(await marks(), [true, true, false, false, false], 'both live sessions of the member, not the revoked one, the changer\'s or a bystander\'s')
@@ -289,7 +289,7 @@ t.test('a role change through app.change_member_role marks every live session of
 t.test('a superuser\'s direct role edit marks the member\'s sessions too', async (t) => {
   // Threat: a role change made outside app.change_member_role (a maintenance edit) leaves the member's old tokens unmarked (sql/130: "any role change, however made").
   const ws = await seedTenant(su, { contacts: 0 })
-  const target = await addMember(ws, 'member')
+  const target = await addMember(ws, 'agent')
   await su.query(`update memberships set role = 'viewer' where workspace_id = $1 and user_id = $2`, [ws.workspaceId, target.id])
   t.same(await roleIn(ws, target.id), ['viewer'], 'the role changed')
   t.same(await rows(su, 'select reissue_required from sessions where token_hash = $1', [target.session]), [{ reissue_required: true }], 'the member\'s live session is marked')
@@ -370,7 +370,7 @@ t.test('of two owners leaving at once, exactly one goes', async (t) => {
 t.test('a workspace keeps an owner, even against a superuser\'s direct edit', async (t) => {
   // Threat: a path that skips the functions' checks (a maintenance edit) orphans a tenant.
   const tenant = await seedTenant(su, { contacts: 0 })
-  t.match(await pgError(su.query(`update memberships set role = 'member' where workspace_id = $1`, [tenant.workspaceId])),
+  t.match(await pgError(su.query(`update memberships set role = 'agent' where workspace_id = $1`, [tenant.workspaceId])),
     { code: '23514', constraint: 'memberships_workspace_keeps_an_owner' }, 'demoting the last owner')
   t.match(await pgError(su.query('delete from memberships where workspace_id = $1', [tenant.workspaceId])),
     { code: '23514', constraint: 'memberships_workspace_keeps_an_owner' }, 'removing the last owner')
@@ -379,7 +379,7 @@ t.test('a workspace keeps an owner, even against a superuser\'s direct edit', as
   // With a second owner one may go; deleting the workspace takes its owners with it.
   const second = await seedUser(su)
   await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [tenant.workspaceId, second])
-  await su.query(`update memberships set role = 'member' where workspace_id = $1 and user_id = $2`, [tenant.workspaceId, tenant.ownerId])
+  await su.query(`update memberships set role = 'agent' where workspace_id = $1 and user_id = $2`, [tenant.workspaceId, tenant.ownerId])
   t.equal((await rows(su, `select 1 from memberships where workspace_id = $1 and role = 'owner'`, [tenant.workspaceId])).length, 1)
   await su.query('delete from workspaces where id = $1', [tenant.workspaceId])
   t.equal((await rows(su, 'select 1 from memberships where workspace_id = $1', [tenant.workspaceId])).length, 0)

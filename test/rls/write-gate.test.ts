@@ -122,7 +122,7 @@ async function seedPeople(state: TenantState) {
   // Non-active workspaces keep a running trial here, so their status alone must close them.
   const tenant = await seedTenant(su, { trialDays: 14, ...state })
   const colleague = await seedUser(su)
-  await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'member')`, [tenant.workspaceId, colleague])
+  await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'agent')`, [tenant.workspaceId, colleague])
   const inviteeId = await seedUser(su)
   const [{ email }] = (await rows<{ email: string }>(su, 'select email from users where id = $1', [inviteeId])) as [{ email: string }]
   const invite = await seedInvite(su, tenant.workspaceId, tenant.ownerId, email)
@@ -183,7 +183,7 @@ for (const [label, state, gate, acceptOutcome] of closed) {
       ['app.change_member_role', 'select app.change_member_role($1, $2)', [colleague, 'viewer']],
       ['app.remove_member (someone else)', 'select app.remove_member($1)', [colleague]],
       ['app.remove_member (leaving)', 'select app.remove_member($1)', [tenant.ownerId]],
-      ['app.create_invite', `select id from app.create_invite($1, 'member', $2, now() + interval '1 day')`, [`new-${tenant.workspaceId}@rls.test`, tokenHash()]],
+      ['app.create_invite', `select id from app.create_invite($1, 'agent', $2, now() + interval '1 day')`, [`new-${tenant.workspaceId}@rls.test`, tokenHash()]],
       ['app.revoke_invite', 'select app.revoke_invite($1)', [invite.id]],
     ]
     for (const [name, text, values] of calls) {
@@ -233,7 +233,7 @@ for (const [label, state] of open) {
     await inRequest(runtime, ownerOf(tenant), (sql) => sql.query('select app.change_member_role($1, $2)', [colleague, 'viewer']))
     const email = `new-${tenant.workspaceId}@rls.test`
     await inRequest(runtime, ownerOf(tenant), (sql) =>
-      sql.query(`select id from app.create_invite($1, 'member', $2, now() + interval '1 day')`, [email, tokenHash()]))
+      sql.query(`select id from app.create_invite($1, 'agent', $2, now() + interval '1 day')`, [email, tokenHash()]))
     t.same(
       await inRequest(runtime, { session: invitee }, (sql) => accept(sql, invite.hash)),
       [{ outcome: 'ok', workspace_id: tenant.workspaceId }],
@@ -241,10 +241,10 @@ for (const [label, state] of open) {
     )
     t.same(
       await rows(su, 'select role from memberships where workspace_id = $1 order by role', [tenant.workspaceId]),
-      [{ role: 'member' }, { role: 'owner' }, { role: 'viewer' }],
+      [{ role: 'agent' }, { role: 'owner' }, { role: 'viewer' }],
       'the role change and the acceptance were committed',
     )
     t.same(await rows(su, 'select role from workspace_invites where workspace_id = $1 and email = $2 and accepted_at is null and revoked_at is null', [tenant.workspaceId, email]),
-      [{ role: 'member' }], 'the invitation was issued')
+      [{ role: 'agent' }], 'the invitation was issued')
   })
 }

@@ -2,7 +2,7 @@
 // foreign key carries the tenant (and a distributed deployment can shard on workspace_id).
 import { sql } from 'drizzle-orm'
 import { check, foreignKey, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
-import { memberships, workspaces } from './workspaces.js'
+import { departments, memberships, workspaces } from './workspaces.js'
 
 export const contacts = pgTable(
   'contacts',
@@ -30,8 +30,16 @@ export const contacts = pgTable(
       columns: [t.workspaceId, t.ownerId],
       foreignColumns: [memberships.workspaceId, memberships.userId],
     }),
-    // Covers contacts_owner_is_a_member: removing a member looks up the contacts they own.
-    index('contacts_owner_idx').on(t.workspaceId, t.ownerId),
+    // The department is the same workspace's.
+    foreignKey({
+      name: 'contacts_department_in_same_workspace',
+      columns: [t.workspaceId, t.departmentId],
+      foreignColumns: [departments.workspaceId, departments.id],
+    }),
+    // The scoped lists (an agent's own contacts, a manager's departments), newest first; they
+    // also cover the two foreign keys (removing a member looks up the contacts they own).
+    index('contacts_owner_created_idx').on(t.workspaceId, t.ownerId, t.createdAt.desc(), t.id.desc()),
+    index('contacts_department_created_idx').on(t.workspaceId, t.departmentId, t.createdAt.desc(), t.id.desc()),
     index('contacts_workspace_created_idx').on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
     check('contacts_name_is_not_blank', sql`length(btrim(${t.name})) between 1 and 200`),
   ],

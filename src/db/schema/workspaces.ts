@@ -1,6 +1,6 @@
 // Workspaces (the tenants) and who belongs to them.
 import { sql } from 'drizzle-orm'
-import { check, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { check, foreignKey, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { users } from './users.js'
 
 export const WORKSPACE_STATUSES = ['pending_approval', 'active', 'rejected', 'suspended'] as const
@@ -33,16 +33,91 @@ export const workspaces = pgTable(
   ],
 )
 
+// The permission catalogue (src/rbac/permissions.ts), written by every migration: what a custom
+// role's permissions are checked against in the database.
+export const permissions = pgTable('permissions', {
+  name: text('name').primaryKey(),
+  description: text('description').notNull(),
+})
+
+// A workspace's own roles, beside the built-in ones (owner, admin, manager, agent): a name and
+// a set of catalogue permissions. A member or an invitation holds one through role_id.
+export const workspaceRoles = pgTable(
+  'workspace_roles',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    permissions: text('permissions').array().notNull().default(sql`'{}'`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'workspace_roles_pkey', columns: [t.workspaceId, t.id] }),
+    uniqueIndex('workspace_roles_name_is_unique').on(t.workspaceId, sql`lower(${t.name})`),
+    check('workspace_roles_name_is_not_blank', sql`length(btrim(${t.name})) between 1 and 60`),
+  ],
+)
+
+// A workspace's departments: a tree. The parent is in the same workspace (the composite key);
+// a department with children, members or contacts is not deleted (the keys refuse it); the
+// tree has no cycle (a trigger, sql/135).
+export const departments = pgTable(
+  'departments',
+  {
+    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    id: uuid('id').notNull().defaultRandom(),
+    name: text('name').notNull(),
+    parentId: uuid('parent_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'departments_pkey', columns: [t.workspaceId, t.id] }),
+    foreignKey({
+      name: 'departments_parent_in_same_workspace',
+      columns: [t.workspaceId, t.parentId],
+      foreignColumns: [t.workspaceId, t.id],
+    }),
+    index('departments_parent_idx').on(t.workspaceId, t.parentId),
+    check('departments_name_is_not_blank', sql`length(btrim(${t.name})) between 1 and 100`),
+    check('departments_not_own_parent', sql`${t.parentId} is distinct from ${t.id}`),
+  ],
+)
+
+export const CONTACT_SCOPES = ['all', 'department', 'own'] as const
+export type ContactScope = (typeof CONTACT_SCOPES)[number]
+
 export const memberships = pgTable(
   'memberships',
   {
     workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
     userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    // A built-in role's name, or 'custom' with role_id naming one of the workspace's roles.
     role: text('role').notNull(),
+    roleId: uuid('role_id'),
+    departmentId: uuid('department_id'),
+    // Which contacts the member sees; NULL: their role's default (owner and admin all, manager
+    // department, agent and custom roles own).
+    contactsScope: text('contacts_scope').$type<ContactScope>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ name: 'memberships_pkey', columns: [t.workspaceId, t.userId] }),
     index('memberships_user_id_idx').on(t.userId),
+    foreignKey({
+      name: 'memberships_role_in_same_workspace',
+      columns: [t.workspaceId, t.roleId],
+      foreignColumns: [workspaceRoles.workspaceId, workspaceRoles.id],
+    }),
+    foreignKey({
+      name: 'memberships_department_in_same_workspace',
+      columns: [t.workspaceId, t.departmentId],
+      foreignColumns: [departments.workspaceId, departments.id],
+    }),
+    index('memberships_role_idx').on(t.workspaceId, t.roleId),
+    index('memberships_department_idx').on(t.workspaceId, t.departmentId),
+    check('memberships_role_is_known', sql`${t.role} in ('owner', 'admin', 'manager', 'agent', 'custom') and (${t.role} = 'custom') = (${t.roleId} is not null)`),
+    check('memberships_contacts_scope_is_known', sql`${t.contactsScope} in ('all', 'department', 'own')`),
   ],
 )

@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm'
 import type { Db } from '../../db/request-tx.js'
-import { workspaceInvites } from '../../db/schema/index.js'
+import { workspaceInvites, workspaceRoles } from '../../db/schema/index.js'
 import { fromDriverRow } from '../../db/rows.js'
 
 const open = and(isNull(workspaceInvites.acceptedAt), isNull(workspaceInvites.revokedAt))
@@ -13,6 +13,8 @@ const columns = {
   id: workspaceInvites.id,
   email: workspaceInvites.email,
   role: workspaceInvites.role,
+  roleId: workspaceInvites.roleId,
+  contactsScope: workspaceInvites.contactsScope,
   invitedBy: workspaceInvites.invitedBy,
   createdAt: workspaceInvites.createdAt,
   expiresAt: workspaceInvites.expiresAt,
@@ -53,4 +55,10 @@ export async function acceptInvite(db: Db, tokenHash: Buffer): Promise<{ outcome
     sql`select outcome, workspace_id from app.accept_invite(${tokenHash})`,
   )
   return { outcome: rows[0]!.outcome, workspaceId: rows[0]!.workspace_id }
+}
+
+/** A custom role's name in the request's workspace (for an invitation's email). */
+export async function roleName(db: Db, id: string): Promise<string | undefined> {
+  const [row] = await db.select({ name: workspaceRoles.name }).from(workspaceRoles).where(eq(workspaceRoles.id, id))
+  return row?.name
 }

@@ -17,7 +17,7 @@ export function toInvite(row: q.InviteRow) {
   return {
     id: row.id,
     email: row.email,
-    role: row.role,
+    role: row.roleId ?? row.role,
     expiresAt: row.expiresAt.toISOString(),
     createdAt: row.createdAt.toISOString(),
     invitedBy: row.invitedBy,
@@ -39,7 +39,7 @@ export async function createInvite(ctx: WorkspaceCtx, body: { email: string; rol
     to: email,
     inviterName: principal.name,
     workspaceName: workspace.name,
-    role: body.role,
+    role: row.roleId ? ((await q.roleName(db, row.roleId)) ?? 'a custom role') : row.role,
     publicUrl: config.publicUrl,
     token,
     ttlDays: INVITE_TTL_SECONDS / 86400,

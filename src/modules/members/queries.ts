@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/request-tx.js'
+import type { ContactScope } from '../../db/schema/index.js'
 
 export type MemberRow = {
   userId: string
   email: string
   name: string
   role: string
+  departmentId: string | null
+  contactsScope: ContactScope
   mfaEnabled: boolean
   joinedAt: string
 }
@@ -13,7 +16,7 @@ export type MemberRow = {
 /** The request workspace's members (app.workspace_members, sql/130), or one of them. */
 export async function listMembers(db: Db, userId?: string): Promise<MemberRow[]> {
   const { rows } = await db.execute<MemberRow>(sql`
-    select user_id as "userId", email, name, role, mfa_enabled as "mfaEnabled", joined_at as "joinedAt"
+    select user_id as "userId", email, name, role, department_id as "departmentId", contacts_scope as "contactsScope", mfa_enabled as "mfaEnabled", joined_at as "joinedAt"
       from app.workspace_members()
      ${userId ? sql`where user_id = ${userId}` : sql``}`)
   return rows

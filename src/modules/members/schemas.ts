@@ -17,7 +17,9 @@ export const Member = Type.Object(
 )
 export type MemberT = Static<typeof Member>
 
-export const Role = Type.Union(BUILT_IN_ROLE_NAMES.map((r) => Type.Literal(r)), { description: 'A built-in role' })
+export const Role = Type.Union([...BUILT_IN_ROLE_NAMES.map((r) => Type.Literal(r)), Uuid], {
+  description: "A built-in role (owner, admin, manager, agent) or the id of one of the workspace's custom roles",
+})
 
 // departmentId and scopes (API.md) arrive with departments and record scopes; until then every
 // member sees every contact of the workspace, which is what the member view reports.

@@ -18,8 +18,8 @@ export function toMember(row: q.MemberRow): MemberT {
     email: row.email,
     name: row.name,
     role: row.role,
-    departmentId: null,
-    scopes: { contacts: 'all' },
+    departmentId: row.departmentId,
+    scopes: { contacts: row.contactsScope },
     mfaEnabled: row.mfaEnabled,
     joinedAt: new Date(row.joinedAt).toISOString(),
   }

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js'
 import { safeEqual } from '../../crypto/tokens.js'
 import { routes } from '../../plugins/request-tx.js'
 import { schemas } from './schemas.js'
-import { PERMISSIONS } from '../../rbac/permissions.js'
+import { BUILT_IN_ROLES, PERMISSIONS } from '../../rbac/permissions.js'
 import { toWorkspaceView } from './service.js'
 import * as q from './queries.js'
 import { myWorkspaces } from '../auth/queries.js'
@@ -40,8 +40,9 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // The permission catalogue (src/rbac/permissions.ts), for role editors: static, no query.
   member.get('/permissions', { schema: schemas.permissions, config: { permission: 'workspace:read' } }, async () => {
-    return { permissions: PERMISSION_LIST }
+    return { permissions: PERMISSION_LIST, builtInRoles: BUILT_IN_ROLE_LIST }
   })
 }
 
 const PERMISSION_LIST = Object.entries(PERMISSIONS).map(([name, description]) => ({ name, description }))
+const BUILT_IN_ROLE_LIST = Object.entries(BUILT_IN_ROLES).map(([name, permissions]) => ({ name, permissions: [...permissions] }))

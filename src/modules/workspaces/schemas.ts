@@ -35,7 +35,14 @@ export const schemas = {
   current: { tags: ['workspaces'], response: { 200: Type.Object({ workspace: Workspace }), ...errorResponses(400, 401, 403) } },
   permissions: {
     tags: ['workspaces'],
-    response: { 200: Type.Object({ permissions: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })) }), ...errorResponses(400, 401, 403) },
+    response: {
+      200: Type.Object({
+        permissions: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })),
+        // What each built-in role may do: the table the README shows too.
+        builtInRoles: Type.Array(Type.Object({ name: Type.String(), permissions: Type.Array(Type.String()) })),
+      }),
+      ...errorResponses(400, 401, 403),
+    },
   },
 }
 
