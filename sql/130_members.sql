@@ -133,7 +133,7 @@ declare
   v_caller uuid := app.require_user();
   v_owners integer;
   c record;
-  m public.memberships;
+  v_member public.memberships;
 begin
   perform app.assert_current_workspace_writable();
   select pg_catalog.count(*) into v_owners from (
@@ -141,18 +141,18 @@ begin
   perform 1 from public.memberships m
    where m.workspace_id = v_ws and m.user_id in (v_caller, p_user_id) order by m.user_id for update;
   select * into c from app.caller_role();
-  select * into m from public.memberships ms where ms.workspace_id = v_ws and ms.user_id = p_user_id;
+  select * into v_member from public.memberships ms where ms.workspace_id = v_ws and ms.user_id = p_user_id;
   if not (p_leaving_allowed and p_user_id = v_caller) then
     perform app.require_permission(c.permissions, 'members:manage');
   end if;
-  if m.user_id is null then
+  if v_member.user_id is null then
     raise exception 'No such member' using errcode = 'GHNFD';
   end if;
-  if not app.role_covers(c.role, c.permissions, m.role, app.role_permissions_of(v_ws, m.role, m.role_id)) then
+  if not app.role_covers(c.role, c.permissions, v_member.role, app.role_permissions_of(v_ws, v_member.role, v_member.role_id)) then
     raise exception 'Your role (%) cannot change a member who is %',
-      app.role_label(v_ws, c.role, c.role_id), app.role_label(v_ws, m.role, m.role_id) using errcode = 'GHFBD';
+      app.role_label(v_ws, c.role, c.role_id), app.role_label(v_ws, v_member.role, v_member.role_id) using errcode = 'GHFBD';
   end if;
-  return query select c.role, c.role_id, c.permissions, m.role, m.role_id, m.role = 'owner' and v_owners <= 1;
+  return query select c.role, c.role_id, c.permissions, v_member.role, v_member.role_id, v_member.role = 'owner' and v_owners <= 1;
 end
 $$;
 revoke all on function app.lock_for_member_change(uuid, boolean) from public;
@@ -198,6 +198,56 @@ grant execute on function app.change_member_role(uuid, text) to app_runtime;
 comment on function app.change_member_role(uuid, text) is
   'Role change: writes a membership the runtime may only read. '
   'Checks: the sealed member holds members:manage and every permission of the old and the new role; only owners make owners; the last owner stays';
+
+-- ---------------------------------------------------------------------------------------------
+-- app.place_member: puts a member of the request's workspace in a department (p_set_department;
+-- NULL: none) and/or sets which contacts they see (p_set_scope: 'all', 'department', 'own';
+-- NULL: their role's default). The checks of a role change (app.lock_for_member_change:
+-- members:manage, a member whose role the caller covers), and nobody gives a wider scope than
+-- their own (all > department > own). A department of another workspace, or none, is refused
+-- by the foreign key (23503). Effective from the member's next request.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.contacts_scope_rank(p_scope text) returns integer
+  language sql immutable
+  set search_path = pg_catalog, pg_temp
+as $$ select case p_scope when 'all' then 3 when 'department' then 2 when 'own' then 1 end $$;
+revoke all on function app.contacts_scope_rank(text) from public;
+grant execute on function app.contacts_scope_rank(text) to app_privileged;
+
+drop function if exists app.place_member(uuid, boolean, uuid, boolean, text);
+create function app.place_member(p_user_id uuid, p_set_department boolean, p_department_id uuid, p_set_scope boolean, p_scope text)
+  returns void
+  language plpgsql volatile security definer
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_ws uuid := app.current_workspace_id();
+  v record;
+  v_own_scope text;
+begin
+  select * into v from app.lock_for_member_change(p_user_id, false);
+  if p_set_scope and p_scope is not null then
+    if app.contacts_scope_rank(p_scope) is null then
+      raise exception 'scopes.contacts is all, department or own' using errcode = 'GHINV';
+    end if;
+    select coalesce(m.contacts_scope, app.default_contacts_scope(m.role)) into v_own_scope
+      from public.memberships m where m.workspace_id = v_ws and m.user_id = app.current_user_id();
+    if app.contacts_scope_rank(p_scope) > app.contacts_scope_rank(v_own_scope) then
+      raise exception 'You see % contacts, so you cannot let anyone see %', v_own_scope, p_scope using errcode = 'GHFBD';
+    end if;
+  end if;
+  update public.memberships m
+     set department_id = case when p_set_department then p_department_id else m.department_id end,
+         contacts_scope = case when p_set_scope then p_scope else m.contacts_scope end
+   where m.workspace_id = v_ws and m.user_id = p_user_id;
+end
+$$;
+alter function app.place_member(uuid, boolean, uuid, boolean, text) owner to app_privileged;
+revoke all on function app.place_member(uuid, boolean, uuid, boolean, text) from public;
+grant execute on function app.place_member(uuid, boolean, uuid, boolean, text) to app_runtime;
+comment on function app.place_member(uuid, boolean, uuid, boolean, text) is
+  'Departments and scopes: writes a membership the runtime may only read. '
+  'Checks: the sealed member holds members:manage and every permission of the member''s role, and sees at least the scope given';
 
 -- ---------------------------------------------------------------------------------------------
 -- app.remove_member: removes a member of the request's workspace, or lets the caller leave

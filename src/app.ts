@@ -31,6 +31,7 @@ import auditRoutes from './modules/audit/routes.js'
 import securitySettingsRoutes from './modules/security-settings/routes.js'
 import membersRoutes from './modules/members/routes.js'
 import rolesRoutes from './modules/roles/routes.js'
+import departmentsRoutes from './modules/departments/routes.js'
 import { invitesRoutes, workspaceInvitesRoutes } from './modules/invites/routes.js'
 import { RESET_REQUEST_TEMPLATE, composePasswordReset } from './modules/auth/password-reset.js'
 
@@ -122,6 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(auditRoutes, { prefix: '/api/workspace/audit-log' })
   await app.register(membersRoutes, { prefix: '/api/workspace/members' })
   await app.register(rolesRoutes, { prefix: '/api/workspace/roles' })
+  await app.register(departmentsRoutes, { prefix: '/api/workspace/departments' })
   await app.register(workspaceInvitesRoutes, { prefix: '/api/workspace/invites' })
   await app.register(invitesRoutes, { prefix: '/api/invites' })
   await app.register(adminRoutes, { prefix: '/api/admin' })

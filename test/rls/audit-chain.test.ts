@@ -227,13 +227,17 @@ t.test('every audited write advances its chain head by one, from a placeholder o
   // Every kind of audited write, each its own transaction: the head follows each, one step at a time.
   const member = await seedUser(su)
   await su.query(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'agent')`, [ws, member])
+  let viewerRole = '' // the custom "Viewer" role, created by the write before the role change
   const writes: Array<[string, Request, (sql: Sql) => Promise<unknown>]> = [
     ['a contact created', ownerOf(tenant), (sql) => sql.query(`insert into contacts (workspace_id, name) values ($1, 'First')`, [ws])],
     ['two contacts in one statement', ownerOf(tenant), (sql) =>
       sql.query(`insert into contacts (workspace_id, name) values ($1, 'Second'), ($1, 'Third')`, [ws])],
     ['a contact renamed', ownerOf(tenant), (sql) => sql.query(`update contacts set name = 'Premier' where workspace_id = $1 and name = 'First'`, [ws])],
     ['an event', ownerOf(tenant), (sql) => sql.query(`select app.audit_event('workspace.probe', null, null, null, null, false)`)],
-    ['a role change', ownerOf(tenant), (sql) => sql.query(`select app.change_member_role($1, 'viewer')`, [member])],
+    ['a custom role created', ownerOf(tenant), async (sql) => {
+      viewerRole = (await rows<{ id: string }>(sql, `select id from app.create_role('Viewer', '{workspace:read,members:read,contacts:read}')`))[0]!.id
+    }],
+    ['a role change', ownerOf(tenant), (sql) => sql.query('select app.change_member_role($1, $2)', [member, viewerRole])],
   ]
   let seq = 1 // the membership inserted above, as superuser
   let chain = await auditChain(su, ws)

@@ -8,7 +8,7 @@
 import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
-  CONTEXT_SETTINGS, beginRequest, inRequest, ownerOf, plantSettings, rows, seedEmailToken, seedInvite, seedMfa, seedSession,
+  CONTEXT_SETTINGS, beginRequest, inRequest, ownerOf, plantSettings, rows, seedCustomRole, seedEmailToken, seedInvite, seedMfa, seedSession,
   seedTenant, tokenHash, type Sql,
 } from '../helpers/rls.js'
 import { DECOY, setPassword, storedPassword } from '../helpers/passwords.js'
@@ -24,6 +24,8 @@ const bVerifyLink = await seedEmailToken(su, b.ownerId, 'verify_email')
 await seedEmailToken(su, b.ownerId, 'reset_password')
 await seedMfa(su, b.ownerId)
 const bInvite = await seedInvite(su, b.workspaceId, b.ownerId)
+const bRole = await seedCustomRole(su, b.workspaceId)
+const bDepartment = (await rows<{ id: string }>(su, `insert into departments (workspace_id, name) values ($1, 'B sales') returning id`, [b.workspaceId]))[0]!.id
 await seedSession(su, b.ownerId)
 // B's own request writes an audited contact, so B's chain and B's user have audit rows.
 await inRequest(await connect(t, db.appUrl), { ...ownerOf(b), ip: '192.0.2.1' }, (sql) =>
@@ -88,6 +90,8 @@ const B_ROWS: Record<string, string> = {
   memberships: `workspace_id = '${b.workspaceId}'`,
   contacts: `workspace_id = '${b.workspaceId}'`,
   workspace_invites: `workspace_id = '${b.workspaceId}'`,
+  workspace_roles: `workspace_id = '${b.workspaceId}'`,
+  departments: `workspace_id = '${b.workspaceId}'`,
   platform_admins: `user_id = '${b.ownerId}'`,
   audit_log: `workspace_id = '${b.workspaceId}'`,
   audit_chain_heads: `chain_key = '${b.workspaceId}'`,
@@ -128,7 +132,7 @@ t.test('the tables cover every table the runtime can read', async (t) => {
   // Control: B's own request does see B's rows, so "nothing visible" below means something.
   const control = await connect(t, db.appUrl)
   await inRequest(control, ownerOf(b), async (sql) => {
-    for (const table of ['contacts', 'memberships', 'workspaces', 'users', 'sessions', 'user_mfa', 'audit_log', 'workspace_invites']) {
+    for (const table of ['contacts', 'memberships', 'workspaces', 'users', 'sessions', 'user_mfa', 'audit_log', 'workspace_invites', 'workspace_roles', 'departments']) {
       const [seen] = await rows<{ n: number }>(sql, `select count(*)::int as n from ${table}`)
       t.ok(seen!.n > 0, `control: B's own request sees B's ${table}`)
     }
@@ -238,11 +242,21 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
     call: 'select app.mfa_regenerate_backup_codes($1, $2, $3, 3600, 3600)', values: [step, tenHashes, tokenHash()], allowed: refused('GHAUT', 'GHCFL'),
   },
   workspace_members: { call: 'select * from app.workspace_members()', allowed: nothing },
-  change_member_role: { call: `select app.change_member_role($1, 'viewer')`, values: [b.ownerId], allowed: refused('GHAUT', 'GHMEM') },
+  change_member_role: { call: 'select app.change_member_role($1, $2)', values: [b.ownerId, bRole], allowed: refused('GHAUT', 'GHMEM') },
   remove_member: { call: 'select app.remove_member($1)', values: [b.ownerId], allowed: refused('GHAUT', 'GHMEM') },
   create_invite: { call: `select * from app.create_invite('friend@rls.test', 'owner', $1, now() + interval '1 day')`, values: [tokenHash()], allowed: refused('GHAUT', 'GHMEM') },
   revoke_invite: { call: 'select app.revoke_invite($1)', values: [bInvite.id], allowed: refused('GHAUT', 'GHMEM') },
   accept_invite: { call: 'select * from app.accept_invite($1)', values: [bInvite.hash], allowed: (o) => refused('GHAUT')(o) || answered((r) => (r[0] as { outcome: string }).outcome !== 'ok')(o) },
+  create_role: { call: `select * from app.create_role('Boss', '{members:manage,billing:read}')`, allowed: refused('GHAUT', 'GHMEM') },
+  update_role: {
+    call: `select * from app.update_role($1, 'Hijacked', '{members:manage,billing:read}')`, values: [bRole], allowed: refused('GHAUT', 'GHMEM'),
+  },
+  delete_role: { call: 'select app.delete_role($1)', values: [bRole], allowed: refused('GHAUT', 'GHMEM') },
+  create_department: { call: `select * from app.create_department('Planted', $1)`, values: [bDepartment], allowed: refused('GHAUT', 'GHMEM') },
+  update_department: {
+    call: `select * from app.update_department($1, 'Hijacked', true, null)`, values: [bDepartment], allowed: refused('GHAUT', 'GHMEM'),
+  },
+  delete_department: { call: 'select app.delete_department($1)', values: [bDepartment], allowed: refused('GHAUT', 'GHMEM') },
 }
 const B_HASH = (await rows<{ h: string }>(su, 'select password_hash as h from users where id = $1', [b.ownerId]))[0]!.h
 

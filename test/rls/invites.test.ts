@@ -11,8 +11,11 @@ import {
   inRequest,
   ownerOf,
   permissionDenied,
+  ROLE_LABEL_SQL,
   rows,
+  seedCustomRole,
   seedInvite,
+  seedMembership,
   seedSession,
   seedTenant,
   seedUser,
@@ -46,10 +49,10 @@ async function person(opts: { verified?: boolean } = {}): Promise<Person> {
   return { id, email, session: await seedSession(su, id) }
 }
 
-/** A new person made a member of `tenant` with `role` (as superuser). */
+/** A new person made a member of `tenant` with `role` (as superuser; 'viewer': the custom "Viewer" role). */
 async function addMember(tenant: Tenant, role: Role): Promise<Person> {
   const p = await person()
-  await su.query('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [tenant.workspaceId, p.id, role])
+  await seedMembership(su, tenant.workspaceId, p.id, role)
   return p
 }
 
@@ -67,14 +70,15 @@ const accept = (sql: Sql, hash: Buffer) =>
 const acceptAs = (req: Request, hash: Buffer) => inRequest(runtime, req, (sql) => accept(sql, hash))
 
 const LACKS_MANAGE = refusal('GHFBD', 'Your role lacks the permission members:manage')
-const cannotGrant = (caller: Role, role: string) => refusal('GHFBD', `Your role (${caller}) cannot grant the role ${role}`)
+const cannotGrant = (caller: Role, role: Role) => refusal('GHFBD', `Your role (${caller}) cannot grant the role ${role}`)
+const noSuchRole = (role: string) => refusal('GHINV', `No such role in this workspace: ${role}`)
 const NOT_A_MEMBER = refusal('GHMEM', 'You are not a member of this workspace')
 const SIGN_IN = refusal('GHAUT', 'Sign in first')
 
 /** Every invitation and every membership, as superuser. */
 const everything = async () => ({
   invites: await rows(su, 'select * from workspace_invites order by id'),
-  memberships: await rows(su, 'select workspace_id, user_id, role, created_at from memberships order by workspace_id, user_id'),
+  memberships: await rows(su, 'select workspace_id, user_id, role, role_id, created_at from memberships order by workspace_id, user_id'),
 })
 
 /** `op` fails with exactly `expected`, and no invitation or membership anywhere changed. */
@@ -88,8 +92,9 @@ async function answersUnchanged(t: Test, op: () => Promise<unknown>, expected: u
   t.same(await everything(), before, `${label}: nothing changed`)
 }
 
+/** A membership's role as a built-in name or the custom role's name (e.g. 'Viewer'), as superuser. */
 const membershipOf = (workspaceId: string, userId: string) =>
-  rows(su, 'select role from memberships where workspace_id = $1 and user_id = $2', [workspaceId, userId])
+  rows(su, `select ${ROLE_LABEL_SQL} as role from memberships m where m.workspace_id = $1 and m.user_id = $2`, [workspaceId, userId])
 const inviteState = (id: string) =>
   rows(su, 'select accepted_at is not null as accepted, accepted_by, revoked_at is not null as revoked from workspace_invites where id = $1', [id])
 const OPEN = [{ accepted: false, accepted_by: null, revoked: false }]
@@ -99,6 +104,10 @@ const b = await seedTenant(su)
 const admin = await addMember(a, 'admin')
 const member = await addMember(a, 'agent')
 const viewer = await addMember(a, 'viewer')
+/** A's custom "Viewer" role (what the former built-in viewer is now), as the API names it: its id. */
+const viewerRole = await seedCustomRole(su, a.workspaceId)
+/** B's custom "Viewer" role: not a role of A's workspace. */
+const bViewerRole = await seedCustomRole(su, b.workspaceId)
 
 t.test('a tenant reads only its own invitations and writes none directly', async (t) => {
   // Threat: a handler that forgets its WHERE (or an injected statement) lists, revokes, accepts or plants invitations in any tenant.
@@ -135,10 +144,12 @@ t.test('only a member with members:manage invites, and only to a role they hold'
   const email = (await person()).email
   await refusedUnchanged(t, () => createInvite(within(a, member), email, 'agent'), LACKS_MANAGE, 'a member invites a member')
   await refusedUnchanged(t, () => createInvite(within(a, member), email, 'admin'), LACKS_MANAGE, 'a member invites an admin')
-  await refusedUnchanged(t, () => createInvite(within(a, viewer), email, 'viewer'), LACKS_MANAGE, 'a viewer invites a viewer')
+  await refusedUnchanged(t, () => createInvite(within(a, viewer), email, viewerRole), LACKS_MANAGE, 'a "Viewer" invites a "Viewer"')
   await refusedUnchanged(t, () => createInvite(within(a, admin), email, 'owner'), cannotGrant('admin', 'owner'), 'an admin invites an owner')
-  await refusedUnchanged(t, () => createInvite(within(a, admin), email, 'superuser'), cannotGrant('admin', 'superuser'), 'an admin invites to a role that does not exist')
-  await refusedUnchanged(t, () => createInvite(ownerOf(a), email, 'superuser'), cannotGrant('owner', 'superuser'), 'the owner neither')
+  await refusedUnchanged(t, () => createInvite(within(a, admin), email, 'superuser'), noSuchRole('superuser'), 'an admin invites to a role that does not exist')
+  await refusedUnchanged(t, () => createInvite(ownerOf(a), email, 'superuser'), noSuchRole('superuser'), 'the owner neither')
+  await refusedUnchanged(t, () => createInvite(ownerOf(a), email, 'viewer'), noSuchRole('viewer'), 'nor to the retired built-in viewer')
+  await refusedUnchanged(t, () => createInvite(ownerOf(a), email, bViewerRole), noSuchRole(bViewerRole), 'nor to another workspace\'s custom role')
   await refusedUnchanged(t, () => createInvite(ownerOf(a), member.email, 'admin'),
     refusal('GHCFL', `${member.email} is already a member of this workspace`), 'a member is not invited again (to a better role)')
   await refusedUnchanged(t, () => createInvite(ownerOf(a), email, 'admin', tokenHash(), `now() + interval '31 days'`),
@@ -186,7 +197,7 @@ t.test('app.accept_invite spends an invitation for the signed-in holder of its v
   // Threat: someone other than the invitee (another user, an unverified claimant of the address, nobody at all) joins with an invitation link.
   const invitee = await person()
   const other = await person()
-  const [inv] = await createInvite(ownerOf(a), invitee.email, 'viewer', tokenHash())
+  const [inv] = await createInvite(ownerOf(a), invitee.email, viewerRole, tokenHash())
   const hash = (await rows<{ token_hash: Buffer }>(su, 'select token_hash from workspace_invites where id = $1', [inv!.id]))[0]!.token_hash
 
   await refusedUnchanged(t, () => acceptAs({}, hash), SIGN_IN, 'no session')
@@ -199,7 +210,7 @@ t.test('app.accept_invite spends an invitation for the signed-in holder of its v
   t.same(await inviteState(inv!.id), OPEN, 'the invitation is still open')
 
   t.same(await acceptAs(signedIn(invitee), hash), [{ outcome: 'ok', workspace_id: a.workspaceId }], 'the invitee')
-  t.same(await membershipOf(a.workspaceId, invitee.id), [{ role: 'viewer' }], 'joined with the invitation\'s role')
+  t.same(await membershipOf(a.workspaceId, invitee.id), [{ role: 'Viewer' }], 'joined with the invitation\'s role')
   t.same(await inviteState(inv!.id), [{ accepted: true, accepted_by: invitee.id, revoked: false }], 'spent by the invitee')
   await answersUnchanged(t, () => acceptAs(signedIn(invitee), hash), [{ outcome: 'invalid_token', workspace_id: null }], 'once')
   t.same(await rows(su, 'select workspace_id from memberships where user_id = $1', [other.id]), [], 'the other user joined nothing')
@@ -228,10 +239,12 @@ t.test('an expired or revoked invitation is spent by nobody', async (t) => {
 
 t.test('the joined role is exactly the invitation\'s', async (t) => {
   // Threat: accepting an invitation grants a role other than the one the inviter was allowed to offer.
-  for (const [role, inviter] of [['owner', ownerOf(a)], ['admin', within(a, admin)], ['agent', within(a, admin)], ['viewer', ownerOf(a)]] as const) {
+  for (const [role, ref, inviter] of [
+    ['owner', 'owner', ownerOf(a)], ['admin', 'admin', within(a, admin)], ['agent', 'agent', within(a, admin)], ['Viewer', viewerRole, ownerOf(a)],
+  ] as const) {
     const invitee = await person()
     const hash = tokenHash()
-    await createInvite(inviter, invitee.email, role, hash)
+    await createInvite(inviter, invitee.email, ref, hash)
     t.same(await acceptAs(signedIn(invitee), hash), [{ outcome: 'ok', workspace_id: a.workspaceId }], `${role}: accepted`)
     t.same(await membershipOf(a.workspaceId, invitee.id), [{ role }], `${role}: joined as ${role}`)
   }
@@ -243,7 +256,7 @@ t.test('the joined role is exactly the invitation\'s', async (t) => {
     `insert into workspace_invites (workspace_id, email, role, token_hash, invited_by, expires_at)
      values ($1, $2, 'owner', $3, $4, now() + interval '1 day')`, [a.workspaceId, already.email, hash, a.ownerId])
   t.same(await acceptAs(signedIn(already), hash), [{ outcome: 'ok', workspace_id: a.workspaceId }], 'a member accepts an owner invitation')
-  t.same(await membershipOf(a.workspaceId, already.id), [{ role: 'viewer' }], 'and stays a viewer')
+  t.same(await membershipOf(a.workspaceId, already.id), [{ role: 'Viewer' }], 'and stays a "Viewer"')
 })
 
 t.test('nothing but an accepted invitation or a new workspace makes the runtime\'s user a member', async (t) => {
@@ -256,7 +269,7 @@ t.test('nothing but an accepted invitation or a new workspace makes the runtime\
     ['a direct insert into B', (sql) => sql.query(insert, [b.workspaceId, invitee.id, 'agent']), permissionDenied('table', 'memberships')],
     ['becoming app_privileged', (sql) => sql.query('set role app_privileged'), refusal('42501', 'permission denied to set role "app_privileged"')],
     ['becoming app_privileged for the transaction', (sql) => sql.query('set local role app_privileged'), refusal('42501', 'permission denied to set role "app_privileged"')],
-    ['asking the insert policy\'s check', (sql) => sql.query(`select app.membership_is_being_granted($1, $2, 'owner')`, [a.workspaceId, invitee.id]),
+    ['asking the insert policy\'s check', (sql) => sql.query(`select app.membership_is_being_granted($1, $2, 'owner', null, null)`, [a.workspaceId, invitee.id]),
       permissionDenied('function', 'membership_is_being_granted')],
     ['a forged owner row after accepting as member, in the same transaction', async (sql) => {
       t.same(await accept(sql, inv.hash), [{ outcome: 'ok', workspace_id: a.workspaceId }], 'accepted (then rolled back)')

@@ -14,7 +14,10 @@ import {
   permissionDenied,
   pgError,
   plantSettings,
+  ROLE_LABEL_SQL,
   rows,
+  seedCustomRole,
+  seedMembership,
   seedMfa,
   seedSession,
   seedTenant,
@@ -40,10 +43,10 @@ interface Member {
   session: Buffer
 }
 
-/** A new user with a live session, made a member of `tenant` with `role` (as superuser). */
+/** A new user with a live session, made a member of `tenant` with `role` (as superuser; 'viewer': the custom "Viewer" role). */
 async function addMember(tenant: Tenant, role: Role): Promise<Member> {
   const id = await seedUser(su)
-  await su.query('insert into memberships (workspace_id, user_id, role) values ($1, $2, $3)', [tenant.workspaceId, id, role])
+  await seedMembership(su, tenant.workspaceId, id, role)
   return { id, session: await seedSession(su, id) }
 }
 
@@ -58,20 +61,26 @@ const removeMemberOn = (client: Sql, req: Request, userId: string) =>
 const removeMember = (req: Request, userId: string) => removeMemberOn(runtime, req, userId)
 
 const LACKS_MANAGE = refusal('GHFBD', 'Your role lacks the permission members:manage')
-const cannotChange = (caller: Role, member: Role) => refusal('GHFBD', `Your role (${caller}) cannot change a member who is ${member}`)
-const cannotGrant = (caller: Role, role: string) => refusal('GHFBD', `Your role (${caller}) cannot grant the role ${role}`)
+/** How a refusal names a role: a built-in name, or a custom role's quoted name. */
+const shown = (role: Role) => role === 'viewer' ? '"Viewer"' : role
+const cannotChange = (caller: Role, member: Role) => refusal('GHFBD', `Your role (${shown(caller)}) cannot change a member who is ${shown(member)}`)
+const cannotGrant = (caller: Role, role: Role) => refusal('GHFBD', `Your role (${shown(caller)}) cannot grant the role ${shown(role)}`)
+const noSuchRole = (role: string) => refusal('GHINV', `No such role in this workspace: ${role}`)
 const NOT_FOUND = refusal('GHNFD', 'No such member')
 const NOT_A_MEMBER = refusal('GHMEM', 'You are not a member of this workspace')
 const SIGN_IN = refusal('GHAUT', 'Sign in first')
 const LAST_OWNER_DEMOTED = refusal('GHCFL', 'The last owner cannot be demoted; make another member an owner first')
 const LAST_OWNER_LEAVES = refusal('GHCFL', 'The last owner cannot leave; make another member an owner first')
 
+/** A member's role as a built-in name or the custom role's name (e.g. 'Viewer'), as superuser. */
 const roleIn = async (tenant: Tenant, userId: string) =>
-  (await rows<{ role: string }>(su, 'select role from memberships where workspace_id = $1 and user_id = $2', [tenant.workspaceId, userId]))
+  (await rows<{ role: string }>(su, `select ${ROLE_LABEL_SQL} as role from memberships m where m.workspace_id = $1 and m.user_id = $2`,
+    [tenant.workspaceId, userId]))
     .map((r) => r.role)
 /** Every membership and every session's re-issue mark, as superuser. */
 const everything = async () => ({
-  memberships: await rows(su, 'select workspace_id, user_id, role, created_at from memberships order by workspace_id, user_id'),
+  memberships: await rows(su, 'select workspace_id, user_id, role, role_id, created_at from memberships order by workspace_id, user_id'),
+  roles: await rows(su, 'select workspace_id, id, name, permissions from workspace_roles order by workspace_id, id'),
   marks: await rows(su, 'select id, reissue_required from sessions order by id'),
 })
 
@@ -90,6 +99,10 @@ const owner = ownerMember(team)
 const admin = await addMember(team, 'admin')
 const member = await addMember(team, 'agent')
 const viewer = await addMember(team, 'viewer')
+/** The team's custom "Viewer" role (what the former built-in viewer is now), as the API names it: its id. */
+const viewerRole = await seedCustomRole(su, team.workspaceId)
+/** B's custom "Viewer" role: not a role of the team's workspace. */
+const bViewerRole = await seedCustomRole(su, b.workspaceId)
 
 const reissued = async (hash: Buffer) =>
   (await rows<{ id: string | null }>(runtime, 'select app.reissue_session($1, $2) as id', [hash, tokenHash()]))[0]!.id
@@ -106,7 +119,8 @@ t.test('app.workspace_members lists the sealed workspace only, and nobody withou
   t.same(await listed({ workspaceId: a.workspaceId }), [], 'no session: nobody')
   // It shows whether a member uses MFA, never their secret envelope (which only its own user reads).
   const listing = await inRequest(runtime, ownerOf(a), (sql) => rows(sql, 'select * from app.workspace_members()'))
-  t.same(listing.map((r) => Object.keys(r)), [a.ownerId, colleague.id].map(() => ['user_id', 'email', 'name', 'role', 'mfa_enabled', 'joined_at']), 'no secret among the columns')
+  t.same(listing.map((r) => Object.keys(r)), [a.ownerId, colleague.id].map(() =>
+    ['user_id', 'email', 'name', 'role', 'department_id', 'contacts_scope', 'mfa_enabled', 'joined_at']), 'no secret among the columns')
   t.same(listing.map((r) => [r.user_id, r.role, r.mfa_enabled]), [[a.ownerId, 'owner', false], [colleague.id, 'agent', true]], 'the colleague uses MFA')
 })
 
@@ -115,7 +129,8 @@ t.test('the runtime cannot write memberships directly, not even in its own works
   const denied: Array<[string, unknown[]]> = [
     [`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [team.workspaceId, await seedUser(su)]],
     [`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [b.workspaceId, team.ownerId]],
-    [`update memberships set role = 'owner' where workspace_id = $1 and user_id = $2`, [team.workspaceId, viewer.id]],
+    [`update memberships set role = 'owner', role_id = null where workspace_id = $1 and user_id = $2`, [team.workspaceId, viewer.id]],
+    [`update memberships set role = 'custom', role_id = $3 where workspace_id = $1 and user_id = $2`, [team.workspaceId, member.id, viewerRole]],
     [`update memberships set role = 'agent' where workspace_id = $1 and user_id = $2`, [team.workspaceId, team.ownerId]],
     [`update memberships set workspace_id = $1 where user_id = $2`, [b.workspaceId, viewer.id]],
     ['delete from memberships where workspace_id = $1 and user_id = $2', [team.workspaceId, admin.id]],
@@ -126,17 +141,38 @@ t.test('the runtime cannot write memberships directly, not even in its own works
   }
   // Nor through the role catalogue the checks read: whoever could write it could grant anything.
   for (const text of [
-    `insert into role_permissions (role, permission) values ('viewer', 'members:manage')`,
-    `update role_permissions set role = 'viewer'`,
+    `insert into role_permissions (role, permission) values ('agent', 'members:manage')`,
+    `update role_permissions set role = 'agent'`,
     'delete from role_permissions',
     'select * from role_permissions',
   ]) {
     t.same(await pgError(inRequest(runtime, ownerOf(team), (sql) => sql.query(text))), permissionDenied('table', 'role_permissions'), text)
   }
+  for (const text of [
+    `insert into permissions (name, description) values ('everything:manage', 'Anything at all')`,
+    `update permissions set name = 'members:manage' where name = 'contacts:read'`,
+    'delete from permissions',
+    'select * from permissions',
+  ]) {
+    t.same(await pgError(inRequest(runtime, ownerOf(team), (sql) => sql.query(text))), permissionDenied('table', 'permissions'), text)
+  }
+  // Nor through a custom role: the runtime reads its workspace's, and changes them only through app.create_role and its kin.
+  for (const [text, values] of [
+    [`update workspace_roles set permissions = permissions || '{members:manage}' where workspace_id = $1 and id = $2`, [team.workspaceId, viewerRole]],
+    [`insert into workspace_roles (workspace_id, name, permissions) values ($1, 'Boss', '{members:manage}')`, [team.workspaceId]],
+    ['delete from workspace_roles where workspace_id = $1 and id = $2', [team.workspaceId, viewerRole]],
+  ] as Array<[string, unknown[]]>) {
+    await refusedUnchanged(t, () => inRequest(runtime, ownerOf(team), (sql) => sql.query(text, values)), permissionDenied('table', 'workspace_roles'), text)
+  }
   t.same(
-    await rows(su, `select count(*)::int as n from role_permissions where role = 'viewer' and permission = 'members:manage'`),
+    await rows(su, `select count(*)::int as n from role_permissions where role = 'agent' and permission = 'members:manage'`),
     [{ n: 0 }],
-    'a viewer still lacks members:manage',
+    'an agent still lacks members:manage',
+  )
+  t.same(
+    await rows(su, 'select permissions from workspace_roles where workspace_id = $1 and id = $2', [team.workspaceId, viewerRole]),
+    [{ permissions: ['workspace:read', 'members:read', 'contacts:read'] }],
+    'the "Viewer" role still lacks members:manage',
   )
 })
 
@@ -144,11 +180,16 @@ t.test('the runtime cannot call the helpers behind the member functions', async 
   // Threat: the runtime calls a helper of the privileged functions directly, skipping the checks that wrap it.
   const calls: Array<[string, string, unknown[]]> = [
     ['lock_for_member_change', 'select * from app.lock_for_member_change($1, true)', [viewer.id]],
-    ['role_covers', `select app.role_covers('viewer', 'owner')`, []],
-    ['role_has', `select app.role_has('viewer', 'members:manage')`, []],
+    ['role_covers', `select app.role_covers('owner', '{}'::text[], 'owner', '{}'::text[])`, []],
+    ['role_permissions_of', `select app.role_permissions_of($1, 'owner', null)`, [team.workspaceId]],
+    ['resolve_role', `select * from app.resolve_role('owner')`, []],
+    ['caller_role', 'select * from app.caller_role()', []],
+    ['role_label', `select app.role_label($1, 'custom', $2)`, [team.workspaceId, viewerRole]],
+    ['require_permission', `select app.require_permission('{members:manage}'::text[], 'members:manage')`, []],
+    ['check_role_change', `select app.check_role_change('Boss', null, '{members:manage}'::text[])`, []],
     ['is_current_workspace_member', 'select app.is_current_workspace_member($1)', [viewer.id]],
-    ['membership_is_being_granted', `select app.membership_is_being_granted($1, $2, 'owner')`, [team.workspaceId, viewer.id]],
-    ['sync_role_permissions', `select app.sync_role_permissions('{"viewer": ["members:manage"]}')`, []],
+    ['membership_is_being_granted', `select app.membership_is_being_granted($1, $2, 'owner', null, null)`, [team.workspaceId, viewer.id]],
+    ['sync_role_permissions', `select app.sync_role_permissions('{}'::jsonb, '{"agent": ["members:manage"]}'::jsonb)`, []],
     ['assert_current_workspace_writable', 'select app.assert_current_workspace_writable()', []],
     ['seal_context', `select app.seal_context('request', $1, null, $2, null, null, null)`, [owner.id, team.workspaceId]],
     ['reseal_context', 'select app.reseal_context($1, null, $2)', [owner.id, team.workspaceId]],
@@ -164,36 +205,39 @@ t.test('an admin can neither make, demote nor remove an owner', async (t) => {
   await refusedUnchanged(t, () => changeRole(asAdmin, member.id, 'owner'), cannotGrant('admin', 'owner'), 'make a member an owner')
   await refusedUnchanged(t, () => changeRole(asAdmin, admin.id, 'owner'), cannotGrant('admin', 'owner'), 'make themselves an owner')
   await refusedUnchanged(t, () => changeRole(asAdmin, owner.id, 'admin'), cannotChange('admin', 'owner'), 'demote the owner to admin')
-  await refusedUnchanged(t, () => changeRole(asAdmin, owner.id, 'viewer'), cannotChange('admin', 'owner'), 'demote the owner to viewer')
+  await refusedUnchanged(t, () => changeRole(asAdmin, owner.id, viewerRole), cannotChange('admin', 'owner'), 'demote the owner to "Viewer"')
   await refusedUnchanged(t, () => removeMember(asAdmin, owner.id), cannotChange('admin', 'owner'), 'remove the owner')
-  await refusedUnchanged(t, () => changeRole(asAdmin, member.id, 'superuser'), cannotGrant('admin', 'superuser'), 'grant a role that does not exist')
+  await refusedUnchanged(t, () => changeRole(asAdmin, member.id, 'superuser'), noSuchRole('superuser'), 'grant a role that does not exist')
+  await refusedUnchanged(t, () => changeRole(asAdmin, member.id, 'viewer'), noSuchRole('viewer'), 'grant the retired built-in viewer')
+  await refusedUnchanged(t, () => changeRole(asAdmin, member.id, bViewerRole), noSuchRole(bViewerRole), 'grant another workspace\'s custom role')
   t.same(await roleIn(team, owner.id), ['owner'], 'the owner is still the owner')
   t.same(await roleIn(team, admin.id), ['admin'], 'the admin is still an admin')
 })
 
 t.test('a member without members:manage changes nobody, themselves included', async (t) => {
   // Threat: a member or a viewer escalates themselves, or changes or removes someone else.
-  for (const [role, caller] of [['agent', member], ['viewer', viewer]] as const) {
+  for (const [role, ref, caller] of [['agent', 'agent', member], ['viewer', viewerRole, viewer]] as const) {
     const req = within(team, caller)
     await refusedUnchanged(t, () => changeRole(req, caller.id, 'admin'), LACKS_MANAGE, `a ${role} makes themselves admin`)
     await refusedUnchanged(t, () => changeRole(req, caller.id, 'owner'), LACKS_MANAGE, `a ${role} makes themselves owner`)
-    await refusedUnchanged(t, () => changeRole(req, caller.id, role), LACKS_MANAGE, `a ${role} "changes" themselves to their own role`)
+    await refusedUnchanged(t, () => changeRole(req, caller.id, ref), LACKS_MANAGE, `a ${role} "changes" themselves to their own role`)
     for (const target of [owner, admin, member, viewer].filter((m) => m !== caller)) {
-      await refusedUnchanged(t, () => changeRole(req, target.id, 'viewer'), LACKS_MANAGE, `a ${role} changes another member`)
+      await refusedUnchanged(t, () => changeRole(req, target.id, viewerRole), LACKS_MANAGE, `a ${role} changes another member`)
       await refusedUnchanged(t, () => removeMember(req, target.id), LACKS_MANAGE, `a ${role} removes another member`)
     }
   }
   t.same(await roleIn(team, member.id), ['agent'])
-  t.same(await roleIn(team, viewer.id), ['viewer'])
+  t.same(await roleIn(team, viewer.id), ['Viewer'])
 })
 
 t.test('another tenant\'s member is not found', async (t) => {
   // Threat: a caller with members:manage in their own workspace changes or removes a member of another tenant by user id.
   for (const [label, req] of [['the owner', ownerOf(team)], ['an admin', within(team, admin)]] as const) {
-    await refusedUnchanged(t, () => changeRole(req, b.ownerId, 'viewer'), NOT_FOUND, `${label}: demote B's owner`)
+    await refusedUnchanged(t, () => changeRole(req, b.ownerId, viewerRole), NOT_FOUND, `${label}: demote B's owner`)
+    await refusedUnchanged(t, () => changeRole(req, b.ownerId, bViewerRole), NOT_FOUND, `${label}: demote B's owner to B's own "Viewer"`)
     await refusedUnchanged(t, () => removeMember(req, b.ownerId), NOT_FOUND, `${label}: remove B's owner`)
     await refusedUnchanged(t, () => changeRole(req, colleague.id, 'admin'), NOT_FOUND, `${label}: promote A's member`)
-    await refusedUnchanged(t, () => changeRole(req, '00000000-0000-4000-8000-000000000000', 'viewer'), NOT_FOUND, `${label}: an unknown user`)
+    await refusedUnchanged(t, () => changeRole(req, '00000000-0000-4000-8000-000000000000', viewerRole), NOT_FOUND, `${label}: an unknown user`)
   }
   t.same(await roleIn(b, b.ownerId), ['owner'], 'B\'s owner is still B\'s owner')
   t.same(await roleIn(a, colleague.id), ['agent'], 'A\'s member is still a member')
@@ -201,7 +245,7 @@ t.test('another tenant\'s member is not found', async (t) => {
 
 t.test('the last owner can be neither demoted nor removed', async (t) => {
   // Threat: the sole owner leaves or demotes themselves, orphaning the workspace.
-  for (const role of ['admin', 'agent', 'viewer']) {
+  for (const role of ['admin', 'agent', viewerRole]) {
     await refusedUnchanged(t, () => changeRole(ownerOf(team), owner.id, role), LAST_OWNER_DEMOTED, `to ${role}`)
   }
   await refusedUnchanged(t, () => removeMember(ownerOf(team), owner.id), LAST_OWNER_LEAVES, 'leaving')
@@ -237,10 +281,11 @@ t.test('members:manage changes and removes exactly what its role covers', async 
   const wsMember = await addMember(ws, 'agent')
   const wsViewer = await addMember(ws, 'viewer')
   const leaver = await addMember(ws, 'agent')
-  await changeRole(within(ws, wsAdmin), wsMember.id, 'viewer')
-  t.same(await roleIn(ws, wsMember.id), ['viewer'], 'an admin demotes a member to viewer')
+  const wsViewerRole = await seedCustomRole(su, ws.workspaceId)
+  await changeRole(within(ws, wsAdmin), wsMember.id, wsViewerRole)
+  t.same(await roleIn(ws, wsMember.id), ['Viewer'], 'an admin demotes a member to "Viewer"')
   await changeRole(within(ws, wsAdmin), wsViewer.id, 'admin')
-  t.same(await roleIn(ws, wsViewer.id), ['admin'], 'an admin makes a viewer an admin (a role it holds)')
+  t.same(await roleIn(ws, wsViewer.id), ['admin'], 'an admin makes a "Viewer" an admin (a role it holds)')
   await removeMember(within(ws, wsAdmin), wsViewer.id)
   t.same(await roleIn(ws, wsViewer.id), [], 'an admin removes another admin')
   await removeMember(within(ws, leaver), leaver.id)
@@ -290,8 +335,9 @@ t.test('a superuser\'s direct role edit marks the member\'s sessions too', async
   // Threat: a role change made outside app.change_member_role (a maintenance edit) leaves the member's old tokens unmarked (sql/130: "any role change, however made").
   const ws = await seedTenant(su, { contacts: 0 })
   const target = await addMember(ws, 'agent')
-  await su.query(`update memberships set role = 'viewer' where workspace_id = $1 and user_id = $2`, [ws.workspaceId, target.id])
-  t.same(await roleIn(ws, target.id), ['viewer'], 'the role changed')
+  await su.query(`update memberships set role = 'custom', role_id = $3 where workspace_id = $1 and user_id = $2`,
+    [ws.workspaceId, target.id, await seedCustomRole(su, ws.workspaceId)])
+  t.same(await roleIn(ws, target.id), ['Viewer'], 'the role changed')
   t.same(await rows(su, 'select reissue_required from sessions where token_hash = $1', [target.session]), [{ reissue_required: true }], 'the member\'s live session is marked')
 })
 

@@ -14,7 +14,9 @@ import {
   permissionDenied,
   pgError,
   restrictiveViolation,
+  ROLE_LABEL_SQL,
   rows,
+  seedCustomRole,
   seedInvite,
   seedSession,
   seedTenant,
@@ -117,7 +119,10 @@ t.test('the catalogue: every tenant table the runtime writes is gated, and the o
   }
 })
 
-/** A workspace in `state` with, besides its owner, a member to change and an open invitation with its invitee's session. */
+/**
+ * A workspace in `state` with, besides its owner, a member to change, an open invitation with its
+ * invitee's session, a custom "Viewer" role and a department.
+ */
 async function seedPeople(state: TenantState) {
   // Non-active workspaces keep a running trial here, so their status alone must close them.
   const tenant = await seedTenant(su, { trialDays: 14, ...state })
@@ -126,7 +131,9 @@ async function seedPeople(state: TenantState) {
   const inviteeId = await seedUser(su)
   const [{ email }] = (await rows<{ email: string }>(su, 'select email from users where id = $1', [inviteeId])) as [{ email: string }]
   const invite = await seedInvite(su, tenant.workspaceId, tenant.ownerId, email)
-  return { tenant, colleague, invite, invitee: await seedSession(su, inviteeId) }
+  const viewerRole = await seedCustomRole(su, tenant.workspaceId)
+  const [department] = await rows<{ id: string }>(su, `insert into departments (workspace_id, name) values ($1, 'Sales') returning id`, [tenant.workspaceId])
+  return { tenant, colleague, invite, invitee: await seedSession(su, inviteeId), viewerRole, department: department!.id }
 }
 
 const closed: Array<[string, TenantState, PgError, string]> = [
@@ -151,7 +158,7 @@ const accept = (sql: Sql, hash: Buffer) => rows(sql, 'select * from app.accept_i
 for (const [label, state, gate, acceptOutcome] of closed) {
   t.test(`a workspace ${label} cannot be written to`, async (t) => {
     // Threat: a route that forgets the approval or trial gate (or an injected statement) lets a closed workspace keep working.
-    const { tenant, colleague, invite, invitee } = await seedPeople(state)
+    const { tenant, colleague, invite, invitee, viewerRole, department } = await seedPeople(state)
     const inTenant = ownerOf(tenant)
     const before = await snapshot(tenant)
 
@@ -180,11 +187,17 @@ for (const [label, state, gate, acceptOutcome] of closed) {
 
     // The privileged functions that write those tables apply the same gate, with its code.
     const calls: Array<[string, string, unknown[]]> = [
-      ['app.change_member_role', 'select app.change_member_role($1, $2)', [colleague, 'viewer']],
+      ['app.change_member_role', 'select app.change_member_role($1, $2)', [colleague, viewerRole]],
       ['app.remove_member (someone else)', 'select app.remove_member($1)', [colleague]],
       ['app.remove_member (leaving)', 'select app.remove_member($1)', [tenant.ownerId]],
       ['app.create_invite', `select id from app.create_invite($1, 'agent', $2, now() + interval '1 day')`, [`new-${tenant.workspaceId}@rls.test`, tokenHash()]],
       ['app.revoke_invite', 'select app.revoke_invite($1)', [invite.id]],
+      ['app.create_role', `select id from app.create_role('Auditor', '{contacts:read}')`, []],
+      ['app.update_role', `select id from app.update_role($1, 'Reader', null)`, [viewerRole]],
+      ['app.delete_role', 'select app.delete_role($1)', [viewerRole]],
+      ['app.create_department', `select id from app.create_department('Support', null)`, []],
+      ['app.update_department', `select id from app.update_department($1, 'Marketing', false, null)`, [department]],
+      ['app.delete_department', 'select app.delete_department($1)', [department]],
     ]
     for (const [name, text, values] of calls) {
       t.same(await pgError(inRequest(runtime, inTenant, (sql) => sql.query(text, values))), gate, `${name} is refused with ${gate.code}`)
@@ -206,7 +219,7 @@ const open: Array<[string, TenantState]> = [
 for (const [label, state] of open) {
   t.test(`a workspace ${label} can be written to`, async (t) => {
     // Threat: the gate is so strict that a paying or trialing workspace is locked out.
-    const { tenant, colleague, invite, invitee } = await seedPeople(state)
+    const { tenant, colleague, invite, invitee, viewerRole } = await seedPeople(state)
     const [changed, deleted] = tenant.contactIds
     const inserted = await inRequest(runtime, ownerOf(tenant), async (sql) => {
       const { rows: added } = await sql.query<{ id: string }>(
@@ -230,7 +243,7 @@ for (const [label, state] of open) {
         t.same(await pgError(inRequest(runtime, ownerOf(tenant), (sql) => sql.query(text))), permissionDenied('table', table), text)
       }
     }
-    await inRequest(runtime, ownerOf(tenant), (sql) => sql.query('select app.change_member_role($1, $2)', [colleague, 'viewer']))
+    await inRequest(runtime, ownerOf(tenant), (sql) => sql.query('select app.change_member_role($1, $2)', [colleague, viewerRole]))
     const email = `new-${tenant.workspaceId}@rls.test`
     await inRequest(runtime, ownerOf(tenant), (sql) =>
       sql.query(`select id from app.create_invite($1, 'agent', $2, now() + interval '1 day')`, [email, tokenHash()]))
@@ -240,8 +253,9 @@ for (const [label, state] of open) {
       'app.accept_invite lets the invitee in',
     )
     t.same(
-      await rows(su, 'select role from memberships where workspace_id = $1 order by role', [tenant.workspaceId]),
-      [{ role: 'agent' }, { role: 'owner' }, { role: 'viewer' }],
+      (await rows<{ role: string }>(su, `select ${ROLE_LABEL_SQL} as role from memberships m where m.workspace_id = $1`, [tenant.workspaceId]))
+        .map((r) => r.role).sort(),
+      ['Viewer', 'agent', 'owner'],
       'the role change and the acceptance were committed',
     )
     t.same(await rows(su, 'select role from workspace_invites where workspace_id = $1 and email = $2 and accepted_at is null and revoked_at is null', [tenant.workspaceId, email]),

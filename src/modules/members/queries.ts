@@ -27,6 +27,12 @@ export async function changeRole(db: Db, userId: string, role: string): Promise<
   await db.execute(sql`select app.change_member_role(${userId}, ${role})`)
 }
 
+/** app.place_member (sql/130): a member's department and contacts scope, each only when given. */
+export async function placeMember(db: Db, userId: string, change: { departmentId?: string | null; contactsScope?: ContactScope }): Promise<void> {
+  await db.execute(sql`select app.place_member(${userId}, ${change.departmentId !== undefined}, ${change.departmentId ?? null},
+    ${change.contactsScope !== undefined}, ${change.contactsScope ?? null})`)
+}
+
 /** app.remove_member (sql/130): removes a member, or lets the caller leave. */
 export async function removeMember(db: Db, userId: string): Promise<void> {
   await db.execute(sql`select app.remove_member(${userId})`)

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { routes } from '../../plugins/request-tx.js'
 import { schemas } from './schemas.js'
-import { changeRole, removeMember, toMember } from './service.js'
+import { removeMember, toMember, updateMember } from './service.js'
 import * as q from './queries.js'
 
 const plugin: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,7 +13,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   member.patch('/:userId', { schema: schemas.update, config: { permission: 'members:manage' } }, async (ctx, request) => {
-    return { member: await changeRole(ctx, request.params.userId, request.body.role) }
+    return { member: await updateMember(ctx, request.params.userId, request.body) }
   })
 
   // No permission at the gate: leaving needs none; removing someone else needs members:manage,

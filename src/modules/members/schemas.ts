@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { DateTime, Uuid, errorResponses } from '../../schemas/common.js'
+import { DateTime, Nullable, Uuid, errorResponses } from '../../schemas/common.js'
 import { BUILT_IN_ROLE_NAMES } from '../../rbac/permissions.js'
 
 export const Member = Type.Object(
@@ -21,9 +21,18 @@ export const Role = Type.Union([...BUILT_IN_ROLE_NAMES.map((r) => Type.Literal(r
   description: "A built-in role (owner, admin, manager, agent) or the id of one of the workspace's custom roles",
 })
 
-// departmentId and scopes (API.md) arrive with departments and record scopes; until then every
-// member sees every contact of the workspace, which is what the member view reports.
-export const UpdateMemberBody = Type.Object({ role: Role }, { additionalProperties: false })
+export const ContactsScope = Type.Union([Type.Literal('all'), Type.Literal('department'), Type.Literal('own')], {
+  description: 'Which contacts the member sees: every one, their department\'s (and its sub-departments\'), or their own',
+})
+
+export const UpdateMemberBody = Type.Object(
+  {
+    role: Type.Optional(Role),
+    departmentId: Type.Optional(Nullable(Uuid)),
+    scopes: Type.Optional(Type.Object({ contacts: ContactsScope }, { additionalProperties: false })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
 export type UpdateMemberBodyT = Static<typeof UpdateMemberBody>
 
 export const MemberParams = Type.Object({ userId: Uuid }, { additionalProperties: false })

@@ -7,9 +7,10 @@
 // last owner stays (409); a member who still owns contacts is not removed (409). A refusal
 // arrives as its API.md code (src/db/refusals.ts). The database also re-issues the member's
 // sessions on any role change.
-import { notFound } from '../../errors.js'
+import { AppError, notFound } from '../../errors.js'
+import { driverError } from '../../db/request-tx.js'
 import type { WorkspaceCtx } from '../../context.js'
-import type { MemberT } from './schemas.js'
+import type { MemberT, UpdateMemberBodyT } from './schemas.js'
 import * as q from './queries.js'
 
 export function toMember(row: q.MemberRow): MemberT {
@@ -25,10 +26,23 @@ export function toMember(row: q.MemberRow): MemberT {
   }
 }
 
-export async function changeRole(ctx: WorkspaceCtx, userId: string, role: string): Promise<MemberT> {
-  await q.changeRole(ctx.db, userId, role)
-  // Changing one's own role re-issues this very session with this reply (plugins/session-reissue.ts).
-  if (userId === ctx.principal.userId) ctx.principal.sessionNeedsNewToken = true
+/** PATCH /members/:userId: the role, then the department and scope, in the request's transaction. */
+export async function updateMember(ctx: WorkspaceCtx, userId: string, body: UpdateMemberBodyT): Promise<MemberT> {
+  if (body.role !== undefined) {
+    await q.changeRole(ctx.db, userId, body.role)
+    // Changing one's own role re-issues this very session with this reply (plugins/session-reissue.ts).
+    if (userId === ctx.principal.userId) ctx.principal.sessionNeedsNewToken = true
+  }
+  if (body.departmentId !== undefined || body.scopes !== undefined) {
+    try {
+      await q.placeMember(ctx.db, userId, { departmentId: body.departmentId, contactsScope: body.scopes?.contacts })
+    } catch (err) {
+      if (driverError(err)?.constraint === 'memberships_department_in_same_workspace') {
+        throw new AppError('validation_failed', 'body.departmentId must be a department of this workspace')
+      }
+      throw err
+    }
+  }
   const [row] = await q.listMembers(ctx.db, userId)
   if (!row) throw notFound('No such member')
   return toMember(row)

@@ -12,14 +12,14 @@ export async function listRoles(db: Db): Promise<RoleRow[]> {
 
 /** app.create_role (sql/125): checks roles:manage, the catalogue and the caller's permissions. */
 export async function createRole(db: Db, name: string, permissions: string[]): Promise<RoleRow> {
-  const { rows } = await db.execute<Record<string, unknown>>(sql`select * from app.create_role(${name}, ${permissions}::text[])`)
+  const { rows } = await db.execute<Record<string, unknown>>(sql`select * from app.create_role(${name}, ${sql.param(permissions)}::text[])`)
   return fromDriverRow(workspaceRoles, rows[0]!)
 }
 
 /** app.update_role (sql/125): undefined when `id` is no custom role of the workspace. */
 export async function updateRole(db: Db, id: string, name: string | null, permissions: string[] | null): Promise<RoleRow | undefined> {
   const { rows } = await db.execute<Record<string, unknown>>(
-    sql`select * from app.update_role(${id}, ${name}, ${permissions}::text[])`,
+    sql`select * from app.update_role(${id}, ${name}, ${sql.param(permissions)}::text[])`,
   )
   return rows[0] ? fromDriverRow(workspaceRoles, rows[0]) : undefined
 }

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError, notFound } from '../../../errors.js'
 import { schemas } from './schemas.js'
-import { decodeCursor, encodeCursor, ownerNotMember, toContact } from './service.js'
+import { decodeCursor, encodeCursor, referenceRefused, toContact } from './service.js'
 import * as q from './queries.js'
 import { routes } from '../../../plugins/request-tx.js'
 import { listEntityHistory } from '../../audit/queries.js'
@@ -40,8 +40,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
       reply.code(201)
       return { contact: toContact(row) }
     } catch (err) {
-      if (ownerNotMember(err)) throw new AppError('validation_failed', 'body.ownerId must be a member of this workspace')
-      throw err
+      throw referenceRefused(err) ?? err
     }
   })
 
@@ -61,8 +60,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw notFound(NOT_FOUND)
       return { contact: toContact(row) }
     } catch (err) {
-      if (ownerNotMember(err)) throw new AppError('validation_failed', 'body.ownerId must be a member of this workspace')
-      throw err
+      throw referenceRefused(err) ?? err
     }
   })
 

@@ -1,4 +1,5 @@
-// Contact mapping and the opaque list cursor.
+// Contact mapping, the opaque list cursor, and the foreign keys' refusals.
+import { AppError } from '../../../errors.js'
 import { decodeCursor as decodeKey, encodeCursor as encodeKey, isInstant } from '../../../schemas/cursor.js'
 import { isUuid } from '../../../schemas/common.js'
 import { driverError } from '../../../db/request-tx.js'
@@ -29,7 +30,13 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return decodeKey(cursor, (k) => (isInstant(k.t, 3) && isUuid(k.id) ? { createdAt: new Date(k.t), id: k.id } : undefined))
 }
 
-/** Maps the owner foreign key's violation to a client error (the owner must be a member). */
-export function ownerNotMember(err: unknown): boolean {
-  return driverError(err)?.constraint === 'contacts_owner_is_a_member'
+/** A contact's owner must be a member, its department one of the workspace's: the foreign keys' violations as client errors. */
+export function referenceRefused(err: unknown): AppError | undefined {
+  switch (driverError(err)?.constraint) {
+    case 'contacts_owner_is_a_member':
+      return new AppError('validation_failed', 'body.ownerId must be a member of this workspace')
+    case 'contacts_department_in_same_workspace':
+      return new AppError('validation_failed', 'body.departmentId must be a department of this workspace')
+  }
+  return undefined
 }
