@@ -264,7 +264,7 @@ grant execute on function app.require_known_permissions(text[]) to app_privilege
 -- A role still assigned, or offered by an open invitation, is not deleted (GHCFL).
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.check_role_change(text[], text[]);
-create function app.check_role_change(p_name text, p_before text[], p_after text[]) returns void
+create or replace function app.check_role_change(p_name text, p_before text[], p_after text[]) returns void
   language plpgsql stable
   set search_path = pg_catalog, pg_temp
 as $$
