@@ -48,7 +48,8 @@ drop function if exists app.set_context(uuid, uuid, uuid, text, text, text);
 alter table public.request_contexts enable row level security;
 alter table public.request_contexts force row level security;
 revoke all on public.request_contexts from app_runtime, app_privileged, app_mailer, app_auditor;
-grant select (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id)
+grant select (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id,
+              permissions, contacts_scope, department_ids)
   on public.request_contexts to app_runtime;
 grant select, insert, update on public.request_contexts to app_privileged;
 -- The outbox worker's functions read their own backend's context, to know they run as the worker.
@@ -67,7 +68,8 @@ create policy "privileged functions seal their own connection" on public.request
   for insert to app_privileged
   with check (pid = pg_catalog.pg_backend_pid() and xact = pg_catalog.pg_current_xact_id()
               and (kind = 'request' or (kind = 'worker' and user_id is null and session_id is null
-                                        and workspace_id is null and token_id is null and acting_as_user_id is null)));
+                                        and workspace_id is null and token_id is null and acting_as_user_id is null
+                                        and permissions is null and contacts_scope is null and department_ids is null)));
 drop policy if exists "privileged functions reseal their own connection's request" on public.request_contexts;
 drop policy if exists "privileged functions reseal their own connection" on public.request_contexts;
 create policy "privileged functions reseal their own connection" on public.request_contexts
@@ -75,7 +77,8 @@ create policy "privileged functions reseal their own connection" on public.reque
   using (pid = pg_catalog.pg_backend_pid())
   with check (pid = pg_catalog.pg_backend_pid() and xact = pg_catalog.pg_current_xact_id()
               and (kind = 'request' or (kind = 'worker' and user_id is null and session_id is null
-                                        and workspace_id is null and token_id is null and acting_as_user_id is null)));
+                                        and workspace_id is null and token_id is null and acting_as_user_id is null
+                                        and permissions is null and contacts_scope is null and department_ids is null)));
 drop policy if exists "the outbox worker seals its own connection" on public.request_contexts;
 drop policy if exists "the outbox worker reseals its own connection" on public.request_contexts;
 
@@ -166,6 +169,43 @@ $$;
 revoke all on function app.current_context_kind() from public;
 grant execute on function app.current_context_kind() to app_runtime, app_privileged, app_mailer;
 
+-- What the verified member may do in the current transaction's workspace: their role's
+-- permissions, which contacts they see ('all', 'department', 'own') and, for 'department', the
+-- departments that covers. NULL without a member's request context (fail closed: NULL matches
+-- no permission and no scope).
+create or replace function app.current_permissions() returns text[]
+  language plpgsql stable
+as $$
+begin
+  return (select c.permissions from public.request_contexts c
+           where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned());
+end
+$$;
+revoke all on function app.current_permissions() from public;
+grant execute on function app.current_permissions() to app_runtime, app_privileged;
+
+create or replace function app.current_contacts_scope() returns text
+  language plpgsql stable
+as $$
+begin
+  return (select c.contacts_scope from public.request_contexts c
+           where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned());
+end
+$$;
+revoke all on function app.current_contacts_scope() from public;
+grant execute on function app.current_contacts_scope() to app_runtime, app_privileged;
+
+create or replace function app.current_department_ids() returns uuid[]
+  language plpgsql stable
+as $$
+begin
+  return (select c.department_ids from public.request_contexts c
+           where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned());
+end
+$$;
+revoke all on function app.current_department_ids() from public;
+grant execute on function app.current_department_ids() to app_runtime, app_privileged;
+
 -- Whether the verified user is a platform administrator (public.platform_admins, sql/120: a
 -- listed address held by its verified account). For the privileged functions and policies.
 create or replace function app.current_user_is_platform_admin() returns boolean
@@ -180,12 +220,16 @@ grant execute on function app.current_user_is_platform_admin() to app_privileged
 
 -- ---------------------------------------------------------------------------------------------
 -- app.seal_context: writes this backend's context for the current transaction, every field at
--- once (whatever the row held before: nothing of an earlier request survives). Only the
+-- once (whatever the row held before: nothing of an earlier request survives). A member's
+-- request also carries what their membership allows (app.begin_request): their role's
+-- permissions, their contacts scope and, for 'department', the departments it covers. Only the
 -- SECURITY DEFINER functions call it, after they verified the identity they seal; the policies
 -- above confine it to the caller's own backend and transaction. Not granted to app_runtime.
 -- ---------------------------------------------------------------------------------------------
+drop function if exists app.seal_context(text, uuid, uuid, uuid, text, text, text);
 create or replace function app.seal_context(
-    p_kind text, p_user_id uuid, p_session_id uuid, p_workspace_id uuid, p_ip text, p_user_agent text, p_request_id text)
+    p_kind text, p_user_id uuid, p_session_id uuid, p_workspace_id uuid, p_ip text, p_user_agent text, p_request_id text,
+    p_permissions text[] default null, p_contacts_scope text default null, p_department_ids uuid[] default null)
   returns void
   language plpgsql volatile
 as $$
@@ -195,18 +239,20 @@ begin
   update public.request_contexts c
      set xact = pg_catalog.pg_current_xact_id(), kind = p_kind, user_id = p_user_id, session_id = p_session_id,
          workspace_id = p_workspace_id, token_id = null, acting_as_user_id = null,
-         ip = p_ip, user_agent = p_user_agent, request_id = p_request_id
+         ip = p_ip, user_agent = p_user_agent, request_id = p_request_id,
+         permissions = p_permissions, contacts_scope = p_contacts_scope, department_ids = p_department_ids
    where c.pid = pg_catalog.pg_backend_pid();
   if not found then
     insert into public.request_contexts
-           (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id)
+           (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id,
+            permissions, contacts_scope, department_ids)
     values (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_kind, p_user_id, p_session_id, p_workspace_id,
-            null, null, p_ip, p_user_agent, p_request_id);
+            null, null, p_ip, p_user_agent, p_request_id, p_permissions, p_contacts_scope, p_department_ids);
   end if;
 end
 $$;
-revoke all on function app.seal_context(text, uuid, uuid, uuid, text, text, text) from public;
-grant execute on function app.seal_context(text, uuid, uuid, uuid, text, text, text) to app_privileged;
+revoke all on function app.seal_context(text, uuid, uuid, uuid, text, text, text, text[], text, uuid[]) from public;
+grant execute on function app.seal_context(text, uuid, uuid, uuid, text, text, text, text[], text, uuid[]) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.reseal_context: changes who the current request is (a sign-in, a registration, a link
@@ -221,7 +267,8 @@ create or replace function app.reseal_context(p_user_id uuid, p_session_id uuid,
 as $$
 begin
   update public.request_contexts c
-     set user_id = p_user_id, session_id = p_session_id, workspace_id = p_workspace_id, token_id = null, acting_as_user_id = null
+     set user_id = p_user_id, session_id = p_session_id, workspace_id = p_workspace_id, token_id = null, acting_as_user_id = null,
+         permissions = null, contacts_scope = null, department_ids = null
    where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned() and c.kind = 'request';
   if not found then
     raise exception 'no request context in this transaction: app.begin_request comes first' using errcode = '55000';

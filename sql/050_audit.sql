@@ -207,8 +207,17 @@ grant select, insert on public.audit_log to app_privileged;
 -- The verifier's read-only view of every chain (see app_auditor in sql/010_roles.sql).
 grant select on public.audit_log to app_auditor;
 drop policy if exists "members read their workspace's audit log" on public.audit_log;
+-- The whole log with audit:read; without it, only the history of contacts the member may see
+-- (the contacts policies decide, sql/150: the sub-select runs under them).
 create policy "members read their workspace's audit log" on public.audit_log
-  for select to app_runtime using (workspace_id = (select app.current_workspace_id()));
+  for select to app_runtime using (
+    workspace_id = (select app.current_workspace_id())
+    and ('audit:read' = any ((select app.current_permissions())::text[])
+         or (entity_type = 'contact'
+             and exists (select 1 from public.contacts c
+                          where c.workspace_id = audit_log.workspace_id
+                            and c.id = case when audit_log.entity_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                                            then audit_log.entity_id::uuid end))));
 drop policy if exists "privileged functions append audit rows" on public.audit_log;
 create policy "privileged functions append audit rows" on public.audit_log
   for insert to app_privileged with check (true);

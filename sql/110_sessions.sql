@@ -65,7 +65,9 @@ create policy "privileged functions change the user's or co-members' sessions" o
 -- token, the workspace only for a member, and the request's metadata for the audit rows; and
 -- returns the row the HTTP gates decide on (mfa: the session was signed in, or has since been
 -- confirmed, with a second factor; role: as the API names it, app.role_ref; permissions: the
--- role's, as they are now, sql/125). Records session activity at most once a minute.
+-- role's, as they are now, sql/125; contacts_scope and department_ids: which contacts the
+-- member sees, sql/127 and sql/150). A member's permissions and scope are sealed with the
+-- context, for the policies to read. Records session activity at most once a minute.
 -- A session marked for re-issue (a role change, sql/130) answers reissue = true; the service
 -- then calls app.reissue_session. A token that was just re-issued still resolves, for 60 seconds
 -- and only while its replacement is live, *as its replacement*: requests that were in flight
@@ -80,7 +82,8 @@ create function app.begin_request(
   returns table (
     session_id uuid, user_id uuid, email text, name text, email_verified boolean, is_platform_admin boolean,
     workspace_id uuid, role text, workspace_name text, workspace_status text, status_reason text,
-    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean, mfa boolean, permissions text[]
+    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean, mfa boolean,
+    permissions text[], contacts_scope text, department_ids uuid[]
   )
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
@@ -97,6 +100,10 @@ declare
   v_workspace uuid;
   v_role text;
   v_role_id uuid;
+  v_department uuid;
+  v_scope text;
+  v_permissions text[];
+  v_department_ids uuid[];
   v_ws_name text;
   v_status text;
   v_reason text;
@@ -129,16 +136,24 @@ begin
   end if;
 
   if v_user is not null and p_workspace_id is not null then
-    select w.id, ms.role, ms.role_id, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
-      into v_workspace, v_role, v_role_id, v_ws_name, v_status, v_reason, v_trial, v_billing
+    select w.id, ms.role, ms.role_id, ms.department_id, ms.contacts_scope, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
+      into v_workspace, v_role, v_role_id, v_department, v_scope, v_ws_name, v_status, v_reason, v_trial, v_billing
       from public.memberships ms
       join public.workspaces w on w.id = ms.workspace_id
      where ms.workspace_id = p_workspace_id and ms.user_id = v_user;
   end if;
+  if v_workspace is not null then
+    v_permissions := app.role_permissions_of(v_workspace, v_role, v_role_id);
+    v_scope := coalesce(v_scope, app.default_contacts_scope(v_role));
+    if v_scope = 'department' then
+      v_department_ids := app.department_subtree(v_workspace, v_department);
+    end if;
+  end if;
 
   -- Every field of the context is written, whatever this backend held before: a workspace only
   -- for a member, a user only for a live session (fail closed).
-  perform app.seal_context('request', v_user, v_session, v_workspace, p_ip, p_user_agent, p_request_id);
+  perform app.seal_context('request', v_user, v_session, v_workspace, p_ip, p_user_agent, p_request_id,
+    v_permissions, v_scope, v_department_ids);
   if v_user is null then
     return;
   end if;
@@ -150,7 +165,7 @@ begin
   return query select v_session, v_user, v_email, v_name, v_verified,
     exists (select 1 from public.platform_admins pa where pa.user_id = v_user),
     v_workspace, app.role_ref(v_role, v_role_id), v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(),
-    v_reissue, v_mfa, case when v_workspace is not null then app.role_permissions_of(v_workspace, v_role, v_role_id) end;
+    v_reissue, v_mfa, v_permissions, v_scope, v_department_ids;
 end
 $$;
 alter function app.begin_request(bytea, uuid, text, text, text) owner to app_privileged;

@@ -16,9 +16,11 @@ grant select on public.departments to app_runtime;
 grant select, insert, delete on public.departments to app_privileged;
 grant update (name, parent_id, updated_at) on public.departments to app_privileged;
 
+-- Every workspace's: app.begin_request resolves a manager's departments before any context exists.
 drop policy if exists "privileged functions read the request workspace's departments" on public.departments;
-create policy "privileged functions read the request workspace's departments" on public.departments
-  for select to app_privileged using (workspace_id = (select app.current_workspace_id()));
+drop policy if exists "privileged functions read every department" on public.departments;
+create policy "privileged functions read every department" on public.departments
+  for select to app_privileged using (true);
 drop policy if exists "privileged functions add departments to the request's workspace" on public.departments;
 create policy "privileged functions add departments to the request's workspace" on public.departments
   for insert to app_privileged with check (workspace_id = (select app.current_workspace_id()));
@@ -32,6 +34,32 @@ create policy "privileged functions delete the request workspace's departments" 
   for delete to app_privileged using (workspace_id = (select app.current_workspace_id()));
 
 call app.capture_changes('public.departments', 'department');
+
+-- ---------------------------------------------------------------------------------------------
+-- app.department_subtree: a department and every department below it, in `p_workspace_id`
+-- (empty for none): what a manager's 'department' scope covers. The tree has no cycle (below);
+-- the depth bound only stops a walk the trigger would have refused.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.department_subtree(p_workspace_id uuid, p_department_id uuid) returns uuid[]
+  language plpgsql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+begin
+  if p_department_id is null then
+    return '{}';
+  end if;
+  return array(
+    with recursive down(id, depth) as (
+      select d.id, 1 from public.departments d where d.workspace_id = p_workspace_id and d.id = p_department_id
+      union all
+      select d.id, down.depth + 1 from public.departments d join down on d.parent_id = down.id
+       where d.workspace_id = p_workspace_id and down.depth < 1000
+    )
+    select down.id from down);
+end
+$$;
+revoke all on function app.department_subtree(uuid, uuid) from public;
+grant execute on function app.department_subtree(uuid, uuid) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- No cycles. Before a department gets a parent, the workspace's tree is locked (a transaction

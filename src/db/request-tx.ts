@@ -13,7 +13,7 @@ import pg from 'pg'
 import { DrizzleQueryError } from 'drizzle-orm'
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres'
 import * as schema from './schema/index.js'
-import type { BillingStatus, WorkspaceStatus } from './schema/index.js'
+import type { BillingStatus, ContactScope, WorkspaceStatus } from './schema/index.js'
 import { AppError } from '../errors.js'
 import { isUuid } from '../schemas/common.js'
 
@@ -38,6 +38,8 @@ interface ContextRow {
   reissue: boolean
   mfa: boolean
   permissions: string[] | null
+  contacts_scope: string | null
+  department_ids: string[] | null
 }
 
 /** The signed-in user of a request, as app.begin_request verified the session. */
@@ -63,6 +65,10 @@ export interface RequestWorkspace {
   role: string
   /** The role's permissions as the database resolved them for this request. */
   permissions: ReadonlySet<string>
+  /** Which contacts the member sees (the database's policies enforce it; lists use it to pick an index). */
+  contactsScope: ContactScope
+  /** Scope 'department': the member's department and every one below it. */
+  departmentIds: readonly string[]
   status: WorkspaceStatus
   statusReason: string | null
   trialEndsAt: Date | null
@@ -95,6 +101,8 @@ function resolved(row: ContextRow | undefined): Resolved {
         name: row.workspace_name ?? '',
         role: row.role,
         permissions: new Set(row.permissions ?? []),
+        contactsScope: (row.contacts_scope ?? 'own') as ContactScope,
+        departmentIds: row.department_ids ?? [],
         status: row.workspace_status as WorkspaceStatus,
         statusReason: row.status_reason,
         trialEndsAt: row.trial_ends_at,

@@ -13,8 +13,9 @@ import type { RequestWorkspace } from '../db/request-tx.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** workspace routes: the permission the gate chain checks last. */
-    permission?: Permission
+    /** workspace routes: the permission the gate chain checks last (a list: any one of them,
+     * e.g. contacts:update or contacts:update_own, whose record the database then checks). */
+    permission?: Permission | readonly Permission[]
     /** workspace routes: reads answer in every approval state (GET /api/workspace). */
     anyState?: boolean
   }
@@ -64,8 +65,11 @@ export function assertGates(request: FastifyRequest): void {
   }
   if (write && trialOver(ws, ctx.now)) throw new AppError('trial_expired')
 
-  if (permission && !ws.permissions.has(permission)) {
-    throw new AppError('forbidden', `Your role lacks the permission ${permission}`)
+  if (permission) {
+    const anyOf: readonly Permission[] = typeof permission === 'string' ? [permission] : permission
+    if (!anyOf.some((p) => ws.permissions.has(p))) {
+      throw new AppError('forbidden', `Your role lacks the permission ${anyOf.join(' (or ')}${')'.repeat(anyOf.length - 1)}`)
+    }
   }
 }
 

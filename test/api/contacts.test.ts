@@ -44,7 +44,7 @@ async function superRow(id: string) {
 t.test('create', async (t) => {
   const { owner, workspaceId } = await activeTenant(ctx, 'Create Co')
   const colleague = await register(ctx, { name: 'Colleague' })
-  await addMember(ctx, workspaceId, colleague, 'agent')
+  await addMember(ctx, workspaceId, colleague, 'agent', 'all')
 
   await t.test('defaults ownerId to the caller', async (t) => {
     const res = await request(owner, workspaceId, 'POST', CONTACTS, { name: '  Ada Lovelace  ', email: 'ada@example.test', phone: '+44 20 7946 0000' })
@@ -182,7 +182,7 @@ t.test('search with q', async (t) => {
 t.test('update (PATCH)', async (t) => {
   const { owner, workspaceId } = await activeTenant(ctx, 'Update Co')
   const colleague = await register(ctx)
-  await addMember(ctx, workspaceId, colleague, 'agent')
+  await addMember(ctx, workspaceId, colleague, 'agent', 'all')
   const c = (await createContact(ctx, owner, workspaceId, { name: 'Alan Turing', email: 'alan@bletchley.test', phone: '+44 1908 640404' })) as Contact
 
   const phone = await request(owner, workspaceId, 'PATCH', `${CONTACTS}/${c.id}`, { phone: '+44 20 0000 0000' })
@@ -210,7 +210,7 @@ t.test('soft delete and restore', async (t) => {
   const admin = await register(ctx)
   const member = await register(ctx)
   await addMember(ctx, workspaceId, admin, 'admin')
-  await addMember(ctx, workspaceId, member, 'agent')
+  await addMember(ctx, workspaceId, member, 'agent', 'all')
   const keep = await createContact(ctx, owner, workspaceId, { name: 'Keeper' })
   const c = await createContact(ctx, owner, workspaceId, { name: 'Doomed' })
   const url = `${CONTACTS}/${c.id}`
@@ -310,29 +310,47 @@ t.test('a page of the list reads its rows from the index, in order, without sort
      select $1, 'Bulk ' || g, $2, $2, now() - g * interval '1 second' from generate_series(1, 2000) g`,
     [workspaceId, owner.id],
   )
+  // An agent who owns a few of them.
+  const agent = await register(ctx)
+  await addMember(ctx, workspaceId, agent, 'agent')
+  await ctx.sql(
+    `insert into contacts (workspace_id, name, owner_id, created_by, created_at)
+     select $1, 'Agent ' || g, $2, $2, now() - g * interval '1 second' + interval '500 milliseconds' from generate_series(1, 40) g`,
+    [workspaceId, agent.id],
+  )
   await ctx.sql('analyze contacts')
   const client = await ctx.pools.runtime.connect()
   try {
     const db = drizzle(client, { schema })
     // (A search filters by a pattern the index cannot serve: the planner may rightly choose to
     // sort what matches. Searching large tenants fast wants a trigram index; not built.)
-    for (const [search, cursor] of [[false, false], [false, true]] as const) {
-      const built = listQuery(db, search, cursor).toSQL()
+    // An agent's list (scope 'own') reads only their own contacts, from the owner index.
+    for (const [search, cursor, scope, index] of [
+      [false, false, 'all', 'contacts_workspace_created_idx'],
+      [false, true, 'all', 'contacts_workspace_created_idx'],
+      [false, false, 'own', 'contacts_owner_created_idx'],
+      [false, true, 'own', 'contacts_owner_created_idx'],
+    ] as const) {
+      const built = listQuery(db, search, cursor, scope).toSQL()
       const values = built.params.map((p) => {
         const name = (p as { name?: string }).name
-        return name === 'workspaceId' ? workspaceId : name === 'limit' ? 51 : name === 'pattern' ? '%Bulk%' : name === 'afterId' ? randomUUID() : name === 'afterCreatedAt' ? new Date().toISOString() : p
+        return name === 'workspaceId' ? workspaceId : name === 'limit' ? 51 : name === 'userId' ? agent.id : name === 'afterId' ? randomUUID() : name === 'afterCreatedAt' ? new Date().toISOString() : p
       })
       await client.query('begin')
       await client.query('select * from app.begin_request($1, $2)', [hashToken(sessionToken(ctx, owner.cookie)), workspaceId])
       const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`explain (format json) ${built.sql}`, values)
       await client.query('rollback')
       const plan = JSON.stringify(rows[0]!['QUERY PLAN'])
-      t.match(plan, /"Index Name":"contacts_workspace_created_idx"/, `search ${search}, cursor ${cursor}: the list's index`)
-      t.notMatch(plan, /"Node Type":"Sort"/, `search ${search}, cursor ${cursor}: no sort`)
+      const label = `scope ${scope}, search ${search}, cursor ${cursor}`
+      t.match(plan, new RegExp(`"Index Name":"${index}"`), `${label}: ${index}`)
+      // (Their own few the planner may rightly fetch and sort: it never sorts the workspace.)
+      if (scope === 'all') t.notMatch(plan, /"Node Type":"Sort"/, `${label}: no sort`)
     }
   } finally {
     client.release()
   }
   const first = await request(owner, workspaceId, 'GET', `${CONTACTS}?limit=3`)
-  t.same(first.json().contacts.map((c: Contact) => c.name), ['Bulk 1', 'Bulk 2', 'Bulk 3'], 'newest first')
+  t.same(first.json().contacts.map((c: Contact) => c.name), ['Agent 1', 'Bulk 1', 'Agent 2'], 'newest first')
+  const mine = await request(agent, workspaceId, 'GET', `${CONTACTS}?limit=3`)
+  t.same(mine.json().contacts.map((c: Contact) => c.name), ['Agent 1', 'Agent 2', 'Agent 3'], "an agent's own, newest first")
 })

@@ -140,11 +140,15 @@ export async function activeTenant(ctx: TestContext, name = 'Acme'): Promise<{ o
 }
 
 /** Adds `user` to a workspace with `role` (superuser SQL: shorter than the invitation flow, which test/api/invites.test.ts covers). */
-/** Makes `user` a member of `workspaceId` (RLS bypassed): a built-in role, or "viewer" for the workspace's custom "Viewer" role. */
-export async function addMember(ctx: TestContext, workspaceId: string, user: Actor, role: string): Promise<void> {
+/**
+ * Makes `user` a member of `workspaceId` (RLS bypassed): a built-in role, or "viewer" for the
+ * workspace's custom "Viewer" role; `contactsScope` null: the role's default (an agent or a
+ * custom role sees only the contacts they own).
+ */
+export async function addMember(ctx: TestContext, workspaceId: string, user: Actor, role: string, contactsScope: 'all' | 'department' | 'own' | null = null): Promise<void> {
   const roleId = role === 'viewer' ? await customRole(ctx, workspaceId) : null
-  await ctx.sql('insert into memberships (workspace_id, user_id, role, role_id) values ($1, $2, $3, $4)',
-    [workspaceId, user.id, roleId ? 'custom' : role, roleId])
+  await ctx.sql('insert into memberships (workspace_id, user_id, role, role_id, contacts_scope) values ($1, $2, $3, $4, $5)',
+    [workspaceId, user.id, roleId ? 'custom' : role, roleId, contactsScope])
 }
 
 /** The id of `workspaceId`'s custom role `name`, created with `permissions` (default: the former viewer's) if missing. */

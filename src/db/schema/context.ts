@@ -31,6 +31,11 @@ export const requestContexts = pgTable(
     ip: text('ip'),
     userAgent: text('user_agent'),
     requestId: text('request_id'),
+    /** A member's request: their role's permissions, which contacts they see, and (scope
+     * 'department') their department and every one below it; resolved by app.begin_request. */
+    permissions: text('permissions').array(),
+    contactsScope: text('contacts_scope'),
+    departmentIds: uuid('department_ids').array(),
   },
   () => [
     check('request_contexts_kind_is_known', sql`kind in ('request', 'worker')`),

@@ -21,8 +21,18 @@ export function likePattern(q: string): string {
 // LAST, id DESC NULLS LAST; both columns are NOT NULL, so the nulls order changes no result).
 // A plain DESC means NULLS FIRST, which that index cannot serve: PostgreSQL would read and sort
 // the whole workspace on every page (test/api/contacts.test.ts checks the plan).
-export function listQuery(db: Db, withSearch: boolean, withCursor: boolean) {
+//
+// The contacts policies (sql/150) already keep a member to their scope; the list repeats the
+// scope as a condition only so the planner can pick the matching index: an agent's own contacts
+// come from contacts_owner_created_idx in order, rather than from filtering the whole workspace.
+export type ListScope = 'all' | 'own' | 'department'
+
+export function listQuery(db: Db, withSearch: boolean, withCursor: boolean, scope: ListScope = 'all') {
   const where: (SQL | undefined)[] = [eq(contacts.workspaceId, sql.placeholder('workspaceId')), isNull(contacts.deletedAt)]
+  if (scope === 'own') where.push(eq(contacts.ownerId, sql.placeholder('userId')))
+  if (scope === 'department') {
+    where.push(or(sql`${contacts.departmentId} = any(${sql.placeholder('departmentIds')}::uuid[])`, eq(contacts.ownerId, sql.placeholder('userId'))))
+  }
   if (withSearch) {
     where.push(or(ilike(contacts.name, sql.placeholder('pattern')), ilike(contacts.email, sql.placeholder('pattern'))))
   }
@@ -42,8 +52,8 @@ export function listQuery(db: Db, withSearch: boolean, withCursor: boolean) {
     .limit(sql.placeholder('limit'))
 }
 
-function listStatement(db: Db, withSearch: boolean, withCursor: boolean) {
-  return listQuery(db, withSearch, withCursor).prepare(`contacts_list_${withSearch ? 'q' : ''}${withCursor ? 'c' : ''}`)
+function listStatement(db: Db, withSearch: boolean, withCursor: boolean, scope: ListScope) {
+  return listQuery(db, withSearch, withCursor, scope).prepare(`contacts_list_${scope}_${withSearch ? 'q' : ''}${withCursor ? 'c' : ''}`)
 }
 
 function insertStatement(db: Db) {
@@ -80,17 +90,20 @@ function statementsFor(db: Db): Statements {
 export async function listContacts(
   db: Db,
   workspaceId: string,
-  opts: { limit: number; q?: string; after?: { createdAt: Date; id: string } },
+  opts: { limit: number; q?: string; after?: { createdAt: Date; id: string }; scope?: { of: ListScope; userId: string; departmentIds: readonly string[] } },
 ): Promise<ContactRow[]> {
   const lists = statementsFor(db).list
-  const key = `${opts.q ? 'q' : ''}${opts.after ? 'c' : ''}`
+  const scope = opts.scope?.of ?? 'all'
+  const key = `${scope}${opts.q ? 'q' : ''}${opts.after ? 'c' : ''}`
   let statement = lists.get(key)
   if (!statement) {
-    statement = listStatement(db, !!opts.q, !!opts.after)
+    statement = listStatement(db, !!opts.q, !!opts.after, scope)
     lists.set(key, statement)
   }
   return statement.execute({
     workspaceId,
+    ...(scope !== 'all' ? { userId: opts.scope!.userId } : {}),
+    ...(scope === 'department' ? { departmentIds: opts.scope!.departmentIds } : {}),
     limit: opts.limit,
     ...(opts.q ? { pattern: likePattern(opts.q) } : {}),
     ...(opts.after ? { afterCreatedAt: opts.after.createdAt.toISOString(), afterId: opts.after.id } : {}),

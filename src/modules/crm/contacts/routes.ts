@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError, notFound } from '../../../errors.js'
 import { schemas } from './schemas.js'
-import { decodeCursor, encodeCursor, referenceRefused, toContact } from './service.js'
+import { decodeCursor, encodeCursor, toContact, writeRefused } from './service.js'
 import * as q from './queries.js'
 import { routes } from '../../../plugins/request-tx.js'
 import { listEntityHistory } from '../../audit/queries.js'
@@ -19,7 +19,12 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
   member.get('/', { schema: schemas.list, config: { permission: 'contacts:read' } }, async (ctx, request) => {
     const limit = request.query.limit ?? 50
     const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined
-    const rows = await ctx.tx.commitWith(q.listContacts(ctx.db, ctx.workspace.id, { limit: limit + 1, q: request.query.q?.trim() || undefined, after }))
+    const rows = await ctx.tx.commitWith(q.listContacts(ctx.db, ctx.workspace.id, {
+      limit: limit + 1,
+      q: request.query.q?.trim() || undefined,
+      after,
+      scope: { of: ctx.workspace.contactsScope, userId: ctx.principal.userId, departmentIds: ctx.workspace.departmentIds },
+    }))
     const page = rows.slice(0, limit)
     return { contacts: page.map(toContact), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null }
   })
@@ -40,7 +45,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
       reply.code(201)
       return { contact: toContact(row) }
     } catch (err) {
-      throw referenceRefused(err) ?? err
+      throw writeRefused(err, ctx.workspace.contactsScope) ?? err
     }
   })
 
@@ -50,7 +55,7 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
     return { contact: toContact(row) }
   })
 
-  member.patch('/:id', { schema: schemas.update, config: { permission: 'contacts:update' } }, async (ctx, request) => {
+  member.patch('/:id', { schema: schemas.update, config: { permission: ['contacts:update', 'contacts:update_own'] } }, async (ctx, request) => {
     const { name, ...rest } = request.body
     try {
       const row = await ctx.tx.commitWith(q.updateContact(ctx.db, ctx.workspace.id, request.params.id, {
@@ -60,11 +65,11 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw notFound(NOT_FOUND)
       return { contact: toContact(row) }
     } catch (err) {
-      throw referenceRefused(err) ?? err
+      throw writeRefused(err, ctx.workspace.contactsScope) ?? err
     }
   })
 
-  member.delete('/:id', { schema: schemas.remove, config: { permission: 'contacts:delete' } }, async (ctx, request, reply) => {
+  member.delete('/:id', { schema: schemas.remove, config: { permission: ['contacts:delete', 'contacts:delete_own'] } }, async (ctx, request, reply) => {
     if (!(await ctx.tx.commitWith(q.softDeleteContact(ctx.db, ctx.workspace.id, request.params.id)))) throw notFound(NOT_FOUND)
     reply.code(204)
     return null
