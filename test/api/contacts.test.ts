@@ -305,18 +305,19 @@ t.test('a page of the list reads its rows from the index, in order, without sort
   // Threat: a list that sorts the whole workspace gets slower with every contact, until a large
   // tenant's listing is a denial of service for everyone on the database.
   const { owner, workspaceId } = await activeTenant(ctx, 'Big list')
+  const base = new Date().toISOString()
   await ctx.sql(
     `insert into contacts (workspace_id, name, owner_id, created_by, created_at)
-     select $1, 'Bulk ' || g, $2, $2, now() - g * interval '1 second' from generate_series(1, 2000) g`,
-    [workspaceId, owner.id],
+     select $1, 'Bulk ' || g, $2, $2, $3::timestamptz - g * interval '1 second' from generate_series(1, 2000) g`,
+    [workspaceId, owner.id, base],
   )
   // An agent who owns a few of them.
   const agent = await register(ctx)
   await addMember(ctx, workspaceId, agent, 'agent')
   await ctx.sql(
     `insert into contacts (workspace_id, name, owner_id, created_by, created_at)
-     select $1, 'Agent ' || g, $2, $2, now() - g * interval '1 second' + interval '500 milliseconds' from generate_series(1, 40) g`,
-    [workspaceId, agent.id],
+     select $1, 'Agent ' || g, $2, $2, $3::timestamptz - g * interval '1 second' + interval '500 milliseconds' from generate_series(1, 40) g`,
+    [workspaceId, agent.id, base],
   )
   await ctx.sql('analyze contacts')
   const client = await ctx.pools.runtime.connect()
