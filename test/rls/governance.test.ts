@@ -117,9 +117,9 @@ t.test('custom roles: roles:manage, the catalogue, and nobody grants what they l
 })
 
 t.test('departments: a tree in one workspace, checked by the database, even when two moves race', async (t) => {
-  const sales = (await call(ownerOf(a), 'select id from app.create_department($1, null)', ['Sales'])).rows[0].id as string
-  const east = (await call(admin, 'select id from app.create_department($1, $2)', ['East', sales])).rows[0].id as string
-  const city = (await call(admin, 'select id from app.create_department($1, $2)', ['City', east])).rows[0].id as string
+  const sales = (await call(ownerOf(a), 'select id from app.create_department($1, null)', ['Sales'])).rows[0]!.id as string
+  const east = (await call(admin, 'select id from app.create_department($1, $2)', ['East', sales])).rows[0]!.id as string
+  const city = (await call(admin, 'select id from app.create_department($1, $2)', ['City', east])).rows[0]!.id as string
   const bDept = await department(b, 'B only')
 
   await refusedUnchanged(t, () => departmentsOf(a), () => call(agent, 'select app.create_department($1, null)', ['Mine']),
@@ -139,8 +139,8 @@ t.test('departments: a tree in one workspace, checked by the database, even when
 
   // Two moves that each look fine alone but together close a loop: the per-workspace lock makes
   // the second see the first. North and South are siblings; one goes under the other at once.
-  const north = (await call(admin, 'select id from app.create_department($1, null)', ['North'])).rows[0].id as string
-  const south = (await call(admin, 'select id from app.create_department($1, null)', ['South'])).rows[0].id as string
+  const north = (await call(admin, 'select id from app.create_department($1, null)', ['North'])).rows[0]!.id as string
+  const south = (await call(admin, 'select id from app.create_department($1, null)', ['South'])).rows[0]!.id as string
   await runtime.query('begin')
   await runtime.query('select * from app.begin_request($1, $2)', [admin.session, a.workspaceId])
   await runtime.query('select app.update_department($1, null, true, $2)', [north, south])
