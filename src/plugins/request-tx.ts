@@ -39,6 +39,7 @@ import type { Static, TSchema } from 'typebox'
 import { AppError } from '../errors.js'
 import { beginRequest, cleanMetadata, METADATA_MAX } from '../db/request-tx.js'
 import type { Access, Ctx, CtxFor, RequestMeta } from '../context.js'
+import type { Permission } from '../rbac/permissions.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -48,6 +49,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The handler's context, once the transaction is open; null before and without one. */
     ctx: Ctx | null
+  }
+  interface FastifyInstance {
+    /** Every route made with routes(), in registration order. */
+    routeTable: readonly RouteEntry[]
   }
 }
 
@@ -104,9 +109,19 @@ export function routes<A extends Access>(app: App, access: A) {
   return { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE') }
 }
 
+/** A route made with routes(): what the gate chain requires of it (the permission matrix test reads these). */
+export interface RouteEntry {
+  method: string
+  url: string
+  access: Access
+  permission?: Permission | readonly Permission[]
+}
+
 export default fp(
   async (app) => {
     app.decorateRequest('ctx', null)
+    const table: RouteEntry[] = []
+    app.decorate('routeTable', table)
 
     app.addHook('onRoute', (route: RouteOptions) => {
       const access = route.config?.access
@@ -115,6 +130,9 @@ export default fp(
         return
       }
       if (!committing.has(route.handler)) throw new Error(`${String(route.method)} ${route.url} declares access but was not made with routes()`)
+      for (const method of [route.method].flat()) {
+        if (method !== 'HEAD') table.push({ method, url: route.url, access, permission: route.config?.permission })
+      }
     })
 
     app.addHook('preHandler', async (request) => {

@@ -92,7 +92,7 @@ t.test('custom roles: roles:manage, the catalogue, and nobody grants what they l
     refusal('GHFBD', 'Your role cannot grant the permission billing:read, which it lacks'), 'an admin edits a role above them')
   await refusedUnchanged(t, () => rolesOf(a), () => call(admin, 'select app.delete_role($1)', [treasurer!.id]),
     refusal('GHFBD', 'Your role cannot grant the permission billing:read, which it lacks'), 'an admin deletes a role above them')
-  await refusedUnchanged(t, () => placementOf(a, agent.id!), () => call(admin, 'select app.change_member_role($1, $2)', [agent.id, treasurer!.id]),
+  await refusedUnchanged(t, () => placementOf(a, agent.id), () => call(admin, 'select app.change_member_role($1, $2)', [agent.id, treasurer!.id]),
     refusal('GHFBD', 'Your role (admin) cannot grant the role "Treasurer"'), 'an admin assigns it')
 
   // Another workspace's role: B's owner cannot touch A's, nor give it to B's members.
