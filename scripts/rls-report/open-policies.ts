@@ -50,6 +50,30 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
       'them, the runtime holds no privilege on them, and no policy lets an existing one change',
   },
   {
+    table: 'public.permissions',
+    policy: 'the migrations write the permission catalogue',
+    reason:
+      'the policy names only the schema owner (the migrating login): the permission catalogue belongs to no tenant and is ' +
+      'rewritten from src/rbac/permissions.ts by app.sync_role_permissions, run with the owner\'s own rights at every migration ' +
+      '(granted to nobody); the runtime holds no privilege on it and no definer function can add a permission (sql/125)',
+  },
+  {
+    table: 'public.permissions',
+    policy: 'the migrations rewrite the permission catalogue',
+    reason:
+      'the policy names only the schema owner (the migrating login): app.sync_role_permissions, run with the owner\'s own rights at ' +
+      'every migration (granted to nobody), updates a permission\'s description from src/rbac/permissions.ts; the runtime holds no ' +
+      'privilege on the catalogue and no definer function can change a permission (sql/125)',
+  },
+  {
+    table: 'public.permissions',
+    policy: 'the migrations retire permissions',
+    reason:
+      'the policy names only the schema owner (the migrating login): app.sync_role_permissions, run with the owner\'s own rights at ' +
+      'every migration (granted to nobody), deletes a permission no longer in src/rbac/permissions.ts, which at once stops counting ' +
+      'in every custom role (app.role_permissions_of reads them through the catalogue); no definer function can retire one (sql/125)',
+  },
+  {
     table: 'public.platform_admins',
     policy: 'a listed address is granted only to its verified account',
     reason:
@@ -100,7 +124,7 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     reason:
       "the policy names only the schema owner (the migrating login): the built-in roles' permissions belong to no tenant and are " +
       'rewritten whole from src/rbac/permissions.ts by app.sync_role_permissions, run with the owner\'s own rights at every ' +
-      'migration (granted to nobody); no definer function can change what a role may do (sql/130)',
+      'migration (granted to nobody); no definer function can change what a role may do (sql/125)',
   },
   {
     table: 'public.role_permissions',
@@ -108,7 +132,7 @@ export const OPEN_POLICIES: readonly OpenPolicy[] = [
     reason:
       "the policy names only the schema owner (the migrating login): the built-in roles' permissions belong to no tenant and are " +
       'rewritten whole from src/rbac/permissions.ts by app.sync_role_permissions, run with the owner\'s own rights at every ' +
-      'migration (granted to nobody); no definer function can change what a role may do (sql/130)',
+      'migration (granted to nobody); no definer function can change what a role may do (sql/125)',
   },
 ]
 

@@ -22,7 +22,8 @@ const member = await register(ctx, { name: 'Member' })
 const viewer = await register(ctx, { name: 'Viewer' })
 await addMember(ctx, workspaceId, admin, 'admin')
 await addMember(ctx, workspaceId, member, 'agent')
-await addMember(ctx, workspaceId, viewer, 'viewer')
+// The custom "Viewer" role sees every contact, as migration 0009 kept each former viewer.
+await addMember(ctx, workspaceId, viewer, 'viewer', 'all')
 
 // One contact through its whole life, by two people: create, update, soft delete, restore.
 const contact = await createContact(ctx, owner, workspaceId, { name: 'Ada Lovelace', email: 'ada@example.test' })

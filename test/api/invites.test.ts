@@ -5,7 +5,7 @@ import t from 'tap'
 import { createHash } from 'node:crypto'
 import { buildTestApp } from '../helpers/app.js'
 import {
-  activeTenant, addMember, as, assertError, createWorkspace, emailsTo, register, roleOf, setWorkspaceState, tokenFromEmail, uniqueEmail,
+  activeTenant, addMember, as, assertError, createWorkspace, customRole, emailsTo, register, roleOf, setWorkspaceState, tokenFromEmail, uniqueEmail,
   type Actor,
 } from '../helpers/actors.js'
 import { listAll } from '../helpers/audit.js'
@@ -106,7 +106,7 @@ t.test('bad, expired and revoked links: 400 invalid_token', async (t) => {
   await ctx.sql(`update workspace_invites set expires_at = now() - interval '1 second' where id = $1`, [inv.id])
   assertError(t, await accept(invitee, token), 400, 'invalid_token')
 
-  const again = await invite(owner, workspaceId, { email: invitee.email, role: 'viewer' })
+  const again = await invite(owner, workspaceId, { email: invitee.email, role: await customRole(ctx, workspaceId) })
   t.equal(again.statusCode, 201, 'a new invitation replaces the expired one')
   const second = await tokenFromEmail(ctx, invitee.email)
   t.equal((await revoke(owner, workspaceId, again.json().invite.id)).statusCode, 204)
@@ -117,7 +117,8 @@ t.test('bad, expired and revoked links: 400 invalid_token', async (t) => {
 })
 
 t.test('a new invitation to the same address replaces the open one', async (t) => {
-  const { owner, workspaceId, invitee, token } = await invited('viewer')
+  const tenant = await activeTenant(ctx, 'Inviting Co')
+  const { owner, workspaceId, invitee, token } = await invited(await customRole(ctx, tenant.workspaceId), tenant)
   t.equal((await invite(owner, workspaceId, { email: invitee.email, role: 'agent' })).statusCode, 201)
   const newer = await tokenFromEmail(ctx, invitee.email)
   assertError(t, await accept(invitee, token), 400, 'invalid_token', undefined)
@@ -133,13 +134,18 @@ t.test('who may invite, and whom: members:manage, roles they hold, nobody alread
   await addMember(ctx, workspaceId, admin, 'admin')
   await addMember(ctx, workspaceId, member, 'agent')
   // Threat: a member invites an accomplice, or an admin invites a second owner for themselves.
-  assertError(t, await invite(member, workspaceId, { email: uniqueEmail(), role: 'viewer' }), 403, 'forbidden', /members:manage/)
+  assertError(t, await invite(member, workspaceId, { email: uniqueEmail(), role: await customRole(ctx, workspaceId) }), 403, 'forbidden', /members:manage/)
   assertError(t, await list(member, workspaceId), 403, 'forbidden')
   assertError(t, await invite(admin, workspaceId, { email: uniqueEmail(), role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
   t.equal((await invite(admin, workspaceId, { email: uniqueEmail(), role: 'admin' })).statusCode, 201, 'an admin invites an admin')
   assertError(t, await invite(owner, workspaceId, { email: member.email, role: 'admin' }), 409, 'conflict', /already a member/)
   for (const body of [{ email: 'not-an-email', role: 'agent' }, { email: uniqueEmail(), role: 'root' }, { email: uniqueEmail() }, { email: uniqueEmail(), role: 'agent', extra: 1 }]) {
     assertError(t, await invite(owner, workspaceId, body), 400, 'validation_failed')
+  }
+  // The retired built-in viewer, an unknown role id and another workspace's custom role are no roles here.
+  const foreignRole = await customRole(ctx, (await activeTenant(ctx, 'Elsewhere')).workspaceId)
+  for (const role of ['viewer', '00000000-0000-4000-8000-000000000000', foreignRole]) {
+    assertError(t, await invite(owner, workspaceId, { email: uniqueEmail(), role }), 400, 'validation_failed')
   }
   const count = await ctx.sql<{ n: number }>('select count(*)::int as n from workspace_invites where workspace_id = $1', [workspaceId])
   t.equal(count[0]!.n, 1, 'only the admin invitation exists')
@@ -175,7 +181,8 @@ t.test('invitations are rate limited per inviter (the service is no spam relay)'
   const owner = await register(limited)
   const workspaceId = await createWorkspace(limited, owner)
   await setWorkspaceState(limited, workspaceId, { status: 'active', trialDays: 14 })
-  const send = () => limited.app.inject({ method: 'POST', url: '/api/workspace/invites', headers: as(owner, workspaceId), payload: { email: uniqueEmail(), role: 'viewer' } })
+  const viewerRole = await customRole(limited, workspaceId)
+  const send = () => limited.app.inject({ method: 'POST', url: '/api/workspace/invites', headers: as(owner, workspaceId), payload: { email: uniqueEmail(), role: viewerRole } })
   t.same([(await send()).statusCode, (await send()).statusCode], [201, 201])
   const third = await send()
   assertError(t, third, 429, 'rate_limited')

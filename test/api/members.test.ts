@@ -3,7 +3,7 @@
 // attacks they defend against (another tenant's member id, two owners deposing each other).
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
-import { activeTenant, addMember, as, assertError, createWorkspace, register, roleOf, type Actor } from '../helpers/actors.js'
+import { activeTenant, addMember, as, assertError, createWorkspace, customRole, register, roleOf, type Actor } from '../helpers/actors.js'
 import { listAll } from '../helpers/audit.js'
 
 const ctx = await buildTestApp(t)
@@ -15,7 +15,7 @@ const patch = (actor: Actor, workspaceId: string, userId: string, body: unknown)
 const membershipChanges = async (actor: Actor, workspaceId: string) =>
   (await listAll(ctx, as(actor, workspaceId), '/api/workspace/audit-log', 'entity=membership')).entries.filter((e) => e.action === 'membership.update')
 
-/** An active workspace with one member of each built-in role. */
+/** An active workspace with one member of each built-in role but manager, and one of its custom "Viewer" role (`viewerRole`, its id). */
 async function team() {
   const { owner, workspaceId } = await activeTenant(ctx)
   const admin = await register(ctx)
@@ -24,11 +24,11 @@ async function team() {
   await addMember(ctx, workspaceId, admin, 'admin')
   await addMember(ctx, workspaceId, member, 'agent')
   await addMember(ctx, workspaceId, viewer, 'viewer')
-  return { owner, admin, member, viewer, workspaceId }
+  return { owner, admin, member, viewer, workspaceId, viewerRole: await customRole(ctx, workspaceId) }
 }
 
 t.test('GET /members lists the workspace members, to every role', async (t) => {
-  const { owner, admin, member, viewer, workspaceId } = await team()
+  const { owner, admin, member, viewer, workspaceId, viewerRole } = await team()
   const outsider = await activeTenant(ctx, 'Other')
   await ctx.sql(`insert into user_mfa (user_id, secret_encrypted, enabled_at) values ($1, 'v1:k:x:y:z', now())`, [admin.id])
   for (const caller of [owner, admin, member, viewer]) {
@@ -39,6 +39,7 @@ t.test('GET /members lists the workspace members, to every role', async (t) => {
     t.same(Object.keys(list[0]!).sort(), ['departmentId', 'email', 'joinedAt', 'mfaEnabled', 'name', 'role', 'scopes', 'userId'])
     t.match(list[1], { email: admin.email, name: 'Test User', role: 'admin', departmentId: null, scopes: { contacts: 'all' }, mfaEnabled: true })
     t.same(list.map((m) => m.mfaEnabled), [false, true, false, false])
+    t.same(list.map((m) => m.role), ['owner', 'admin', 'agent', viewerRole], 'a built-in role by name, a custom one by id')
     t.notOk(list.some((m) => m.userId === outsider.owner.id))
     t.notMatch(res.body, /password|secret|token/i, 'nothing secret')
   }
@@ -68,31 +69,31 @@ t.test('PATCH /members/:userId changes a role, audited', async (t) => {
 })
 
 t.test('only owners and admins change roles; nobody grants or changes what they lack', async (t) => {
-  const { owner, admin, member, viewer, workspaceId } = await team()
+  const { owner, admin, member, viewer, workspaceId, viewerRole } = await team()
   // Threat: a member promotes themselves, or an admin makes themselves owner or deposes one.
   assertError(t, await patch(member, workspaceId, member.id, { role: 'admin' }), 403, 'forbidden', /members:manage/)
   assertError(t, await patch(viewer, workspaceId, viewer.id, { role: 'owner' }), 403, 'forbidden', /members:manage/)
   assertError(t, await patch(admin, workspaceId, admin.id, { role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
   assertError(t, await patch(admin, workspaceId, member.id, { role: 'owner' }), 403, 'forbidden', /cannot grant the role owner/)
-  assertError(t, await patch(admin, workspaceId, owner.id, { role: 'viewer' }), 403, 'forbidden', /member who is owner/)
+  assertError(t, await patch(admin, workspaceId, owner.id, { role: viewerRole }), 403, 'forbidden', /member who is owner/)
   t.same([await roleOf(ctx, workspaceId, owner.id), await roleOf(ctx, workspaceId, admin.id), await roleOf(ctx, workspaceId, member.id)], ['owner', 'admin', 'agent'], 'nothing changed')
 
   // What an admin holds, an admin may grant and take away.
   t.equal((await patch(admin, workspaceId, viewer.id, { role: 'admin' })).statusCode, 200)
   t.equal((await patch(admin, workspaceId, viewer.id, { role: 'agent' })).statusCode, 200)
-  t.equal((await patch(admin, workspaceId, admin.id, { role: 'viewer' })).statusCode, 200, 'an admin may step down')
-  t.equal(await roleOf(ctx, workspaceId, admin.id), 'viewer')
+  t.equal((await patch(admin, workspaceId, admin.id, { role: viewerRole })).statusCode, 200, 'an admin may step down')
+  t.equal(await roleOf(ctx, workspaceId, admin.id), 'Viewer')
   t.equal((await patch(owner, workspaceId, member.id, { role: 'owner' })).statusCode, 200, 'an owner makes an owner')
 })
 
 t.test('the last owner cannot be demoted: 409 conflict', async (t) => {
-  const { owner, member, workspaceId } = await team()
+  const { owner, member, workspaceId, viewerRole } = await team()
   assertError(t, await patch(owner, workspaceId, owner.id, { role: 'admin' }), 409, 'conflict', /last owner/)
   t.equal(await roleOf(ctx, workspaceId, owner.id), 'owner')
   // With a second owner, either may step down; then the other is the last one.
   t.equal((await patch(owner, workspaceId, member.id, { role: 'owner' })).statusCode, 200)
   t.equal((await patch(member, workspaceId, owner.id, { role: 'agent' })).statusCode, 200)
-  assertError(t, await patch(member, workspaceId, member.id, { role: 'viewer' }), 409, 'conflict')
+  assertError(t, await patch(member, workspaceId, member.id, { role: viewerRole }), 409, 'conflict')
   t.equal(await roleOf(ctx, workspaceId, member.id), 'owner')
 })
 
@@ -118,25 +119,32 @@ t.test("another tenant's member, or nobody: 404, and nothing changes", async (t)
   // Threat: changing the role of a user in another workspace by naming their id.
   const a = await team()
   const b = await team()
-  assertError(t, await patch(a.owner, a.workspaceId, b.member.id, { role: 'viewer' }), 404, 'not_found')
-  assertError(t, await patch(a.owner, a.workspaceId, '00000000-0000-4000-8000-000000000000', { role: 'viewer' }), 404, 'not_found')
+  assertError(t, await patch(a.owner, a.workspaceId, b.member.id, { role: a.viewerRole }), 404, 'not_found')
+  assertError(t, await patch(a.owner, a.workspaceId, '00000000-0000-4000-8000-000000000000', { role: a.viewerRole }), 404, 'not_found')
   t.equal(await roleOf(ctx, b.workspaceId, b.member.id), 'agent')
   // Naming the other workspace in the header instead: not a member there.
-  assertError(t, await patch(a.owner, b.workspaceId, b.member.id, { role: 'viewer' }), 403, 'not_a_member')
+  assertError(t, await patch(a.owner, b.workspaceId, b.member.id, { role: b.viewerRole }), 403, 'not_a_member')
 })
 
 t.test('bad input: 400 validation_failed, nothing changes', async (t) => {
   const { owner, member, workspaceId } = await team()
   for (const [body, field] of [
     [{ role: 'superuser' }, /body\.role/],
-    [{}, /role/],
-    [{ role: 'admin', scopes: { contacts: 'own' } }, /scopes/],
-    [{ role: 'admin', departmentId: null }, /departmentId/],
+    [{ role: 'viewer' }, /body\.role/],
+    [{ role: '00000000-0000-4000-8000-000000000000' }, /No such role in this workspace: 00000000-0000-4000-8000-000000000000/],
+    [{}, /fewer than 1 properties/],
+    [{ role: 'admin', scopes: { contacts: 'everyone' } }, /scopes/],
+    [{ role: 'admin', departmentId: 'sales' }, /departmentId/],
+    [{ role: 'admin', superuser: true }, /superuser/],
     [{ role: 7 }, /body\.role/],
   ] as const) {
     assertError(t, await patch(owner, workspaceId, member.id, body), 400, 'validation_failed', field)
   }
   assertError(t, await patch(owner, workspaceId, 'not-a-uuid', { role: 'admin' }), 400, 'validation_failed', /userId/)
+  // Another workspace's custom role is no role here.
+  const elsewhere = await activeTenant(ctx, 'Elsewhere')
+  const foreignRole = await customRole(ctx, elsewhere.workspaceId)
+  assertError(t, await patch(owner, workspaceId, member.id, { role: foreignRole }), 400, 'validation_failed', new RegExp(`No such role in this workspace: ${foreignRole}`))
   t.equal(await roleOf(ctx, workspaceId, member.id), 'agent')
 })
 
@@ -175,7 +183,7 @@ t.test('removing others needs members:manage and a role at least as high; the la
   assertError(t, await remove(member, workspaceId, viewer.id), 403, 'forbidden', /members:manage/)
   assertError(t, await remove(admin, workspaceId, owner.id), 403, 'forbidden', /member who is owner/)
   assertError(t, await remove(owner, workspaceId, owner.id), 409, 'conflict', /last owner/)
-  t.same([await roleOf(ctx, workspaceId, viewer.id), await roleOf(ctx, workspaceId, owner.id)], ['viewer', 'owner'], 'nothing changed')
+  t.same([await roleOf(ctx, workspaceId, viewer.id), await roleOf(ctx, workspaceId, owner.id)], ['Viewer', 'owner'], 'nothing changed')
   t.equal((await remove(admin, workspaceId, viewer.id)).statusCode, 204, 'an admin removes a viewer')
   await patch(owner, workspaceId, admin.id, { role: 'owner' })
   t.equal((await remove(owner, workspaceId, owner.id)).statusCode, 204, 'with another owner, an owner may leave')

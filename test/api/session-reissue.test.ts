@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildTestApp } from '../helpers/app.js'
-import { PASSWORD, activeTenant, addMember, as, assertError, register, sessionCookie, sessionToken, type Actor } from '../helpers/actors.js'
+import { PASSWORD, activeTenant, addMember, as, assertError, customRole, register, sessionCookie, sessionToken, type Actor } from '../helpers/actors.js'
 import { hashToken } from '../../src/crypto/tokens.js'
 
 const ctx = await buildTestApp(t)
@@ -78,7 +78,7 @@ t.test('after a role change, the next request gets a new token; the old one dies
 t.test('the re-issue does not depend on the request succeeding', async (t) => {
   // A failed request rolls its transaction back; the new token must still be real.
   const { owner, workspaceId, member, laptop } = await memberWithTwoDevices()
-  await changeRole(owner, workspaceId, member.id, 'viewer')
+  await changeRole(owner, workspaceId, member.id, await customRole(ctx, workspaceId))
   const res = await ctx.app.inject({
     method: 'POST', url: '/api/crm/contacts', headers: { cookie: laptop, 'x-workspace-id': workspaceId }, payload: { name: 'Nope' },
   })

@@ -104,8 +104,11 @@ t.test('register, verify, create a workspace, get it approved, add contacts, sta
   t.equal(forged.status, 403)
   t.equal(forged.body.code, 'csrf_rejected')
 
-  // Ada invites Eve into her workspace; Eve follows the emailed link while signed in.
-  const invited = await ada.call('POST', '/api/workspace/invites', { email: 'eve@example.test', role: 'viewer' }, h)
+  // Ada makes a read-only custom role and invites Eve into her workspace with it; Eve follows the
+  // emailed link while signed in.
+  const viewer = await ada.call('POST', '/api/workspace/roles', { name: 'Viewer', permissions: ['workspace:read', 'members:read', 'contacts:read'] }, h)
+  t.equal(viewer.status, 201)
+  const invited = await ada.call('POST', '/api/workspace/invites', { email: 'eve@example.test', role: viewer.body.role.id }, h)
   t.equal(invited.status, 201)
   const invitation = await mail.waitFor('eve@example.test', (m) => m.subject.startsWith('Join'))
   const inviteToken = /accept-invite#token=([\w-]+)/.exec(invitation.text)![1]!

@@ -244,14 +244,20 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
   workspace_members: { call: 'select * from app.workspace_members()', allowed: nothing },
   change_member_role: { call: 'select app.change_member_role($1, $2)', values: [b.ownerId, bRole], allowed: refused('GHAUT', 'GHMEM') },
   remove_member: { call: 'select app.remove_member($1)', values: [b.ownerId], allowed: refused('GHAUT', 'GHMEM') },
+  place_member: {
+    call: `select app.place_member($1, true, $2, true, 'all')`, values: [b.ownerId, bDepartment], allowed: refused('GHAUT', 'GHMEM'),
+  },
   create_invite: { call: `select * from app.create_invite('friend@rls.test', 'owner', $1, now() + interval '1 day')`, values: [tokenHash()], allowed: refused('GHAUT', 'GHMEM') },
   revoke_invite: { call: 'select app.revoke_invite($1)', values: [bInvite.id], allowed: refused('GHAUT', 'GHMEM') },
   accept_invite: { call: 'select * from app.accept_invite($1)', values: [bInvite.hash], allowed: (o) => refused('GHAUT')(o) || answered((r) => (r[0] as { outcome: string }).outcome !== 'ok')(o) },
   create_role: { call: `select * from app.create_role('Boss', '{members:manage,billing:read}')`, allowed: refused('GHAUT', 'GHMEM') },
+  // These two look the role up in the request's workspace before checking the caller: with no
+  // workspace sealed there is none, so they answer nothing (no row, false) and change nothing.
   update_role: {
-    call: `select * from app.update_role($1, 'Hijacked', '{members:manage,billing:read}')`, values: [bRole], allowed: refused('GHAUT', 'GHMEM'),
+    call: `select * from app.update_role($1, 'Hijacked', '{members:manage,billing:read}')`, values: [bRole],
+    allowed: (o) => refused('GHAUT', 'GHMEM')(o) || nothing(o),
   },
-  delete_role: { call: 'select app.delete_role($1)', values: [bRole], allowed: refused('GHAUT', 'GHMEM') },
+  delete_role: { call: 'select app.delete_role($1)', values: [bRole], allowed: (o) => refused('GHAUT', 'GHMEM')(o) || nothing(o) },
   create_department: { call: `select * from app.create_department('Planted', $1)`, values: [bDepartment], allowed: refused('GHAUT', 'GHMEM') },
   update_department: {
     call: `select * from app.update_department($1, 'Hijacked', true, null)`, values: [bDepartment], allowed: refused('GHAUT', 'GHMEM'),
@@ -275,7 +281,8 @@ t.test('the functions cover every privileged function the runtime can execute', 
       where n.nspname = 'app' and not p.prosecdef and has_function_privilege('app_runtime', p.oid, 'EXECUTE') order by 1`,
   )
   t.same(invokers.map((r) => r.name), [
-    'audit_require_actor', 'current_context_kind', 'current_session_id', 'current_user_id', 'current_workspace_id', 'current_workspace_writable',
+    'audit_require_actor', 'contact_in_scope', 'current_contacts_scope', 'current_context_kind', 'current_department_ids', 'current_permissions',
+    'current_session_id', 'current_user_id', 'current_workspace_id', 'current_workspace_writable',
   ], 'and these helpers')
 })
 

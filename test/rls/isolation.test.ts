@@ -12,6 +12,7 @@ import {
   pgError,
   rlsViolation,
   rows,
+  seedCustomRole,
   seedEmailToken,
   seedMfa,
   seedSession,
@@ -32,6 +33,12 @@ await seedMfa(su, a.ownerId)
 await seedMfa(su, b.ownerId)
 await seedInvite(su, a.workspaceId, a.ownerId)
 await seedInvite(su, b.workspaceId, b.ownerId)
+const roleOfA = await seedCustomRole(su, a.workspaceId)
+const roleOfB = await seedCustomRole(su, b.workspaceId)
+const department = async (workspaceId: string) =>
+  (await rows<{ id: string }>(su, `insert into departments (workspace_id, name) values ($1, 'Sales') returning id`, [workspaceId]))[0]!.id
+const departmentOfA = await department(a.workspaceId)
+const departmentOfB = await department(b.workspaceId)
 const inA = ownerOf(a)
 /** A, signed in, naming no workspace. */
 const asA = { session: a.session }
@@ -56,6 +63,10 @@ t.test('a tenant reads none of another tenant\'s rows', async (t) => {
     )
     t.same(await ids(sql, 'select id from workspaces'), [a.workspaceId], 'only workspace A')
     t.same(await ids(sql, 'select workspace_id as id from workspace_invites'), [a.workspaceId], 'only A\'s invitations')
+    t.same(await ids(sql, 'select id from workspace_roles'), [roleOfA], 'only A\'s custom roles')
+    t.same(await ids(sql, 'select id from workspace_roles where id = $1', [roleOfB]), [], 'B\'s custom role by id: none')
+    t.same(await ids(sql, 'select id from departments'), [departmentOfA], 'only A\'s departments')
+    t.same(await ids(sql, 'select id from departments where id = $1', [departmentOfB]), [], 'B\'s department by id: none')
   })
 })
 
@@ -72,6 +83,16 @@ t.test('a tenant cannot change or delete another tenant\'s rows', async (t) => {
   for (const text of ['update memberships set role = \'admin\' where workspace_id = $1', 'delete from memberships where workspace_id = $1']) {
     t.same(await pgError(inRequest(runtime, inA, (sql) => sql.query(text, [b.workspaceId]))), permissionDenied('table', 'memberships'), text)
   }
+  // Nor custom roles and departments (app.update_role, app.update_department and their kin, sql/125, sql/127).
+  const rolesBefore = await rows(su, 'select * from workspace_roles where workspace_id = $1 order by id', [b.workspaceId])
+  const departmentsBefore = await rows(su, 'select * from departments where workspace_id = $1 order by id', [b.workspaceId])
+  for (const table of ['workspace_roles', 'departments']) {
+    for (const text of [`update ${table} set name = 'hijacked' where workspace_id = $1`, `delete from ${table} where workspace_id = $1`]) {
+      t.same(await pgError(inRequest(runtime, inA, (sql) => sql.query(text, [b.workspaceId]))), permissionDenied('table', table), text)
+    }
+  }
+  t.same(await rows(su, 'select * from workspace_roles where workspace_id = $1 order by id', [b.workspaceId]), rolesBefore, 'B\'s custom roles are unchanged')
+  t.same(await rows(su, 'select * from departments where workspace_id = $1 order by id', [b.workspaceId]), departmentsBefore, 'B\'s departments are unchanged')
   t.same(await contactsOf(b.workspaceId), contactsBefore, 'B\'s contacts are unchanged')
   t.same(await membershipsOf(b.workspaceId), membershipsBefore, 'B\'s memberships are unchanged')
 })
@@ -142,6 +163,8 @@ t.test('without context nothing is visible and nothing can be written', async (t
     ['memberships', `insert into memberships (workspace_id, user_id, role) values ($1, $2, 'owner')`, [a.workspaceId, b.ownerId]],
     ['users', `insert into users (id, email, name, password_hash) values (gen_random_uuid(), 'nobody@rls.test', 'x', 'x')`, []],
     ['sessions', `insert into sessions (user_id, token_hash, expires_at, idle_timeout_seconds) values ($1, $2, now(), 60)`, [a.ownerId, a.session]],
+    ['workspace_roles', `insert into workspace_roles (workspace_id, name, permissions) values ($1, 'Boss', '{members:manage}')`, [a.workspaceId]],
+    ['departments', `insert into departments (workspace_id, name) values ($1, 'Planted')`, [a.workspaceId]],
   ]
   for (const [table, text, values] of denied) {
     t.same(await pgError(inRequest(runtime, {}, (sql) => sql.query(text, values))), permissionDenied('table', table), `${table}: not the runtime's to insert`)
