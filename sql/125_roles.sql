@@ -323,6 +323,7 @@ as $$
 declare
   v_before text[];
 begin
+  perform app.caller_role(); -- a member of the request's workspace, or GHAUT / GHMEM
   select r.permissions into v_before from public.workspace_roles r
    where r.workspace_id = app.current_workspace_id() and r.id = p_id for update;
   if not found then
@@ -357,6 +358,7 @@ declare
   v_before text[];
   v_holders integer;
 begin
+  perform app.caller_role(); -- a member of the request's workspace, or GHAUT / GHMEM
   select r.permissions into v_before from public.workspace_roles r where r.workspace_id = v_ws and r.id = p_id for update;
   if not found then
     return false;

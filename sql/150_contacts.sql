@@ -39,7 +39,6 @@ call app.capture_changes('public.contacts', 'contact');
 -- a highly selective filter and sorts a large workspace's matches instead of reading its list
 -- index in order; an opaque boolean function gets the default estimate (a third of the rows).
 -- PL/pgSQL without a SET clause (a per-call cost); its body names no table.
-drop function if exists app.contact_in_scope(text, uuid, uuid[], uuid, uuid);
 create or replace function app.contact_in_scope(
     p_allowed boolean, p_scope text, p_me uuid, p_department_ids uuid[], p_owner uuid, p_department uuid)
   returns boolean

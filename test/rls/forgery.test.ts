@@ -251,13 +251,8 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
   revoke_invite: { call: 'select app.revoke_invite($1)', values: [bInvite.id], allowed: refused('GHAUT', 'GHMEM') },
   accept_invite: { call: 'select * from app.accept_invite($1)', values: [bInvite.hash], allowed: (o) => refused('GHAUT')(o) || answered((r) => (r[0] as { outcome: string }).outcome !== 'ok')(o) },
   create_role: { call: `select * from app.create_role('Boss', '{members:manage,billing:read}')`, allowed: refused('GHAUT', 'GHMEM') },
-  // These two look the role up in the request's workspace before checking the caller: with no
-  // workspace sealed there is none, so they answer nothing (no row, false) and change nothing.
-  update_role: {
-    call: `select * from app.update_role($1, 'Hijacked', '{members:manage,billing:read}')`, values: [bRole],
-    allowed: (o) => refused('GHAUT', 'GHMEM')(o) || nothing(o),
-  },
-  delete_role: { call: 'select app.delete_role($1)', values: [bRole], allowed: (o) => refused('GHAUT', 'GHMEM')(o) || nothing(o) },
+  update_role: { call: `select * from app.update_role($1, 'Hijacked', '{members:manage,billing:read}')`, values: [bRole], allowed: refused('GHAUT', 'GHMEM') },
+  delete_role: { call: 'select app.delete_role($1)', values: [bRole], allowed: refused('GHAUT', 'GHMEM') },
   create_department: { call: `select * from app.create_department('Planted', $1)`, values: [bDepartment], allowed: refused('GHAUT', 'GHMEM') },
   update_department: {
     call: `select * from app.update_department($1, 'Hijacked', true, null)`, values: [bDepartment], allowed: refused('GHAUT', 'GHMEM'),

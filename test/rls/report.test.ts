@@ -16,16 +16,30 @@ const report = await readRlsReport(owner)
 const CONTACT_POLICIES = [
   ['SELECT', 'permissive', "members read their workspace's contacts", 'app_runtime'],
   ['SELECT', 'permissive', "privileged functions read the request workspace's contacts", 'app_privileged'],
+  ['SELECT', 'restrictive', "contacts are read within the member's scope", 'app_runtime'],
   ['INSERT', 'permissive', 'members add contacts to their workspace', 'app_runtime'],
   ['INSERT', 'restrictive', 'contacts are added only to an active, paid-up workspace', 'app_runtime'],
+  ['INSERT', 'restrictive', "contacts are added within the member's scope", 'app_runtime'],
   ['UPDATE', 'permissive', "members change their workspace's contacts", 'app_runtime'],
   ['UPDATE', 'restrictive', 'contacts are changed only in an active, paid-up workspace', 'app_runtime'],
+  ['UPDATE', 'restrictive', "contacts are changed within the member's scope", 'app_runtime'],
   ['DELETE', 'permissive', "members delete their workspace's contacts", 'app_runtime'],
   ['DELETE', 'restrictive', 'contacts are deleted only in an active, paid-up workspace', 'app_runtime'],
+  ['DELETE', 'restrictive', "contacts are deleted within the member's scope", 'app_runtime'],
 ]
 
 const SAME_TENANT = '(workspace_id = ( SELECT app.current_workspace_id() AS current_workspace_id))'
 const WRITABLE = '( SELECT app.current_workspace_writable() AS current_workspace_writable)'
+/** The contacts scope policies' expression (sql/150), as PostgreSQL deparses it. */
+const inScope = (allowed: string) =>
+  `app.contact_in_scope(${allowed}, ( SELECT app.current_contacts_scope() AS current_contacts_scope), ( SELECT app.current_user_id() AS current_user_id), ` +
+  '( SELECT app.current_department_ids() AS current_department_ids), owner_id, department_id)'
+const may = (permission: string) => `( SELECT ('${permission}'::text = ANY (app.current_permissions())))`
+const READ_SCOPE = inScope(may('contacts:read'))
+const ADD_SCOPE = inScope(may('contacts:create'))
+const CHANGE_SCOPE = inScope('true')
+const DELETE_SCOPE = inScope(may('contacts:delete'))
+const and = (...parts: string[]) => parts.map((e) => (e.startsWith('(') ? e : `(${e})`)).join(' AND ')
 
 function tableOf(r: RlsReport, name: string) {
   const found = r.tables.find((x) => x.schema === 'public' && x.name === name)
@@ -33,7 +47,7 @@ function tableOf(r: RlsReport, name: string) {
   return found
 }
 
-t.test('contacts: RLS enabled and forced, its eight policies, the change-capture trigger', async (t) => {
+t.test('contacts: RLS enabled and forced, its twelve policies, the change-capture trigger', async (t) => {
   const contacts = tableOf(report, 'contacts')
   t.ok(contacts.rlsEnabled, 'enabled')
   t.ok(contacts.rlsForced, 'forced')
@@ -95,16 +109,17 @@ t.test('effective policies: per role and command, permissive OR-ed, restrictive 
   const contacts = tableOf(report, 'contacts')
   t.same(effectiveRows(contacts.effective), [
     ['app_privileged', 'SELECT', 'app_privileged', SAME_TENANT, null, undefined, undefined],
-    ['app_runtime', 'SELECT', 'app_runtime', SAME_TENANT, null, undefined, undefined],
-    ['app_runtime', 'INSERT', 'app_runtime', undefined, undefined, SAME_TENANT, WRITABLE],
-    ['app_runtime', 'UPDATE', 'app_runtime', SAME_TENANT, WRITABLE, SAME_TENANT, WRITABLE],
-    ['app_runtime', 'DELETE', 'app_runtime', SAME_TENANT, WRITABLE, undefined, undefined],
+    ['app_runtime', 'SELECT', 'app_runtime', SAME_TENANT, READ_SCOPE, undefined, undefined],
+    ['app_runtime', 'INSERT', 'app_runtime', undefined, undefined, SAME_TENANT, and(WRITABLE, ADD_SCOPE)],
+    ['app_runtime', 'UPDATE', 'app_runtime', SAME_TENANT, and(WRITABLE, CHANGE_SCOPE), SAME_TENANT, and(WRITABLE, CHANGE_SCOPE)],
+    ['app_runtime', 'DELETE', 'app_runtime', SAME_TENANT, and(WRITABLE, DELETE_SCOPE), undefined, undefined],
     [ownerLogin, 'SELECT', 'app_privileged', SAME_TENANT, null, undefined, undefined],
   ], 'USING for existing rows, WITH CHECK for new ones; the schema owner gets what app_privileged gets, as its member')
   const insert = contacts.effective.find((e) => e.role === 'app_runtime' && e.command === 'INSERT')!
   t.same(insert.withCheck, {
     permissive: SAME_TENANT, permissivePolicies: ['members add contacts to their workspace'],
-    restrictive: WRITABLE, restrictivePolicies: ['contacts are added only to an active, paid-up workspace'],
+    restrictive: and(WRITABLE, ADD_SCOPE),
+    restrictivePolicies: ['contacts are added only to an active, paid-up workspace', "contacts are added within the member's scope"],
   }, 'with the policies each expression comes from')
   t.same(insert.using, null, 'INSERT has no existing rows')
 
@@ -135,13 +150,13 @@ t.test('effective policies: a second permissive policy, FOR ALL and TO PUBLIC, w
   t.same(runtime('SELECT').via, ['PUBLIC', 'app_runtime'])
   t.equal(runtime('SELECT').using?.permissive, `${SAME_TENANT} OR ${undeleted}`, 'OR-ed')
   t.equal(runtime('INSERT').withCheck?.permissive, `${SAME_TENANT} OR ${undeleted}`, 'a FOR ALL policy without WITH CHECK checks new rows with its USING')
-  t.equal(runtime('INSERT').withCheck?.restrictive, WRITABLE, 'the restrictive gate still AND-ed')
+  t.equal(runtime('INSERT').withCheck?.restrictive, and(WRITABLE, ADD_SCOPE), 'the restrictive gates still AND-ed')
   // In the report's policy order: by command (FOR ALL last), then name.
   t.same(runtime('DELETE').using, {
     permissive: `(true) OR ${SAME_TENANT} OR ${undeleted}`,
     permissivePolicies: ['anyone deletes contacts', "members delete their workspace's contacts", 'anyone sees undeleted contacts'],
-    restrictive: WRITABLE,
-    restrictivePolicies: ['contacts are deleted only in an active, paid-up workspace'],
+    restrictive: and(WRITABLE, DELETE_SCOPE),
+    restrictivePolicies: ['contacts are deleted only in an active, paid-up workspace', "contacts are deleted within the member's scope"],
   })
   t.same(
     effectiveRows(contacts.effective.filter((e) => e.role === 'PUBLIC')),
@@ -269,14 +284,15 @@ t.test('the text format names the tables, policies, triggers, functions and role
       [
         '    app_runtime',
         `      SELECT  USING       ${SAME_TENANT}`,
+        `              AND         ${READ_SCOPE}`,
         `      INSERT  WITH CHECK  ${SAME_TENANT}`,
-        `              AND         ${WRITABLE}`,
+        `              AND         ${and(WRITABLE, ADD_SCOPE)}`,
         `      UPDATE  USING       ${SAME_TENANT}`,
-        `              AND         ${WRITABLE}`,
+        `              AND         ${and(WRITABLE, CHANGE_SCOPE)}`,
         `              WITH CHECK  ${SAME_TENANT}`,
-        `              AND         ${WRITABLE}`,
+        `              AND         ${and(WRITABLE, CHANGE_SCOPE)}`,
         `      DELETE  USING       ${SAME_TENANT}`,
-        `              AND         ${WRITABLE}`,
+        `              AND         ${and(WRITABLE, DELETE_SCOPE)}`,
       ].join('\n'),
     ),
     "app_runtime's effective contacts policies, in text",
@@ -302,7 +318,7 @@ t.test('the CLI: --json with DATABASE_URL parses and exits 0', async (t) => {
   t.equal(parsed.database, db.name)
   t.same(parsed.warnings, [])
   const contacts = parsed.tables.find((x) => x.name === 'contacts')
-  t.equal(contacts?.policies.length, 8)
+  t.equal(contacts?.policies.length, 12)
   t.same(contacts?.effective, tableOf(report, 'contacts').effective, 'the effective policies')
   t.equal(
     parsed.definerFunctions.find((f) => f.signature.startsWith('app.begin_request('))?.checks,
