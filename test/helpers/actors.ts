@@ -6,7 +6,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { Secret, TOTP } from 'otpauth'
 import { ADMIN_EMAIL, INVITE_CODE, type TestContext } from './app.js'
-import { ROLE_LABEL_SQL, VIEWER_PERMISSIONS } from './rls.js'
+import { ROLE_LABEL_SQL, VIEWER_PERMISSIONS, seedCustomRole, seedMembership } from './rls.js'
 
 export interface Actor {
   id: string
@@ -146,18 +146,12 @@ export async function activeTenant(ctx: TestContext, name = 'Acme'): Promise<{ o
  * custom role sees only the contacts they own).
  */
 export async function addMember(ctx: TestContext, workspaceId: string, user: Actor, role: string, contactsScope: 'all' | 'department' | 'own' | null = null): Promise<void> {
-  const roleId = role === 'viewer' ? await customRole(ctx, workspaceId) : null
-  await ctx.sql('insert into memberships (workspace_id, user_id, role, role_id, contacts_scope) values ($1, $2, $3, $4, $5)',
-    [workspaceId, user.id, roleId ? 'custom' : role, roleId, contactsScope])
+  await seedMembership(ctx.superPool, workspaceId, user.id, role, contactsScope)
 }
 
 /** The id of `workspaceId`'s custom role `name`, created with `permissions` (default: the former viewer's) if missing. */
 export async function customRole(ctx: TestContext, workspaceId: string, name = 'Viewer', permissions = VIEWER_PERMISSIONS): Promise<string> {
-  const found = await ctx.sql<{ id: string }>('select id from workspace_roles where workspace_id = $1 and lower(name) = lower($2)', [workspaceId, name])
-  if (found[0]) return found[0].id
-  const rows = await ctx.sql<{ id: string }>('insert into workspace_roles (workspace_id, name, permissions) values ($1, $2, $3) returning id',
-    [workspaceId, name, permissions])
-  return rows[0]!.id
+  return seedCustomRole(ctx.superPool, workspaceId, name, permissions)
 }
 
 /** `userId`'s role in `workspaceId` as the database holds it (RLS bypassed): a built-in name or the custom role's name; undefined for no member. */

@@ -23,6 +23,8 @@ export interface TestContext {
   mail: FakeResend
   /** Runs SQL as superuser on the test database (fixtures that must bypass RLS). */
   sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>
+  /** The same superuser connection pool, for the fixture helpers of ./rls.ts. */
+  superPool: pg.Pool
 }
 
 interface TapLike {
@@ -80,5 +82,6 @@ export async function buildTestApp(t: TapLike, env: Record<string, string> = {},
     db,
     mail,
     sql: async (text, values) => (await superPool.query(text, values)).rows,
+    superPool,
   }
 }

@@ -365,12 +365,12 @@ export async function seedCustomRole(sql: Sql, workspaceId: string, name = 'View
 
 /**
  * Inserts a membership (RLS bypassed) with `role`: a built-in name, or "viewer" for the
- * workspace's custom "Viewer" role (seedCustomRole).
+ * workspace's custom "Viewer" role (seedCustomRole); `contactsScope` null: the role's default.
  */
-export async function seedMembership(sql: Sql, workspaceId: string, userId: string, role: string): Promise<void> {
+export async function seedMembership(sql: Sql, workspaceId: string, userId: string, role: string, contactsScope: string | null = null): Promise<void> {
   const roleId = role === 'viewer' ? await seedCustomRole(sql, workspaceId) : null
-  await sql.query('insert into memberships (workspace_id, user_id, role, role_id) values ($1, $2, $3, $4)',
-    [workspaceId, userId, roleId ? 'custom' : role, roleId])
+  await sql.query('insert into memberships (workspace_id, user_id, role, role_id, contacts_scope) values ($1, $2, $3, $4, $5)',
+    [workspaceId, userId, roleId ? 'custom' : role, roleId, contactsScope])
 }
 
 /** SQL for a membership's role as tests compare it: a built-in name, or the custom role's name. */
