@@ -5,11 +5,15 @@
 // the parent, drives both with the same requests, and the gated/bare ratios are checked against
 // the targets. Each insert also runs with the contacts audit trigger switched off, and once more
 // with every connection writing into one workspace, to price the audit chain (scripts/bench/audit.ts).
+// One more workspace holds 100 000 contacts over a 3-level department tree, and its list of 50
+// is measured for its owner (scope 'all'), its 30 agents ('own') and its 3 managers ('department')
+// against the bare list of the same rows (BENCH_SCOPED, scripts/bench/scoped.ts).
 // It runs compiled: `npm run bench` builds dist/ first, so the service runs as plain JavaScript,
 // as the production image runs it (tsx's loader alone costs ≈ 40 MB of resident memory).
 //
 //   npm run bench                          200 workspaces, 32 connections, 10 s per scenario
-//   BENCH_AUDIT=0 npm run bench            only the four DESIGN.md scenarios (half the time)
+//   BENCH_AUDIT=0 npm run bench            without the audit-chain scenarios
+//   BENCH_SCOPED=0 npm run bench           without the 100 000-contact workspace and its scoped lists
 //   BENCH_SECONDS=30 BENCH_WORKSPACES=1000 npm run bench
 //   BENCH_SOAK_SECONDS=600 npm run bench   then 10 minutes of gated load: does the RSS grow?
 //   npm run bench -- --json                results as JSON on stdout (progress stays on stderr)
@@ -35,10 +39,11 @@ import { generateDevSecrets } from '../src/dev-secrets.js'
 import { sessionCookieName } from '../src/plugins/identity.js'
 import { startChild, type Child, type ChildStats } from './bench/children.js'
 import { CONTACTS_PER_WORKSPACE, seed } from './bench/seed.js'
+import { SCOPED_AGENTS, SCOPED_CONTACTS, SCOPED_DEPARTMENTS, SCOPED_MANAGERS, scopedScenarios, verifyScoped } from './bench/scoped.js'
 import { measure, scenarios, stopCurrentRun, type Measurement } from './bench/load.js'
 import { countRoundTrips, smokeTest } from './bench/verify.js'
 import { postmasterPid, snapshot } from './bench/cpu.js'
-import { buildChecks, bytesToMb, cpuRatios, findProblems, formatReport, type Report } from './bench/report.js'
+import { buildChecks, bytesToMb, cpuRatios, findProblems, formatReport, scopedFigures, type Report } from './bench/report.js'
 import { auditControl, auditFigures, auditScenarios } from './bench/audit.js'
 import { soak } from './bench/soak.js'
 import { PROFILE_FLAGS, formatProfile, profiler, type Profile } from './bench/profile.js'
@@ -115,6 +120,7 @@ async function main(): Promise<number> {
     postgres: '',
     cpus: cpus().length,
     auditScenarios: intEnv('BENCH_AUDIT', 1, 0, 1) === 1,
+    scoped: intEnv('BENCH_SCOPED', 1, 0, 1) === 1,
     soakSeconds: intEnv('BENCH_SOAK_SECONDS', 0, 0, 24 * 3600),
   }
   const startedAt = new Date().toISOString()
@@ -161,8 +167,10 @@ async function main(): Promise<number> {
   const config = loadConfig(serviceEnv)
 
   const seeding = Date.now()
-  const tenants = await seed(superUrl, config, sessionCookieName(true), settings.workspaces)
-  log(`seeded ${tenants.length} workspaces (owner, trial, session, ${CONTACTS_PER_WORKSPACE} contacts each) in ${Date.now() - seeding} ms`)
+  const { tenants, scoped } = await seed(superUrl, config, sessionCookieName(true), settings.workspaces, { scoped: settings.scoped })
+  log(`seeded ${tenants.length} workspaces (owner, trial, session, ${CONTACTS_PER_WORKSPACE} contacts each) in ${Date.now() - seeding} ms` +
+    (scoped ? `, of which ${scoped.seedMs} ms for the scoped workspace (${SCOPED_CONTACTS} contacts, ${SCOPED_DEPARTMENTS} departments, ` +
+      `${SCOPED_AGENTS} agents, ${SCOPED_MANAGERS} managers)` : ''))
 
   // Children get only what they need: a stray CORS_ORIGINS or TRUST_PROXY in the shell must not
   // change what is measured.
@@ -176,8 +184,16 @@ async function main(): Promise<number> {
   log(`service (pid ${service.pid}) on 127.0.0.1:${service.port}, bare baseline (pid ${bare.pid}) on 127.0.0.1:${bare.port}`)
 
   const [bareUrl, gatedUrl] = [`http://127.0.0.1:${bare.port}`, `http://127.0.0.1:${service.port}`]
-  const list = [...scenarios(tenants, bareUrl, gatedUrl), ...(settings.auditScenarios ? auditScenarios(tenants, gatedUrl) : [])]
+  const list = [
+    ...scenarios(tenants, bareUrl, gatedUrl),
+    ...(scoped ? scopedScenarios(scoped, bareUrl, gatedUrl) : []),
+    ...(settings.auditScenarios ? auditScenarios(tenants, gatedUrl) : []),
+  ]
   await smokeTest(list)
+  if (scoped) {
+    const sizes = await verifyScoped(scoped, superUrl, bareUrl, gatedUrl)
+    log(`scoped workspace: each member's first page is the 50 newest of their scope (smallest: an agent's ${sizes.ownMin}, a manager's ${sizes.departmentMin} contacts)`)
+  }
   const roundTrips = await countRoundTrips(service, tenants[0]!)
   const idle = await service.ask<ChildStats>({ type: 'stats' })
 
@@ -238,6 +254,7 @@ async function main(): Promise<number> {
     checks,
     cpuRatios: cpuRatios(measurements),
     audit: auditFigures(measurements),
+    scoped: scoped ? scopedFigures(measurements, scoped.seedMs) : null,
     soak: soaked,
     problems,
     allTargetsMet: checks.every((c) => c.pass),

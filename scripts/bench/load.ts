@@ -1,7 +1,8 @@
 // The four budget scenarios and the autocannon runs. Requests go round-robin over the seeded
 // tenants (one counter per scenario, shared by all connections), so the gated routes resolve
 // many different sessions and workspaces, as they would in production, rather than one hot row.
-// (The audit chain's hot single-workspace case is added by ./audit.ts.)
+// (The audit chain's hot single-workspace case is added by ./audit.ts, the 100 000-contact
+// workspace's scoped lists by ./scoped.ts.)
 import autocannon, { type Instance, type RequestSpec, type Result } from 'autocannon'
 import type { Tenant } from './seed.js'
 import { spent, type CpuSnapshot } from './cpu.js'
@@ -57,12 +58,12 @@ export interface CpuProbe {
 const JSON_HEADERS = { 'content-type': 'application/json' }
 const CONTACT_BODY = JSON.stringify({ name: 'Bench contact', email: 'bench@example.test' })
 
-function roundRobin(tenants: Tenant[], build: (t: Tenant, req: RequestSpec) => RequestSpec): RequestSpec['setupRequest'] {
+export function roundRobin(tenants: Tenant[], build: (t: Tenant, req: RequestSpec) => RequestSpec): RequestSpec['setupRequest'] {
   let next = 0
   return (req) => build(tenants[next++ % tenants.length]!, req)
 }
 
-const gatedHeaders = (t: Tenant, req: RequestSpec) => ({ ...req.headers, cookie: t.cookie, 'x-workspace-id': t.workspaceId })
+export const gatedHeaders = (t: Tenant, req: RequestSpec) => ({ ...req.headers, cookie: t.cookie, 'x-workspace-id': t.workspaceId })
 
 /** The contacts insert through the real service, into these tenants' workspaces in turn. */
 export function gatedInsert(tenants: Tenant[]): RequestSpec {

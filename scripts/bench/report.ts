@@ -2,6 +2,7 @@
 import type { Measurement } from './load.js'
 import { formatAuditFigures, type AuditFigures } from './audit.js'
 import type { SoakResult } from './soak.js'
+import { SCOPED_AGENTS, SCOPED_CONTACTS, SCOPED_DEPARTMENTS, SCOPED_MANAGERS, SCOPED_NAMES } from './scoped.js'
 
 export interface Check {
   name: string
@@ -25,6 +26,8 @@ export interface Report {
     auditScenarios: boolean
     /** BENCH_SOAK_SECONDS; 0: no soak. */
     soakSeconds: number
+    /** Whether the 100 000-contact workspace and its scoped lists ran (BENCH_SCOPED). */
+    scoped: boolean
   }
   scenarios: Measurement[]
   roundTrips: { gatedWrite: string[]; gatedList: string[] }
@@ -35,6 +38,8 @@ export interface Report {
   cpuRatios: ReturnType<typeof cpuRatios>
   /** Each insert with and without the audit trigger; null with BENCH_AUDIT=0. */
   audit: AuditFigures | null
+  /** The scoped lists on the 100 000-contact workspace; null with BENCH_SCOPED=0. */
+  scoped: ScopedFigures | null
   /** The memory soak (BENCH_SOAK_SECONDS); null when it did not run. */
   soak: SoakResult | null
   /** Non-2xx answers or socket errors: the figures are not comparable. */
@@ -52,6 +57,57 @@ export const TARGETS = {
   writeRoundTrips: 2,
 }
 
+/** The 100 000-contact workspace (./scoped.ts): each list against the bare list of the same rows. */
+export interface ScopedFigures {
+  workspace: { contacts: number; departments: number; agents: number; managers: number; seedMs: number }
+  bare: { requestsPerSecond: number; p50: number; p99: number }
+  rows: {
+    name: string
+    scope: 'all' | 'own' | 'department'
+    requestsPerSecond: number
+    p50: number
+    p99: number
+    /** req/s ÷ the bare list's (100k). */
+    throughputRatio: number
+    /** p99 ÷ the bare list's p99 (100k; a 0 ms bare p99 read as 1 ms). */
+    p99Ratio: number
+    /** req/s ÷ the owner's unscoped list of the same workspace. */
+    overUnscoped: number
+  }[]
+}
+
+const SCOPED_ROWS = [
+  { name: SCOPED_NAMES.owner, scope: 'all', label: 'scoped list (owner, all)' },
+  { name: SCOPED_NAMES.agents, scope: 'own', label: 'scoped list (agents, own)' },
+  { name: SCOPED_NAMES.managers, scope: 'department', label: 'scoped list (managers, department)' },
+] as const
+
+// Latencies are whole milliseconds (autocannon's histogram); a 0 ms bare p99 is read as 1 ms.
+const p99Ratio = (gated: Measurement, bare: Measurement) => gated.latencyMs.p99 / Math.max(bare.latencyMs.p99, 1)
+
+/** The scoped lists' figures, or null when they did not run (BENCH_SCOPED=0). */
+export function scopedFigures(ms: Measurement[], seedMs: number): ScopedFigures | null {
+  const bare = ms.find((m) => m.name === SCOPED_NAMES.bare)
+  const owner = ms.find((m) => m.name === SCOPED_NAMES.owner)
+  if (!bare || !owner) return null
+  return {
+    workspace: { contacts: SCOPED_CONTACTS, departments: SCOPED_DEPARTMENTS, agents: SCOPED_AGENTS, managers: SCOPED_MANAGERS, seedMs },
+    bare: { requestsPerSecond: bare.requestsPerSecond, p50: bare.latencyMs.p50, p99: bare.latencyMs.p99 },
+    rows: SCOPED_ROWS.flatMap(({ name, scope }) => {
+      const m = ms.find((x) => x.name === name)
+      return m
+        ? [{
+            name, scope,
+            requestsPerSecond: m.requestsPerSecond, p50: m.latencyMs.p50, p99: m.latencyMs.p99,
+            throughputRatio: m.requestsPerSecond / bare.requestsPerSecond,
+            p99Ratio: p99Ratio(m, bare),
+            overUnscoped: m.requestsPerSecond / owner.requestsPerSecond,
+          }]
+        : []
+    }),
+  }
+}
+
 function by(ms: Measurement[], name: string): Measurement {
   const m = ms.find((x) => x.name === name)
   if (!m) throw new Error(`no measurement for ${name}`)
@@ -65,8 +121,6 @@ export function buildChecks(ms: Measurement[], roundTrips: Report['roundTrips'],
   const gatedList = by(ms, 'gated list-50')
   const pct = (x: number) => `${(x * 100).toFixed(0)} %`
   const times = (x: number) => `${x.toFixed(2)}×`
-  // Latencies are whole milliseconds (autocannon's histogram); a 0 ms bare p99 is read as 1 ms.
-  const p99Ratio = (gated: Measurement, bare: Measurement) => gated.latencyMs.p99 / Math.max(bare.latencyMs.p99, 1)
 
   const writeTp = gatedInsert.requestsPerSecond / bareInsert.requestsPerSecond
   const listTp = gatedList.requestsPerSecond / bareList.requestsPerSecond
@@ -77,6 +131,12 @@ export function buildChecks(ms: Measurement[], roundTrips: Report['roundTrips'],
     { name: 'gated list-50 req/s ÷ bare select', value: listTp, measured: pct(listTp), target: `≥ ${pct(TARGETS.listThroughput)}`, pass: listTp >= TARGETS.listThroughput },
     { name: 'gated insert p99 ÷ bare insert p99', value: writeP99, measured: times(writeP99), target: `< ${TARGETS.p99Factor}×`, pass: writeP99 < TARGETS.p99Factor },
     { name: 'gated list-50 p99 ÷ bare select p99', value: listP99, measured: times(listP99), target: `< ${TARGETS.p99Factor}×`, pass: listP99 < TARGETS.p99Factor },
+    // The same budget for the list of 50 in the 100 000-contact workspace, per scope, against
+    // the bare list of that workspace (when BENCH_SCOPED ran it).
+    ...scopedChecks(ms).flatMap(({ label, tp, p99 }) => [
+      { name: `${label} req/s ÷ bare (100k)`, value: tp, measured: pct(tp), target: `≥ ${pct(TARGETS.listThroughput)}`, pass: tp >= TARGETS.listThroughput },
+      { name: `${label} p99 ÷ bare p99 (100k)`, value: p99, measured: times(p99), target: `< ${TARGETS.p99Factor}×`, pass: p99 < TARGETS.p99Factor },
+    ]),
     {
       name: 'service RSS: peak (idle → end)',
       value: memory.maxRssMb,
@@ -101,6 +161,15 @@ export function buildChecks(ms: Measurement[], roundTrips: Report['roundTrips'],
         }]
       : []),
   ]
+}
+
+function scopedChecks(ms: Measurement[]): { label: string; tp: number; p99: number }[] {
+  const bare = ms.find((m) => m.name === SCOPED_NAMES.bare)
+  if (!bare) return []
+  return SCOPED_ROWS.flatMap(({ name, label }) => {
+    const m = ms.find((x) => x.name === name)
+    return m ? [{ label, tp: m.requestsPerSecond / bare.requestsPerSecond, p99: p99Ratio(m, bare) }] : []
+  })
 }
 
 export function bytesToMb(bytes: number): number {
@@ -166,6 +235,7 @@ export function formatReport(r: Report): string {
     )
   }
   if (r.audit) out.push(...formatAuditFigures(r.audit, table))
+  if (r.scoped) out.push(...formatScopedFigures(r.scoped))
   out.push(
     table(
       [['DESIGN.md target', 'measured', 'target', 'result'], ...r.checks.map((c) => [c.name, c.measured, c.target, c.pass ? 'PASS' : 'FAIL'])],
@@ -204,6 +274,27 @@ export function formatReport(r: Report): string {
     out.push(r.allTargetsMet ? 'All targets met.' : 'Some targets FAILED (a measurement, not a test: exit code 0).')
   }
   return out.join('\n')
+}
+
+function formatScopedFigures(f: ScopedFigures): string[] {
+  const pct = (v: number) => `${(v * 100).toFixed(0)} %`
+  const w = f.workspace
+  return [
+    `Scoped lists — one workspace of ${w.contacts} contacts, ${w.departments} departments in 3 levels, ${w.agents} agents (own), ` +
+      `${w.managers} managers (department: a middle one and the 3 below it); seeded in ${(w.seedMs / 1000).toFixed(1)} s:`,
+    table(
+      [
+        ['list of 50', 'req/s', 'p50 ms', 'p99 ms', '÷ bare req/s', 'p99 ÷ bare p99', '÷ owner (all) req/s'],
+        [SCOPED_NAMES.bare, f.bare.requestsPerSecond.toFixed(0), String(f.bare.p50), String(f.bare.p99), '-', '-', '-'],
+        ...f.rows.map((r) => [
+          r.name, r.requestsPerSecond.toFixed(0), String(r.p50), String(r.p99),
+          pct(r.throughputRatio), `${r.p99Ratio.toFixed(2)}×`, pct(r.overUnscoped),
+        ]),
+      ],
+      new Set([1, 2, 3, 4, 5, 6]),
+    ),
+    '',
+  ]
 }
 
 /**

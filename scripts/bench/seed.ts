@@ -4,13 +4,16 @@
 // active trial, the owner's membership, a session whose token_hash is SHA-256 of a random token
 // (invariant 7), and 60 contacts per workspace so that a list of 50 is a full page with a next
 // cursor. The cookie is signed exactly as @fastify/cookie signs it with SESSION_SECRET. The bare
-// baseline gets the same contacts in a plain table of its own (bench.contacts).
+// baseline gets the same contacts in a plain table of its own (bench.contacts). With `scoped`,
+// the same transaction also seeds the 100 000-contact workspace of ./scoped.ts, before the copy,
+// so bench.contacts gets its rows too, once.
 import { randomUUID } from 'node:crypto'
 import { sign } from '@fastify/cookie'
 import pg from 'pg'
 import { hashPassword } from '../../src/crypto/passwords.js'
 import { hashToken, newToken } from '../../src/crypto/tokens.js'
 import type { Config } from '../../src/config.js'
+import { seedScoped, type ScopedFixture } from './scoped.js'
 
 export interface Tenant {
   userId: string
@@ -21,7 +24,13 @@ export interface Tenant {
 
 export const CONTACTS_PER_WORKSPACE = 60
 
-export async function seed(superUrl: string, config: Config, cookieName: string, count: number): Promise<Tenant[]> {
+export async function seed(
+  superUrl: string,
+  config: Config,
+  cookieName: string,
+  count: number,
+  opts: { scoped: boolean },
+): Promise<{ tenants: Tenant[]; scoped: ScopedFixture | null }> {
   const passwordHash = await hashPassword(`bench-${randomUUID()}`, config.passwordPeppers)
   const tenants = Array.from({ length: count }, () => ({ userId: randomUUID(), workspaceId: randomUUID(), token: newToken() }))
   const users = tenants.map((t) => t.userId)
@@ -53,6 +62,9 @@ export async function seed(superUrl: string, config: Config, cookieName: string,
          from unnest($1::uuid[], $2::text[]) as t(u, h)`,
       [users, tenants.map((t) => hashToken(t.token).toString('hex')), config.sessionAbsoluteSeconds, config.sessionIdleSeconds],
     )
+    // Before any contact is inserted here: it switches the contacts audit triggers off for its
+    // own insert, which PostgreSQL refuses while this transaction has audit events pending.
+    const scoped = opts.scoped ? await seedScoped(client, { config, cookieName, passwordHash }) : null
     // Distinct created_at values (one second apart) give the list a stable, index-ordered page.
     await client.query(
       `insert into contacts (workspace_id, name, email, owner_id, created_by, created_at, updated_at)
@@ -78,14 +90,17 @@ export async function seed(superUrl: string, config: Config, cookieName: string,
     await client.query('commit')
     // Fresh statistics, so the planner sees the real table sizes from the first request.
     await client.query('analyze')
+    return { tenants: tenants.map(tenantOf), scoped }
   } finally {
     await client.end()
   }
 
-  return tenants.map((t) => ({
-    userId: t.userId,
-    workspaceId: t.workspaceId,
-    // Browsers send the value as Set-Cookie encoded it (@fastify/cookie encodes by default).
-    cookie: `${cookieName}=${encodeURIComponent(sign(t.token, config.sessionSecret))}`,
-  }))
+  function tenantOf(t: (typeof tenants)[number]): Tenant {
+    return {
+      userId: t.userId,
+      workspaceId: t.workspaceId,
+      // Browsers send the value as Set-Cookie encoded it (@fastify/cookie encodes by default).
+      cookie: `${cookieName}=${encodeURIComponent(sign(t.token, config.sessionSecret))}`,
+    }
+  }
 }
