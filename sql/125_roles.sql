@@ -122,31 +122,33 @@ call app.capture_changes('public.workspace_roles', 'role');
 -- ---------------------------------------------------------------------------------------------
 
 -- The permissions of a role: a built-in role's, or the custom role `p_role_id` of
--- `p_workspace_id` (only those still in the catalogue). Empty for an unknown role.
+-- `p_workspace_id` (only those still in the catalogue). Empty for an unknown role. On every
+-- request's path (app.begin_request), so like the context helpers (sql/020): PL/pgSQL, whose
+-- plans are kept for the session, without a SET clause (every name is qualified).
 drop function if exists app.role_has(text, text);
 drop function if exists app.role_covers(text, text);
 create or replace function app.role_permissions_of(p_workspace_id uuid, p_role text, p_role_id uuid)
   returns text[]
-  language sql stable
-  set search_path = pg_catalog, pg_temp
+  language plpgsql stable
 as $$
-  select case when p_role = 'custom' then
-           array(select p.name from public.workspace_roles r
-                              cross join lateral pg_catalog.unnest(r.permissions) g(name)
-                              join public.permissions p on p.name = g.name
-                             where r.workspace_id = p_workspace_id and r.id = p_role_id
-                             order by 1)
-         else
-           array(select rp.permission from public.role_permissions rp where rp.role = p_role order by 1)
-         end
+begin
+  if p_role = 'custom' then
+    return array(select p.name from public.workspace_roles r
+                  cross join lateral pg_catalog.unnest(r.permissions) g(name)
+                  join public.permissions p on p.name = g.name
+                 where r.workspace_id = p_workspace_id and r.id = p_role_id
+                 order by 1);
+  end if;
+  return array(select rp.permission from public.role_permissions rp where rp.role = p_role order by 1);
+end
 $$;
 revoke all on function app.role_permissions_of(uuid, text, uuid) from public;
 grant execute on function app.role_permissions_of(uuid, text, uuid) to app_privileged;
 
 -- How the API names a role: a built-in role's name, or the custom role's id.
+-- Inlined where it is called (SQL, immutable, no SET clause).
 create or replace function app.role_ref(p_role text, p_role_id uuid) returns text
   language sql immutable
-  set search_path = pg_catalog, pg_temp
 as $$ select case when p_role = 'custom' then p_role_id::text else p_role end $$;
 revoke all on function app.role_ref(text, uuid) from public;
 grant execute on function app.role_ref(text, uuid) to app_privileged;

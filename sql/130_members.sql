@@ -73,10 +73,10 @@ call app.capture_changes('public.memberships', 'membership', 'user_id');
 -- app.default_contacts_scope: which contacts a role sees unless the member's own scope says
 -- otherwise: owners and admins every contact, managers their departments', agents and custom
 -- roles their own (least privilege: an owner widens a custom role's holders one by one).
+-- Inlined where it is called (SQL, immutable, no SET clause).
 -- ---------------------------------------------------------------------------------------------
 create or replace function app.default_contacts_scope(p_role text) returns text
   language sql immutable
-  set search_path = pg_catalog, pg_temp
 as $$ select case when p_role in ('owner', 'admin') then 'all' when p_role = 'manager' then 'department' else 'own' end $$;
 revoke all on function app.default_contacts_scope(text) from public;
 grant execute on function app.default_contacts_scope(text) to app_privileged;
