@@ -170,9 +170,8 @@ revoke all on function app.current_context_kind() from public;
 grant execute on function app.current_context_kind() to app_runtime, app_privileged, app_mailer;
 
 -- What the verified member may do in the current transaction's workspace: their role's
--- permissions, which contacts they see ('all', 'department', 'own') and, for 'department', the
--- departments that covers. NULL without a member's request context (fail closed: NULL matches
--- no permission and no scope).
+-- permissions. NULL without a member's request context (fail closed: NULL holds no permission).
+-- Their contacts scope is read by app.current_contacts_access (sql/150), in the same lookup.
 create or replace function app.current_permissions() returns text[]
   language plpgsql stable
 as $$
@@ -183,28 +182,6 @@ end
 $$;
 revoke all on function app.current_permissions() from public;
 grant execute on function app.current_permissions() to app_runtime, app_privileged;
-
-create or replace function app.current_contacts_scope() returns text
-  language plpgsql stable
-as $$
-begin
-  return (select c.contacts_scope from public.request_contexts c
-           where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned());
-end
-$$;
-revoke all on function app.current_contacts_scope() from public;
-grant execute on function app.current_contacts_scope() to app_runtime, app_privileged;
-
-create or replace function app.current_department_ids() returns uuid[]
-  language plpgsql stable
-as $$
-begin
-  return (select c.department_ids from public.request_contexts c
-           where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned());
-end
-$$;
-revoke all on function app.current_department_ids() from public;
-grant execute on function app.current_department_ids() to app_runtime, app_privileged;
 
 -- Whether the verified user is a platform administrator (public.platform_admins, sql/120: a
 -- listed address held by its verified account). For the privileged functions and policies.

@@ -34,33 +34,58 @@ call app.capture_changes('public.contacts', 'contact');
 --   * an update is checked row by row by app.contacts_check_change below (the _own variants).
 -- Without a member's context the helpers answer NULL, which admits nothing.
 -- ---------------------------------------------------------------------------------------------
--- Whether a contact (its owner and department) is within a member's scope. One opaque call per
--- row on purpose: written out as an OR in the policy, the planner takes the scope condition for
--- a highly selective filter and sorts a large workspace's matches instead of reading its list
--- index in order; an opaque boolean function gets the default estimate (a third of the rows).
--- PL/pgSQL without a SET clause (a per-call cost); its body names no table.
-create or replace function app.contact_in_scope(
-    p_allowed boolean, p_scope text, p_me uuid, p_department_ids uuid[], p_owner uuid, p_department uuid)
+-- What the current member may do with contacts, read from the sealed context in one lookup (the
+-- policies' one InitPlan): whether they hold `p_permission` (NULL: none needed), their scope,
+-- who they are and, for 'department', the departments it covers. All NULL without a member's
+-- request context (fail closed). PL/pgSQL without a SET clause, like the helpers of sql/020.
+do $type$
+begin
+  if pg_catalog.to_regtype('app.contacts_access') is null then
+    create type app.contacts_access as (allowed boolean, scope text, user_id uuid, department_ids uuid[]);
+  end if;
+end
+$type$;
+
+create or replace function app.current_contacts_access(p_permission text) returns app.contacts_access
+  language plpgsql stable
+as $$
+declare
+  r app.contacts_access;
+begin
+  select p_permission is null or p_permission = any (c.permissions), c.contacts_scope, c.user_id, c.department_ids
+    into r
+    from public.request_contexts c
+   where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned();
+  return r;
+end
+$$;
+revoke all on function app.current_contacts_access(text) from public;
+grant execute on function app.current_contacts_access(text) to app_runtime, app_privileged;
+
+-- Whether a contact (its owner and department) is within what `p_access` allows. One opaque call
+-- per row on purpose: written out as an OR in the policy, the planner takes the scope condition
+-- for a highly selective filter and sorts a large workspace's matches instead of reading its
+-- list index in order; an opaque boolean function gets the default estimate (a third of the
+-- rows). PL/pgSQL without a SET clause (a per-call cost); its body names no table.
+create or replace function app.contact_in_scope(p_access app.contacts_access, p_owner uuid, p_department uuid)
   returns boolean
   language plpgsql immutable parallel safe
 as $$
 begin
-  return coalesce(p_allowed and (p_scope = 'all' or p_owner = p_me
-                                 or (p_scope = 'department' and p_department = any (p_department_ids))), false);
+  return coalesce((p_access).allowed
+                  and ((p_access).scope = 'all' or p_owner = (p_access).user_id
+                       or ((p_access).scope = 'department' and p_department = any ((p_access).department_ids))), false);
 end
 $$;
-revoke all on function app.contact_in_scope(boolean, text, uuid, uuid[], uuid, uuid) from public;
-grant execute on function app.contact_in_scope(boolean, text, uuid, uuid[], uuid, uuid) to app_runtime, app_privileged;
+revoke all on function app.contact_in_scope(app.contacts_access, uuid, uuid) from public;
+grant execute on function app.contact_in_scope(app.contacts_access, uuid, uuid) to app_runtime, app_privileged;
 
-drop function if exists app.contacts_scope_sql();
+drop function if exists app.contacts_scope_sql(text);
 create or replace function app.contacts_scope_sql(p_permission text) returns text
   language sql immutable
   set search_path = pg_catalog, pg_temp
 as $$
-  select pg_catalog.format('app.contact_in_scope(%s, (select app.current_contacts_scope()), (select app.current_user_id()), '
-      || '(select app.current_department_ids()), owner_id, department_id)',
-      case when p_permission is null then 'true'
-           else pg_catalog.format('(select %L = any (app.current_permissions()))', p_permission) end)
+  select pg_catalog.format('app.contact_in_scope((select app.current_contacts_access(%L)), owner_id, department_id)', p_permission)
 $$;
 revoke all on function app.contacts_scope_sql(text) from public;
 
@@ -80,6 +105,10 @@ begin
     as restrictive for delete to app_runtime using (%s)', app.contacts_scope_sql('contacts:delete'));
 end
 $scoped$;
+-- Retired with the one-lookup app.current_contacts_access (no policy uses them any more).
+drop function if exists app.contact_in_scope(boolean, text, uuid, uuid[], uuid, uuid);
+drop function if exists app.current_contacts_scope();
+drop function if exists app.current_department_ids();
 
 -- ---------------------------------------------------------------------------------------------
 -- app.contacts_check_change: what kind of change an update is decides the permission it needs,

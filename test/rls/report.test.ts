@@ -31,14 +31,12 @@ const CONTACT_POLICIES = [
 const SAME_TENANT = '(workspace_id = ( SELECT app.current_workspace_id() AS current_workspace_id))'
 const WRITABLE = '( SELECT app.current_workspace_writable() AS current_workspace_writable)'
 /** The contacts scope policies' expression (sql/150), as PostgreSQL deparses it. */
-const inScope = (allowed: string) =>
-  `app.contact_in_scope(${allowed}, ( SELECT app.current_contacts_scope() AS current_contacts_scope), ( SELECT app.current_user_id() AS current_user_id), ` +
-  '( SELECT app.current_department_ids() AS current_department_ids), owner_id, department_id)'
-const may = (permission: string) => `( SELECT ('${permission}'::text = ANY (app.current_permissions())))`
-const READ_SCOPE = inScope(may('contacts:read'))
-const ADD_SCOPE = inScope(may('contacts:create'))
-const CHANGE_SCOPE = inScope('true')
-const DELETE_SCOPE = inScope(may('contacts:delete'))
+const inScope = (permission: string | null) =>
+  `app.contact_in_scope(( SELECT app.current_contacts_access(${permission === null ? 'NULL::text' : `'${permission}'::text`}) AS current_contacts_access), owner_id, department_id)`
+const READ_SCOPE = inScope('contacts:read')
+const ADD_SCOPE = inScope('contacts:create')
+const CHANGE_SCOPE = inScope(null)
+const DELETE_SCOPE = inScope('contacts:delete')
 const and = (...parts: string[]) => parts.map((e) => (e.startsWith('(') ? e : `(${e})`)).join(' AND ')
 
 function tableOf(r: RlsReport, name: string) {
