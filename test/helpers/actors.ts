@@ -146,7 +146,7 @@ export async function activeTenant(ctx: TestContext, name = 'Acme'): Promise<{ o
  * custom role sees only the contacts they own).
  */
 export async function addMember(ctx: TestContext, workspaceId: string, user: Actor, role: string, contactsScope: 'all' | 'department' | 'own' | null = null): Promise<void> {
-  await seedMembership(ctx.superPool, workspaceId, user.id, role, contactsScope)
+  await seedMembership(ctx.superPool, workspaceId, user.id, role, { contactsScope })
 }
 
 /** The id of `workspaceId`'s custom role `name`, created with `permissions` (default: the former viewer's) if missing. */

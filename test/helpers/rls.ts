@@ -363,14 +363,34 @@ export async function seedCustomRole(sql: Sql, workspaceId: string, name = 'View
   return rows[0]!.id
 }
 
+/** Where a seeded member stands: their contacts scope (null: the role's default) and department. */
+export interface Placement {
+  contactsScope?: string | null
+  departmentId?: string | null
+}
+
 /**
  * Inserts a membership (RLS bypassed) with `role`: a built-in name, or "viewer" for the
- * workspace's custom "Viewer" role (seedCustomRole); `contactsScope` null: the role's default.
+ * workspace's custom "Viewer" role (seedCustomRole).
  */
-export async function seedMembership(sql: Sql, workspaceId: string, userId: string, role: string, contactsScope: string | null = null): Promise<void> {
+export async function seedMembership(sql: Sql, workspaceId: string, userId: string, role: string, placement: Placement = {}): Promise<void> {
   const roleId = role === 'viewer' ? await seedCustomRole(sql, workspaceId) : null
-  await sql.query('insert into memberships (workspace_id, user_id, role, role_id, contacts_scope) values ($1, $2, $3, $4, $5)',
-    [workspaceId, userId, roleId ? 'custom' : role, roleId, contactsScope])
+  await sql.query('insert into memberships (workspace_id, user_id, role, role_id, contacts_scope, department_id) values ($1, $2, $3, $4, $5, $6)',
+    [workspaceId, userId, roleId ? 'custom' : role, roleId, placement.contactsScope ?? null, placement.departmentId ?? null])
+}
+
+/** A new verified user made a member of `workspaceId` with `role` (seedMembership), signed in: the request acting as them there. */
+export async function seedMember(sql: Sql, workspaceId: string, role: string, placement: Placement = {}): Promise<Request & { id: string; session: Buffer }> {
+  const id = await seedUser(sql)
+  await seedMembership(sql, workspaceId, id, role, placement)
+  return { id, session: await seedSession(sql, id), workspaceId }
+}
+
+/** A department of `workspaceId` (RLS bypassed), under `parentId`; returns its id. */
+export async function seedDepartment(sql: Sql, workspaceId: string, name: string, parentId: string | null = null): Promise<string> {
+  const { rows } = await sql.query<{ id: string }>('insert into departments (workspace_id, name, parent_id) values ($1, $2, $3) returning id',
+    [workspaceId, name, parentId])
+  return rows[0]!.id
 }
 
 /** SQL for a membership's role as tests compare it: a built-in name, or the custom role's name. */

@@ -8,7 +8,7 @@
 import t from 'tap'
 import { connect, createTestDatabase } from '../helpers/db.js'
 import {
-  CONTEXT_SETTINGS, beginRequest, inRequest, ownerOf, plantSettings, rows, seedCustomRole, seedEmailToken, seedInvite, seedMfa, seedSession,
+  CONTEXT_SETTINGS, beginRequest, inRequest, ownerOf, plantSettings, rows, seedCustomRole, seedDepartment, seedEmailToken, seedInvite, seedMfa, seedSession,
   seedTenant, tokenHash, type Sql,
 } from '../helpers/rls.js'
 import { DECOY, setPassword, storedPassword } from '../helpers/passwords.js'
@@ -25,7 +25,7 @@ await seedEmailToken(su, b.ownerId, 'reset_password')
 await seedMfa(su, b.ownerId)
 const bInvite = await seedInvite(su, b.workspaceId, b.ownerId)
 const bRole = await seedCustomRole(su, b.workspaceId)
-const bDepartment = (await rows<{ id: string }>(su, `insert into departments (workspace_id, name) values ($1, 'B sales') returning id`, [b.workspaceId]))[0]!.id
+const bDepartment = await seedDepartment(su, b.workspaceId, 'B sales')
 await seedSession(su, b.ownerId)
 // B's own request writes an audited contact, so B's chain and B's user have audit rows.
 await inRequest(await connect(t, db.appUrl), { ...ownerOf(b), ip: '192.0.2.1' }, (sql) =>

@@ -16,10 +16,9 @@ import {
   refusedUnchanged,
   rows,
   seedCustomRole,
-  seedMembership,
-  seedSession,
+  seedDepartment,
+  seedMember,
   seedTenant,
-  seedUser,
   type Request,
   type Sql,
   type Tenant,
@@ -30,11 +29,7 @@ const su = await connect(t, db.superUrl)
 const runtime = await connect(t, db.appUrl)
 const second = await connect(t, db.appUrl)
 
-async function member(tenant: Tenant, role: string): Promise<Request & { id: string }> {
-  const id = await seedUser(su)
-  await seedMembership(su, tenant.workspaceId, id, role)
-  return { id, session: await seedSession(su, id), workspaceId: tenant.workspaceId }
-}
+const member = (tenant: Tenant, role: string) => seedMember(su, tenant.workspaceId, role)
 
 const call = (req: Request, text: string, values: unknown[] = [], client: Sql = runtime) =>
   inRequest(client, req, (sql) => sql.query(text, values))
@@ -45,11 +40,7 @@ const departmentsOf = (tenant: Tenant) =>
 const placementOf = (tenant: Tenant, userId: string) =>
   rows(su, 'select role, role_id, department_id, contacts_scope from memberships where workspace_id = $1 and user_id = $2', [tenant.workspaceId, userId])
 
-async function department(tenant: Tenant, name: string, parentId: string | null = null): Promise<string> {
-  const [row] = await rows<{ id: string }>(su, 'insert into departments (workspace_id, name, parent_id) values ($1, $2, $3) returning id',
-    [tenant.workspaceId, name, parentId])
-  return row!.id
-}
+const department = (tenant: Tenant, name: string, parentId: string | null = null) => seedDepartment(su, tenant.workspaceId, name, parentId)
 
 const a = await seedTenant(su, { contacts: 0 })
 const b = await seedTenant(su, { contacts: 0 })

@@ -13,6 +13,7 @@ import {
   rlsViolation,
   rows,
   seedCustomRole,
+  seedDepartment,
   seedEmailToken,
   seedMfa,
   seedSession,
@@ -35,10 +36,8 @@ await seedInvite(su, a.workspaceId, a.ownerId)
 await seedInvite(su, b.workspaceId, b.ownerId)
 const roleOfA = await seedCustomRole(su, a.workspaceId)
 const roleOfB = await seedCustomRole(su, b.workspaceId)
-const department = async (workspaceId: string) =>
-  (await rows<{ id: string }>(su, `insert into departments (workspace_id, name) values ($1, 'Sales') returning id`, [workspaceId]))[0]!.id
-const departmentOfA = await department(a.workspaceId)
-const departmentOfB = await department(b.workspaceId)
+const departmentOfA = await seedDepartment(su, a.workspaceId, 'Sales')
+const departmentOfB = await seedDepartment(su, b.workspaceId, 'Sales')
 const inA = ownerOf(a)
 /** A, signed in, naming no workspace. */
 const asA = { session: a.session }

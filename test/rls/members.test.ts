@@ -17,7 +17,7 @@ import {
   ROLE_LABEL_SQL,
   rows,
   seedCustomRole,
-  seedMembership,
+  seedMember,
   seedMfa,
   seedSession,
   seedTenant,
@@ -45,9 +45,7 @@ interface Member {
 
 /** A new user with a live session, made a member of `tenant` with `role` (as superuser; 'viewer': the custom "Viewer" role). */
 async function addMember(tenant: Tenant, role: Role): Promise<Member> {
-  const id = await seedUser(su)
-  await seedMembership(su, tenant.workspaceId, id, role)
-  return { id, session: await seedSession(su, id) }
+  return seedMember(su, tenant.workspaceId, role)
 }
 
 /** `member`, signed in, acting in `tenant`'s workspace. */

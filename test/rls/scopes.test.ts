@@ -14,10 +14,9 @@ import {
   refusal,
   rows,
   seedCustomRole,
-  seedMembership,
-  seedSession,
+  seedDepartment,
+  seedMember,
   seedTenant,
-  seedUser,
   type Request,
   type Tenant,
 } from '../helpers/rls.js'
@@ -27,18 +26,9 @@ const su = await connect(t, db.superUrl)
 const runtime = await connect(t, db.appUrl)
 
 const tenant: Tenant = await seedTenant(su, { contacts: 0 })
-async function member(role: string, scope: string | null = null, departmentId: string | null = null): Promise<Request & { id: string }> {
-  const id = await seedUser(su)
-  await seedMembership(su, tenant.workspaceId, id, role)
-  await su.query('update memberships set contacts_scope = $3, department_id = $4 where workspace_id = $1 and user_id = $2',
-    [tenant.workspaceId, id, scope, departmentId])
-  return { id, session: await seedSession(su, id), workspaceId: tenant.workspaceId }
-}
-async function department(name: string, parentId: string | null = null): Promise<string> {
-  const [row] = await rows<{ id: string }>(su, 'insert into departments (workspace_id, name, parent_id) values ($1, $2, $3) returning id',
-    [tenant.workspaceId, name, parentId])
-  return row!.id
-}
+const member = (role: string, contactsScope: string | null = null, departmentId: string | null = null) =>
+  seedMember(su, tenant.workspaceId, role, { contactsScope, departmentId })
+const department = (name: string, parentId: string | null = null) => seedDepartment(su, tenant.workspaceId, name, parentId)
 async function contact(name: string, ownerId: string | null, departmentId: string | null = null): Promise<string> {
   const [row] = await rows<{ id: string }>(su, `insert into contacts (workspace_id, name, owner_id, department_id) values ($1, $2, $3, $4) returning id`,
     [tenant.workspaceId, name, ownerId, departmentId])

@@ -17,6 +17,7 @@ import {
   ROLE_LABEL_SQL,
   rows,
   seedCustomRole,
+  seedDepartment,
   seedInvite,
   seedSession,
   seedTenant,
@@ -132,8 +133,8 @@ async function seedPeople(state: TenantState) {
   const [{ email }] = (await rows<{ email: string }>(su, 'select email from users where id = $1', [inviteeId])) as [{ email: string }]
   const invite = await seedInvite(su, tenant.workspaceId, tenant.ownerId, email)
   const viewerRole = await seedCustomRole(su, tenant.workspaceId)
-  const [department] = await rows<{ id: string }>(su, `insert into departments (workspace_id, name) values ($1, 'Sales') returning id`, [tenant.workspaceId])
-  return { tenant, colleague, invite, invitee: await seedSession(su, inviteeId), viewerRole, department: department!.id }
+  const department = await seedDepartment(su, tenant.workspaceId, 'Sales')
+  return { tenant, colleague, invite, invitee: await seedSession(su, inviteeId), viewerRole, department }
 }
 
 const closed: Array<[string, TenantState, PgError, string]> = [
