@@ -1,4 +1,4 @@
-// /api/workspace/members: the member list, role changes and removals. All run the whole gate chain.
+// /api/workspace/members: the member list, role, department and scope changes, removals. All run the whole gate chain.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { routes } from '../../plugins/request-tx.js'
 import { schemas } from './schemas.js'

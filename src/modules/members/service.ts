@@ -1,10 +1,12 @@
-// Role changes and removals (API.md PATCH/DELETE /api/workspace/members/:userId). The rules live
-// in the database (app.change_member_role and app.remove_member, sql/130), which locks the
+// Role changes, departments and scopes, and removals (API.md PATCH/DELETE
+// /api/workspace/members/:userId). The rules live in the database (app.change_member_role,
+// app.place_member and app.remove_member, sql/130), which locks the
 // workspace's owner rows first and then checks, under the lock: changing someone else needs
 // members:manage; the member must exist in this workspace (another tenant's user is 404, like an
 // unknown one); the caller must hold every permission of the member's current role and, for a
 // role change, of the new one (nobody changes someone above them or grants what they lack); the
-// last owner stays (409); a member who still owns contacts is not removed (409). A refusal
+// last owner stays (409); nobody gives a wider contacts scope than their own; a department is
+// this workspace's (400); a member who still owns contacts is not removed (409). A refusal
 // arrives as its API.md code (src/db/refusals.ts). The database also re-issues the member's
 // sessions on any role change.
 import { AppError, notFound } from '../../errors.js'
