@@ -14,8 +14,11 @@ export const PERMISSIONS = {
   'members:manage': "Invite members, change their roles, departments and scopes, remove them (never beyond the changer's own permissions)",
   'departments:manage': "Create, rename, move and delete the workspace's departments",
   'roles:manage': 'Create, edit and delete custom roles (never with a permission the editor lacks)',
+  'channels:manage': "Connect, replace and remove the workspace's channel credentials (Telegram, WhatsApp, Resend); their secrets are never shown back",
+  'api_tokens:manage': "Create, list and revoke the workspace's API tokens (never with a scope the creator lacks)",
   'billing:read': "See the workspace's billing and subscription (owners only: it is what sets an owner above an admin)",
   'security:read': 'See refused attempts against the workspace (wrong guesses, forbidden or cross-tenant requests, rate limits) and where they came from (owners only)',
+  'workspace:delete': 'Delete the workspace: its secrets are destroyed for good and its records soft-deleted (owners only)',
 } as const
 
 export type Permission = keyof typeof PERMISSIONS
@@ -28,7 +31,8 @@ export function isPermission(name: string): name is Permission {
 
 // The four built-in roles, most to least. The audit log shows every member's actions, IP
 // addresses and user agents: owners and admins only. Billing and the security events are the
-// owners' alone, which is also why an admin can neither make an owner nor change one: nobody
+// owners' alone, as is deleting the workspace, which is also why an admin can neither make an
+// owner nor change one: nobody
 // grants what they lack (and only an owner makes an owner, whatever a custom role holds).
 // Managers run their departments' contacts; agents (the product's "User") work their own. An
 // agent may edit and delete every contact they see: their default scope is their own contacts
@@ -36,7 +40,7 @@ export function isPermission(name: string): name is Permission {
 // role keep seeing, and editing, every contact.
 export const BUILT_IN_ROLES = {
   owner: PERMISSION_NAMES,
-  admin: PERMISSION_NAMES.filter((p) => p !== 'billing:read' && p !== 'security:read'),
+  admin: PERMISSION_NAMES.filter((p) => p !== 'billing:read' && p !== 'security:read' && p !== 'workspace:delete'),
   manager: ['workspace:read', 'members:read', 'contacts:read', 'contacts:create', 'contacts:update', 'contacts:delete', 'contacts:restore'],
   agent: ['workspace:read', 'members:read', 'contacts:read', 'contacts:create', 'contacts:update', 'contacts:delete'],
 } as const satisfies Record<string, readonly Permission[]>

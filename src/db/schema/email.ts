@@ -2,12 +2,18 @@
 // causes it, so an email is sent if and only if that action committed.
 import { sql } from 'drizzle-orm'
 import { check, index, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { workspaces } from './workspaces.js'
 
 export const emailOutbox = pgTable(
   'email_outbox',
   {
     id: uuid('id').primaryKey().defaultRandom(),
     toAddress: text('to_address').notNull(),
+    // The workspace the email belongs to (an invitation, say): its own Resend credential is the
+    // fallback when the platform's key is missing or fails (src/email/worker.ts).
+    workspaceId: uuid('workspace_id').references(() => workspaces.id, { onDelete: 'set null' }),
+    // Which Resend key delivered it: 'platform' or 'workspace'.
+    sentVia: text('sent_via'),
     template: text('template').notNull(),
     // AES-256-GCM envelope of {subject, text, html}; associated data is the row id. Cleared
     // once delivered, since verification and reset bodies carry single-use secrets.
@@ -23,5 +29,7 @@ export const emailOutbox = pgTable(
   (t) => [
     index('email_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     check('email_outbox_status_is_known', sql`${t.status} in ('pending', 'sent', 'failed')`),
+    check('email_outbox_sent_via_is_known', sql`${t.sentVia} in ('platform', 'workspace')`),
+    index('email_outbox_workspace_id_idx').on(t.workspaceId),
   ],
 )

@@ -6,7 +6,7 @@ import { users } from './users.js'
 export const WORKSPACE_STATUSES = ['pending_approval', 'active', 'rejected', 'suspended'] as const
 export type WorkspaceStatus = (typeof WORKSPACE_STATUSES)[number]
 
-export const BILLING_STATUSES = ['none', 'trialing', 'active', 'past_due', 'canceled'] as const
+export const BILLING_STATUSES = ['none', 'trialing', 'active', 'past_due', 'canceled', 'unpaid'] as const
 export type BillingStatus = (typeof BILLING_STATUSES)[number]
 
 export const workspaces = pgTable(
@@ -18,16 +18,25 @@ export const workspaces = pgTable(
     statusReason: text('status_reason'),
     // One owned workspace per user during the beta: a constraint, so two concurrent creations
     // cannot both succeed.
-    ownerId: uuid('owner_id').notNull().references(() => users.id).unique('workspaces_one_per_owner'),
+    ownerId: uuid('owner_id').notNull().references(() => users.id),
     trialEndsAt: timestamp('trial_ends_at', { withTimezone: true }),
     billingStatus: text('billing_status').$type<BillingStatus>().notNull().default('none'),
+    // The subscription's current period end, as the billing provider last reported it.
+    billingPeriodEndsAt: timestamp('billing_period_ends_at', { withTimezone: true }),
+    // A past_due subscription keeps writes until then (the grace period, sql/220).
+    billingGraceEndsAt: timestamp('billing_grace_ends_at', { withTimezone: true }),
+    // Deleted by its owner: its data key is destroyed and its records soft-deleted (sql/200).
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
+    // One owned workspace per user during the beta (a deleted one no longer counts).
+    uniqueIndex('workspaces_one_per_owner').on(t.ownerId).where(sql`${t.deletedAt} is null`),
+    index('workspaces_owner_id_idx').on(t.ownerId),
     check('workspaces_status_is_known', sql`${t.status} in ('pending_approval', 'active', 'rejected', 'suspended')`),
-    check('workspaces_billing_status_is_known', sql`${t.billingStatus} in ('none', 'trialing', 'active', 'past_due', 'canceled')`),
+    check('workspaces_billing_status_is_known', sql`${t.billingStatus} in ('none', 'trialing', 'active', 'past_due', 'canceled', 'unpaid')`),
     check('workspaces_name_is_not_blank', sql`length(btrim(${t.name})) between 1 and 200`),
     check('workspaces_active_has_trial', sql`${t.status} <> 'active' or ${t.trialEndsAt} is not null`),
   ],
