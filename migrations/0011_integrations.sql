@@ -45,12 +45,12 @@ CREATE TABLE "key_rotations" (
 CREATE TABLE "workspace_keys" (
 	"workspace_id" uuid PRIMARY KEY NOT NULL,
 	"kid" text,
-	"wrapped_key" text,
+	"data_key_encrypted" text,
 	"generation" integer DEFAULT 1 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"rotated_at" timestamp with time zone,
 	"destroyed_at" timestamp with time zone,
-	CONSTRAINT "workspace_keys_live_or_destroyed" CHECK (("workspace_keys"."wrapped_key" is null and "workspace_keys"."kid" is null) = ("workspace_keys"."destroyed_at" is not null))
+	CONSTRAINT "workspace_keys_live_or_destroyed" CHECK (("workspace_keys"."data_key_encrypted" is null and "workspace_keys"."kid" is null) = ("workspace_keys"."destroyed_at" is not null))
 );
 --> statement-breakpoint
 ALTER TABLE "workspaces" DROP CONSTRAINT "workspaces_one_per_owner";--> statement-breakpoint
@@ -58,7 +58,7 @@ ALTER TABLE "workspaces" DROP CONSTRAINT "workspaces_billing_status_is_known";--
 ALTER TABLE "workspaces" ADD COLUMN "billing_period_ends_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "workspaces" ADD COLUMN "billing_grace_ends_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "workspaces" ADD COLUMN "deleted_at" timestamp with time zone;--> statement-breakpoint
-ALTER TABLE "email_outbox" ADD COLUMN "workspace_id" uuid;--> statement-breakpoint
+ALTER TABLE "email_outbox" ADD COLUMN "from_workspace_id" uuid;--> statement-breakpoint
 ALTER TABLE "email_outbox" ADD COLUMN "sent_via" text;--> statement-breakpoint
 ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
@@ -67,9 +67,9 @@ ALTER TABLE "channel_credentials" ADD CONSTRAINT "channel_credentials_workspace_
 ALTER TABLE "workspace_keys" ADD CONSTRAINT "workspace_keys_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "api_tokens_created_by_idx" ON "api_tokens" USING btree ("created_by");--> statement-breakpoint
 CREATE INDEX "billing_events_workspace_id_idx" ON "billing_events" USING btree ("workspace_id");--> statement-breakpoint
-ALTER TABLE "email_outbox" ADD CONSTRAINT "email_outbox_workspace_id_workspaces_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "email_outbox" ADD CONSTRAINT "email_outbox_from_workspace_id_workspaces_id_fk" FOREIGN KEY ("from_workspace_id") REFERENCES "public"."workspaces"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "workspaces_one_per_owner" ON "workspaces" USING btree ("owner_id") WHERE "workspaces"."deleted_at" is null;--> statement-breakpoint
 CREATE INDEX "workspaces_owner_id_idx" ON "workspaces" USING btree ("owner_id");--> statement-breakpoint
-CREATE INDEX "email_outbox_workspace_id_idx" ON "email_outbox" USING btree ("workspace_id");--> statement-breakpoint
+CREATE INDEX "email_outbox_from_workspace_id_idx" ON "email_outbox" USING btree ("from_workspace_id");--> statement-breakpoint
 ALTER TABLE "workspaces" ADD CONSTRAINT "workspaces_billing_status_is_known" CHECK ("workspaces"."billing_status" in ('none', 'trialing', 'active', 'past_due', 'canceled', 'unpaid'));--> statement-breakpoint
 ALTER TABLE "email_outbox" ADD CONSTRAINT "email_outbox_sent_via_is_known" CHECK ("email_outbox"."sent_via" in ('platform', 'workspace'));

@@ -11,7 +11,8 @@ export const emailOutbox = pgTable(
     toAddress: text('to_address').notNull(),
     // The workspace the email belongs to (an invitation, say): its own Resend credential is the
     // fallback when the platform's key is missing or fails (src/email/worker.ts).
-    workspaceId: uuid('workspace_id').references(() => workspaces.id, { onDelete: 'set null' }),
+    // (Not `workspace_id`: the queue is no tenant table, which only the worker reads.)
+    fromWorkspaceId: uuid('from_workspace_id').references(() => workspaces.id, { onDelete: 'set null' }),
     // Which Resend key delivered it: 'platform' or 'workspace'.
     sentVia: text('sent_via'),
     template: text('template').notNull(),
@@ -30,6 +31,6 @@ export const emailOutbox = pgTable(
     index('email_outbox_due_idx').on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
     check('email_outbox_status_is_known', sql`${t.status} in ('pending', 'sent', 'failed')`),
     check('email_outbox_sent_via_is_known', sql`${t.sentVia} in ('platform', 'workspace')`),
-    index('email_outbox_workspace_id_idx').on(t.workspaceId),
+    index('email_outbox_from_workspace_id_idx').on(t.fromWorkspaceId),
   ],
 )

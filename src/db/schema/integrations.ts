@@ -9,14 +9,14 @@ import { workspaces } from './workspaces.js'
 // A workspace's data key: 32 random bytes that seal its secrets (channel credentials), stored
 // only wrapped by the ENCRYPTION_KEYS ring (an envelope naming the ring key, with the workspace
 // as associated data). Rotating the ring re-wraps it; deleting the workspace destroys it
-// (wrapped_key NULL), and with it every secret it sealed, backups included.
+// (data_key_encrypted NULL), and with it every secret it sealed, backups included.
 export const workspaceKeys = pgTable(
   'workspace_keys',
   {
     workspaceId: uuid('workspace_id').primaryKey().references(() => workspaces.id, { onDelete: 'cascade' }),
     // The ring key that wraps it (also inside the envelope; here so a rotation can find the rest).
     kid: text('kid'),
-    wrappedKey: text('wrapped_key'),
+    dataKeyEncrypted: text('data_key_encrypted'),
     // Which data key sealed a value: the values carry it, so a re-encryption can tell old from new.
     generation: integer('generation').notNull().default(1),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -24,7 +24,7 @@ export const workspaceKeys = pgTable(
     destroyedAt: timestamp('destroyed_at', { withTimezone: true }),
   },
   (t) => [
-    check('workspace_keys_live_or_destroyed', sql`(${t.wrappedKey} is null and ${t.kid} is null) = (${t.destroyedAt} is not null)`),
+    check('workspace_keys_live_or_destroyed', sql`(${t.dataKeyEncrypted} is null and ${t.kid} is null) = (${t.destroyedAt} is not null)`),
   ],
 )
 
