@@ -55,6 +55,7 @@ CREATE TABLE "workspace_keys" (
 --> statement-breakpoint
 ALTER TABLE "workspaces" DROP CONSTRAINT "workspaces_one_per_owner";--> statement-breakpoint
 ALTER TABLE "workspaces" DROP CONSTRAINT "workspaces_billing_status_is_known";--> statement-breakpoint
+ALTER TABLE "request_contexts" DROP CONSTRAINT "request_contexts_kind_is_known";--> statement-breakpoint
 ALTER TABLE "workspaces" ADD COLUMN "billing_period_ends_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "workspaces" ADD COLUMN "billing_grace_ends_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "workspaces" ADD COLUMN "deleted_at" timestamp with time zone;--> statement-breakpoint
@@ -72,4 +73,5 @@ CREATE UNIQUE INDEX "workspaces_one_per_owner" ON "workspaces" USING btree ("own
 CREATE INDEX "workspaces_owner_id_idx" ON "workspaces" USING btree ("owner_id");--> statement-breakpoint
 CREATE INDEX "email_outbox_from_workspace_id_idx" ON "email_outbox" USING btree ("from_workspace_id");--> statement-breakpoint
 ALTER TABLE "workspaces" ADD CONSTRAINT "workspaces_billing_status_is_known" CHECK ("workspaces"."billing_status" in ('none', 'trialing', 'active', 'past_due', 'canceled', 'unpaid'));--> statement-breakpoint
-ALTER TABLE "email_outbox" ADD CONSTRAINT "email_outbox_sent_via_is_known" CHECK ("email_outbox"."sent_via" in ('platform', 'workspace'));
+ALTER TABLE "email_outbox" ADD CONSTRAINT "email_outbox_sent_via_is_known" CHECK ("email_outbox"."sent_via" in ('platform', 'workspace'));--> statement-breakpoint
+ALTER TABLE "request_contexts" ADD CONSTRAINT "request_contexts_kind_is_known" CHECK (kind in ('request', 'worker', 'maintenance'));

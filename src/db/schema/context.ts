@@ -19,7 +19,7 @@ export const requestContexts = pgTable(
     pid: integer('pid').primaryKey(),
     /** pg_current_xact_id() of the transaction that sealed it. */
     xact: xid8('xact').notNull(),
-    /** 'request': a client request (user and session when it carried a live one); 'worker': the outbox worker. */
+    /** 'request': a client request (user and session when it carried a live one); 'worker': the outbox worker; 'maintenance': the schema owner's key rotation (sql/200). */
     kind: text('kind').notNull(),
     userId: uuid('user_id'),
     sessionId: uuid('session_id'),
@@ -38,7 +38,7 @@ export const requestContexts = pgTable(
     departmentIds: uuid('department_ids').array(),
   },
   () => [
-    check('request_contexts_kind_is_known', sql`kind in ('request', 'worker')`),
+    check('request_contexts_kind_is_known', sql`kind in ('request', 'worker', 'maintenance')`),
   ],
 )
 
