@@ -61,13 +61,14 @@ create policy "a connection reads its own context" on public.request_contexts
   using (pid = pg_catalog.pg_backend_pid());
 
 -- A request context names whoever the sealing function verified; a worker context (sql/160)
--- names nobody: the outbox worker may drain the queue, never act as a user or a tenant.
+-- names nobody: the outbox worker may drain the queue, never act as a user or a tenant. Nor
+-- does a maintenance context (sql/200): the schema owner's key rotation.
 drop policy if exists "privileged functions seal their own connection's request" on public.request_contexts;
 drop policy if exists "privileged functions seal their own connection" on public.request_contexts;
 create policy "privileged functions seal their own connection" on public.request_contexts
   for insert to app_privileged
   with check (pid = pg_catalog.pg_backend_pid() and xact = pg_catalog.pg_current_xact_id()
-              and (kind = 'request' or (kind = 'worker' and user_id is null and session_id is null
+              and (kind = 'request' or (kind in ('worker', 'maintenance') and user_id is null and session_id is null
                                         and workspace_id is null and token_id is null and acting_as_user_id is null
                                         and permissions is null and contacts_scope is null and department_ids is null)));
 drop policy if exists "privileged functions reseal their own connection's request" on public.request_contexts;
@@ -76,7 +77,7 @@ create policy "privileged functions reseal their own connection" on public.reque
   for update to app_privileged
   using (pid = pg_catalog.pg_backend_pid())
   with check (pid = pg_catalog.pg_backend_pid() and xact = pg_catalog.pg_current_xact_id()
-              and (kind = 'request' or (kind = 'worker' and user_id is null and session_id is null
+              and (kind = 'request' or (kind in ('worker', 'maintenance') and user_id is null and session_id is null
                                         and workspace_id is null and token_id is null and acting_as_user_id is null
                                         and permissions is null and contacts_scope is null and department_ids is null)));
 drop policy if exists "the outbox worker seals its own connection" on public.request_contexts;
@@ -199,14 +200,18 @@ grant execute on function app.current_user_is_platform_admin() to app_privileged
 -- app.seal_context: writes this backend's context for the current transaction, every field at
 -- once (whatever the row held before: nothing of an earlier request survives). A member's
 -- request also carries what their membership allows (app.begin_request): their role's
--- permissions, their contacts scope and, for 'department', the departments it covers. Only the
+-- permissions, their contacts scope and, for 'department', the departments it covers. An API
+-- token's request (app.begin_token_request, sql/210) names its token too, beside its creator
+-- as the user and no session. Only the
 -- SECURITY DEFINER functions call it, after they verified the identity they seal; the policies
 -- above confine it to the caller's own backend and transaction. Not granted to app_runtime.
 -- ---------------------------------------------------------------------------------------------
 drop function if exists app.seal_context(text, uuid, uuid, uuid, text, text, text);
+drop function if exists app.seal_context(text, uuid, uuid, uuid, text, text, text, text[], text, uuid[]);
 create or replace function app.seal_context(
     p_kind text, p_user_id uuid, p_session_id uuid, p_workspace_id uuid, p_ip text, p_user_agent text, p_request_id text,
-    p_permissions text[] default null, p_contacts_scope text default null, p_department_ids uuid[] default null)
+    p_permissions text[] default null, p_contacts_scope text default null, p_department_ids uuid[] default null,
+    p_token_id uuid default null)
   returns void
   language plpgsql volatile
 as $$
@@ -215,7 +220,7 @@ begin
   -- request, cannot race (and costs less than INSERT … ON CONFLICT's speculative insertion).
   update public.request_contexts c
      set xact = pg_catalog.pg_current_xact_id(), kind = p_kind, user_id = p_user_id, session_id = p_session_id,
-         workspace_id = p_workspace_id, token_id = null, acting_as_user_id = null,
+         workspace_id = p_workspace_id, token_id = p_token_id, acting_as_user_id = null,
          ip = p_ip, user_agent = p_user_agent, request_id = p_request_id,
          permissions = p_permissions, contacts_scope = p_contacts_scope, department_ids = p_department_ids
    where c.pid = pg_catalog.pg_backend_pid();
@@ -224,12 +229,12 @@ begin
            (pid, xact, kind, user_id, session_id, workspace_id, token_id, acting_as_user_id, ip, user_agent, request_id,
             permissions, contacts_scope, department_ids)
     values (pg_catalog.pg_backend_pid(), pg_catalog.pg_current_xact_id(), p_kind, p_user_id, p_session_id, p_workspace_id,
-            null, null, p_ip, p_user_agent, p_request_id, p_permissions, p_contacts_scope, p_department_ids);
+            p_token_id, null, p_ip, p_user_agent, p_request_id, p_permissions, p_contacts_scope, p_department_ids);
   end if;
 end
 $$;
-revoke all on function app.seal_context(text, uuid, uuid, uuid, text, text, text, text[], text, uuid[]) from public;
-grant execute on function app.seal_context(text, uuid, uuid, uuid, text, text, text, text[], text, uuid[]) to app_privileged;
+revoke all on function app.seal_context(text, uuid, uuid, uuid, text, text, text, text[], text, uuid[], uuid) from public;
+grant execute on function app.seal_context(text, uuid, uuid, uuid, text, text, text, text[], text, uuid[], uuid) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
 -- app.reseal_context: changes who the current request is (a sign-in, a registration, a link
@@ -256,8 +261,30 @@ revoke all on function app.reseal_context(uuid, uuid, uuid) from public;
 grant execute on function app.reseal_context(uuid, uuid, uuid) to app_privileged;
 
 -- ---------------------------------------------------------------------------------------------
+-- app.billing_keeps_writes: the trial and billing rule, one expression for every gate (this
+-- file's two, app.accept_invite in sql/140; src/plugins/gates.ts repeats it for the HTTP gate).
+-- Writes are allowed while the subscription is active or trialing, while a past_due one is
+-- within its grace period (billing_grace_ends_at, set by the billing webhook, sql/220), and
+-- otherwise (none, canceled, unpaid, past_due after its grace) only while the trial lasts.
+-- SQL, no SET clause and every name qualified: PostgreSQL inlines it where it is called.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.billing_keeps_writes(
+    p_billing_status text, p_grace_ends_at timestamptz, p_trial_ends_at timestamptz)
+  returns boolean
+  language sql stable
+as $$
+  select coalesce(p_billing_status operator(pg_catalog.=) any (array['active', 'trialing'])
+                  or (p_billing_status operator(pg_catalog.=) 'past_due' and p_grace_ends_at operator(pg_catalog.>) pg_catalog.now())
+                  or p_trial_ends_at operator(pg_catalog.>) pg_catalog.now(), false)
+$$;
+alter function app.billing_keeps_writes(text, timestamptz, timestamptz) reset all;
+revoke all on function app.billing_keeps_writes(text, timestamptz, timestamptz) from public;
+grant execute on function app.billing_keeps_writes(text, timestamptz, timestamptz) to app_runtime, app_privileged;
+
+-- ---------------------------------------------------------------------------------------------
 -- The database's own write gate (invariant 5): may the current workspace be written to now?
--- Only an active workspace whose trial has not ended, or that has an active subscription.
+-- Only an active workspace whose billing keeps writes (app.billing_keeps_writes above: a paid
+-- or trialing subscription, a past_due one within its grace, or a trial that has not ended).
 -- Like the helpers above, PL/pgSQL without SECURITY DEFINER or a SET clause: one cached index
 -- lookup per statement (the policy's InitPlan). It runs with the caller's rights, which is
 -- enough: the restrictive policies apply to app_runtime only, which may read its own context's
@@ -269,7 +296,7 @@ create or replace function app.current_workspace_writable() returns boolean
 as $$
 begin
   return coalesce((
-    select w.status = 'active' and (w.billing_status = 'active' or w.trial_ends_at > pg_catalog.now())
+    select w.status = 'active' and app.billing_keeps_writes(w.billing_status, w.billing_grace_ends_at, w.trial_ends_at)
       from public.workspaces w
      where w.id = app.current_workspace_id()
   ), false);
@@ -280,7 +307,7 @@ alter function app.current_workspace_writable() owner to current_user;
 revoke all on function app.current_workspace_writable() from public;
 grant execute on function app.current_workspace_writable() to app_runtime, app_privileged;
 comment on function app.current_workspace_writable() is
-  'Write gate of the restrictive policies: the context workspace is active and in trial or paid';
+  'Write gate of the restrictive policies: the context workspace is active and in trial, paid or within a past_due grace';
 
 -- The same gate for the privileged functions, which the restrictive policies (written for
 -- app_runtime) do not cover: refuses with the code the HTTP gate chain would have answered.
@@ -291,7 +318,7 @@ as $$
 declare
   w record;
 begin
-  select ws.status, ws.billing_status, ws.trial_ends_at into w
+  select ws.status, ws.billing_status, ws.billing_grace_ends_at, ws.trial_ends_at into w
     from public.workspaces ws where ws.id = app.current_workspace_id();
   if not found then
     raise exception 'You are not a member of this workspace' using errcode = 'GHMEM';
@@ -301,7 +328,7 @@ begin
     raise exception 'This workspace was rejected' using errcode = 'GHWRJ';
   elsif w.status = 'suspended' then
     raise exception 'This workspace is suspended' using errcode = 'GHWSU';
-  elsif not (w.billing_status = 'active' or w.trial_ends_at > pg_catalog.now()) then
+  elsif not app.billing_keeps_writes(w.billing_status, w.billing_grace_ends_at, w.trial_ends_at) then
     raise exception 'The trial has ended; subscribe to keep making changes' using errcode = 'GHTRX';
   end if;
 end

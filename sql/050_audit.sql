@@ -270,7 +270,8 @@ grant execute on function app.audit_redact(jsonb) to app_privileged;
 -- ---------------------------------------------------------------------------------------------
 -- app.audit_require_actor: the actor of the current transaction, or an error. A change with no
 -- actor in context is rejected, so nothing unattributed gets in — except from a superuser, who
--- could switch any trigger off anyway, and whose direct edits are recorded with db_role.
+-- could switch any trigger off anyway, and whose direct edits are recorded with db_role, and
+-- from the schema owner's key rotation (a maintenance context, sql/200), recorded likewise.
 -- ---------------------------------------------------------------------------------------------
 create or replace function app.audit_require_actor(what text) returns void
   language plpgsql stable
@@ -279,7 +280,7 @@ as $$
 begin
   if exists (select 1 from public.request_contexts c
               where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned()
-                and (c.user_id is not null or c.token_id is not null)) then
+                and (c.user_id is not null or c.token_id is not null or c.kind = 'maintenance')) then
     return;
   end if;
   -- Only when there is no actor: is this a superuser's direct edit?

@@ -82,8 +82,10 @@ create function app.begin_request(
   returns table (
     session_id uuid, user_id uuid, email text, name text, email_verified boolean, is_platform_admin boolean,
     workspace_id uuid, role text, workspace_name text, workspace_status text, status_reason text,
-    trial_ends_at timestamptz, billing_status text, db_now timestamptz, reissue boolean, mfa boolean,
-    permissions text[], contacts_scope text, department_ids uuid[]
+    trial_ends_at timestamptz, billing_status text, billing_grace_ends_at timestamptz, db_now timestamptz, reissue boolean, mfa boolean,
+    permissions text[], contacts_scope text, department_ids uuid[],
+    -- An API token's request only (app.begin_token_request, sql/210, answers these same columns).
+    token_id uuid
   )
   language plpgsql volatile security definer
   set search_path = pg_catalog, pg_temp
@@ -109,6 +111,7 @@ declare
   v_reason text;
   v_trial timestamptz;
   v_billing text;
+  v_grace timestamptz;
 begin
   if p_token_hash is not null then
     select se.id, se.user_id, se.last_seen_at, se.reissue_required, se.mfa_at is not null, u.email, u.name, u.email_verified_at is not null
@@ -136,11 +139,11 @@ begin
   end if;
 
   if v_user is not null and p_workspace_id is not null then
-    select w.id, ms.role, ms.role_id, ms.department_id, ms.contacts_scope, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status
-      into v_workspace, v_role, v_role_id, v_department, v_scope, v_ws_name, v_status, v_reason, v_trial, v_billing
+    select w.id, ms.role, ms.role_id, ms.department_id, ms.contacts_scope, w.name, w.status, w.status_reason, w.trial_ends_at, w.billing_status, w.billing_grace_ends_at
+      into v_workspace, v_role, v_role_id, v_department, v_scope, v_ws_name, v_status, v_reason, v_trial, v_billing, v_grace
       from public.memberships ms
       join public.workspaces w on w.id = ms.workspace_id
-     where ms.workspace_id = p_workspace_id and ms.user_id = v_user;
+     where ms.workspace_id = p_workspace_id and ms.user_id = v_user and w.deleted_at is null;
   end if;
   if v_workspace is not null then
     v_permissions := app.role_permissions_of(v_workspace, v_role, v_role_id);
@@ -164,8 +167,8 @@ begin
 
   return query select v_session, v_user, v_email, v_name, v_verified,
     exists (select 1 from public.platform_admins pa where pa.user_id = v_user),
-    v_workspace, app.role_ref(v_role, v_role_id), v_ws_name, v_status, v_reason, v_trial, v_billing, pg_catalog.now(),
-    v_reissue, v_mfa, v_permissions, v_scope, v_department_ids;
+    v_workspace, app.role_ref(v_role, v_role_id), v_ws_name, v_status, v_reason, v_trial, v_billing, v_grace, pg_catalog.now(),
+    v_reissue, v_mfa, v_permissions, v_scope, v_department_ids, null::uuid;
 end
 $$;
 alter function app.begin_request(bytea, uuid, text, text, text) owner to app_privileged;

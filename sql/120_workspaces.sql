@@ -11,7 +11,9 @@
 -- ---------------------------------------------------------------------------------------------
 -- workspaces: members read their own; creation and state changes go through privileged
 -- functions: a new workspace belongs to the verified user, and only a platform administrator
--- (below) changes a workspace's state.
+-- (below) changes a workspace's state, or the billing provider's event for that workspace,
+-- recorded in this same transaction (app.apply_billing_event, sql/220, after it checked the
+-- billing key): the function then writes only the billing columns.
 -- ---------------------------------------------------------------------------------------------
 alter table public.workspaces enable row level security;
 alter table public.workspaces force row level security;
@@ -27,12 +29,31 @@ create policy "privileged functions read every workspace" on public.workspaces
 drop policy if exists "privileged functions create workspaces" on public.workspaces;
 create policy "privileged functions create workspaces" on public.workspaces
   for insert to app_privileged with check (status = 'pending_approval' and owner_id = (select app.current_user_id()));
+-- Whether a billing event for `p_workspace_id` was recorded in this very transaction
+-- (public.billing_events, which only app.apply_billing_event writes, sql/220).
+create or replace function app.billing_event_is_being_applied(p_workspace_id uuid) returns boolean
+  language sql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+  select exists (select 1 from public.billing_events e
+                  where e.workspace_id = p_workspace_id and e.received_at = pg_catalog.now())
+$$;
+revoke all on function app.billing_event_is_being_applied(uuid) from public;
+grant execute on function app.billing_event_is_being_applied(uuid) to app_privileged;
+
 drop policy if exists "privileged functions change workspace state" on public.workspaces;
 drop policy if exists "platform administrators change workspace state" on public.workspaces;
-create policy "platform administrators change workspace state" on public.workspaces
+drop policy if exists "platform admins and billing events change workspace state" on public.workspaces;
+drop policy if exists "owners delete their workspace" on public.workspaces;
+-- An owner's deletion (app.delete_workspace, sql/200: workspace:delete, the name typed) marks
+-- the request's own workspace deleted, and nothing else.
+drop policy if exists "platform admins, billing events and owners change workspace state" on public.workspaces;
+create policy "platform admins, billing events and owners change workspace state" on public.workspaces
   for update to app_privileged
-  using ((select app.current_user_is_platform_admin()))
-  with check ((select app.current_user_is_platform_admin()));
+  using ((select app.current_user_is_platform_admin()) or app.billing_event_is_being_applied(id)
+         or (id = (select app.current_workspace_id()) and deleted_at is null))
+  with check ((select app.current_user_is_platform_admin()) or app.billing_event_is_being_applied(id)
+              or (id = (select app.current_workspace_id()) and deleted_at is not null));
 
 -- ---------------------------------------------------------------------------------------------
 -- platform_admins: read and written only by the functions below.
@@ -210,7 +231,7 @@ as $$
   select w.id, w.name, case when m.role = 'custom' then m.role_id::text else m.role end, w.status
     from public.memberships m
     join public.workspaces w on w.id = m.workspace_id
-   where m.user_id = app.current_user_id()
+   where m.user_id = app.current_user_id() and w.deleted_at is null
    order by m.created_at, w.id
 $$;
 alter function app.my_workspaces() owner to app_privileged;
@@ -239,7 +260,7 @@ begin
            w.trial_ends_at, w.billing_status, w.approved_at, w.created_at
       from public.workspaces w
       join public.users u on u.id = w.owner_id
-     where p_status is null or w.status = p_status
+     where (p_status is null or w.status = p_status) and w.deleted_at is null
      order by w.created_at desc, w.id
      limit 500;
 end

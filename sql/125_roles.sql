@@ -217,6 +217,13 @@ begin
     raise exception 'You are not a member of this workspace' using errcode = 'GHMEM';
   end if;
   permissions := app.role_permissions_of(v_ws, role, role_id);
+  -- An API token's request (sql/210) holds no more than the token's scopes: its sealed
+  -- permissions are the creator's role's cut down to them.
+  if exists (select 1 from public.request_contexts ctx
+              where ctx.pid = pg_catalog.pg_backend_pid() and ctx.xact = pg_catalog.pg_current_xact_id_if_assigned()
+                and ctx.token_id is not null) then
+    permissions := array(select p from pg_catalog.unnest(permissions) p where p = any (coalesce(app.current_permissions(), '{}')) order by 1);
+  end if;
 end
 $$;
 revoke all on function app.caller_role() from public;

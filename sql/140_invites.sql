@@ -151,7 +151,7 @@ begin
     return query select 'workspace_' || w.status, null::uuid;
     return;
   end if;
-  if not (w.billing_status = 'active' or w.trial_ends_at > pg_catalog.now()) then
+  if not app.billing_keeps_writes(w.billing_status, w.billing_grace_ends_at, w.trial_ends_at) then
     return query select 'trial_expired'::text, null::uuid;
     return;
   end if;

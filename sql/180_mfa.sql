@@ -46,9 +46,12 @@ drop policy if exists "privileged functions set up the sealed user's MFA" on pub
 create policy "privileged functions set up the sealed user's MFA" on public.user_mfa
   for insert to app_privileged with check (user_id = (select app.current_user_id()));
 drop policy if exists "privileged functions change the sealed user's MFA" on public.user_mfa;
+-- (or, in a maintenance context, which only the schema owner can open, the key rotation's
+-- re-sealing of every secret, sql/200)
 create policy "privileged functions change the sealed user's MFA" on public.user_mfa
   for update to app_privileged
-  using (user_id = (select app.current_user_id())) with check (user_id = (select app.current_user_id()));
+  using (user_id = (select app.current_user_id()) or (select app.current_context_kind()) = 'maintenance')
+  with check (user_id = (select app.current_user_id()) or (select app.current_context_kind()) = 'maintenance');
 drop policy if exists "privileged functions remove the sealed user's MFA" on public.user_mfa;
 create policy "privileged functions remove the sealed user's MFA" on public.user_mfa
   for delete to app_privileged using (user_id = (select app.current_user_id()));

@@ -11,7 +11,7 @@ import type { ServiceKeys } from './db/startup.js'
 import type { EmailTransport } from './email/transport.js'
 import { validatorCompiler } from './schemas/validator.js'
 import errors, { frameworkError } from './plugins/errors.js'
-import rateLimit from './plugins/rate-limit.js'
+import rateLimit, { apiTokenRateLimit } from './plugins/rate-limit.js'
 import identity from './plugins/identity.js'
 import security from './plugins/security.js'
 import requestTx from './plugins/request-tx.js'
@@ -32,6 +32,9 @@ import securitySettingsRoutes from './modules/security-settings/routes.js'
 import membersRoutes from './modules/members/routes.js'
 import rolesRoutes from './modules/roles/routes.js'
 import departmentsRoutes from './modules/departments/routes.js'
+import apiTokensRoutes from './modules/api-tokens/routes.js'
+import { billingWebhookRoutes, workspaceBillingRoutes } from './modules/billing/routes.js'
+import channelsRoutes from './modules/channels/routes.js'
 import { invitesRoutes, workspaceInvitesRoutes } from './modules/invites/routes.js'
 import { RESET_REQUEST_TEMPLATE, composePasswordReset } from './modules/auth/password-reset.js'
 
@@ -46,7 +49,7 @@ declare module 'fastify' {
 
 export interface AppDeps {
   pools: Pools
-  /** What the schema owner handed over at start-up (src/db/startup.ts): the outbox worker's key. */
+  /** What the schema owner handed over at start-up (src/db/startup.ts): the outbox worker's and the billing webhook's keys. */
   keys: ServiceKeys
   /** A pino logger (server.ts makes it); tests pass none and get a silent one. */
   logger?: FastifyBaseLogger
@@ -95,6 +98,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   //   rate-limit      preValidation: counted before any connection is taken
   //                   (then Fastify validates body, params and query: a 400 costs no round trip)
   //   request-tx      preHandler: BEGIN + app.begin_request; COMMIT after the handler; rollback
+  //   api-token limit preHandler: an API token's request counted against its token's budget
   //   gates           preHandler: the gate chain, on what app.begin_request resolved
   //   session-reissue onSend: a new token for a session marked for one
   //   outbox          the email worker (no request hooks)
@@ -103,6 +107,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(identity)
   await app.register(rateLimit, { pool: deps.pools.runtime, clock: app.clock, sweepIntervalMs: deps.rateLimitSweepMs ?? 60_000 })
   await app.register(requestTx)
+  await app.register(apiTokenRateLimit)
   await app.register(gates)
   await app.register(sessionReissue)
   await app.register(securityEvents)
@@ -124,12 +129,16 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(membersRoutes, { prefix: '/api/workspace/members' })
   await app.register(rolesRoutes, { prefix: '/api/workspace/roles' })
   await app.register(departmentsRoutes, { prefix: '/api/workspace/departments' })
+  await app.register(apiTokensRoutes, { prefix: '/api/workspace/api-tokens' })
+  await app.register(workspaceBillingRoutes, { prefix: '/api/workspace/billing' })
+  await app.register(channelsRoutes, { prefix: '/api/workspace/channels' })
   await app.register(workspaceInvitesRoutes, { prefix: '/api/workspace/invites' })
   await app.register(invitesRoutes, { prefix: '/api/invites' })
   await app.register(adminRoutes, { prefix: '/api/admin' })
   await app.register(adminSecurityEvents, { prefix: '/api/admin/security-events' })
   await app.register(workspaceSecurityEvents, { prefix: '/api/workspace/security-events' })
   await app.register(contactsRoutes, { prefix: '/api/crm/contacts' })
+  await app.register(billingWebhookRoutes, { prefix: '/api/billing', billingKey: deps.keys.billingKey })
 
   return app
 }

@@ -5,7 +5,7 @@
 // is present (not `| null`) exactly on the routes whose gate chain guarantees it.
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
-import type { Db, Principal, RequestTx, RequestWorkspace } from './db/request-tx.js'
+import type { Db, Principal, RequestTx, RequestWorkspace, SessionPrincipal } from './db/request-tx.js'
 
 export type Access =
   | 'public' // anyone; a valid session is still resolved when present
@@ -37,11 +37,14 @@ export interface Ctx {
   clock: () => number
 }
 
+/** 'user', 'verified' and 'admin' routes: a session's user (an API token reaches workspace routes only). */
 export interface UserCtx extends Ctx {
-  principal: Principal
+  principal: SessionPrincipal
 }
 
-export interface WorkspaceCtx extends UserCtx {
+/** 'workspace' routes: a session's user, or an API token acting for its creator (principal.tokenId). */
+export interface WorkspaceCtx extends Ctx {
+  principal: Principal
   workspace: RequestWorkspace
 }
 

@@ -48,7 +48,12 @@ async function main(): Promise<void> {
   let keys: ServiceKeys
   try {
     await migrate({ ownerUrl: databaseUrl, runtimeLogin: roleFromUrl(appDatabaseUrl!), log: (m) => logger.info(m) })
-    keys = await syncWithDatabase({ ownerUrl: databaseUrl, platformAdminEmails: config.platformAdminEmails, log: (m) => logger.info(m) })
+    keys = await syncWithDatabase({
+      ownerUrl: databaseUrl,
+      platformAdminEmails: config.platformAdminEmails,
+      keyRing: config.encryptionKeys,
+      log: (m) => logger.info(m),
+    })
     pools = createPools({ runtimeUrl: appDatabaseUrl!, statementTimeoutMs: config.statementTimeoutMs, log: logger })
     await assertSecurePosture(pools.runtime)
   } catch (err) {

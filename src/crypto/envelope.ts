@@ -38,7 +38,12 @@ export function generateKeyRingSpec(id = 'k1'): string {
   return `${id}:${randomBytes(32).toString('base64')}`
 }
 
-/** `v1.<kid>.<iv>.<ciphertext>.<tag>`, base64url parts. */
+/** A ring of one key: a workspace's data key (src/crypto/data-keys.ts) seals and opens like a ring. */
+export function singleKeyRing(key: Key): KeyRing {
+  return { active: key, byId: new Map([[key.id, key]]) }
+}
+
+/** `v1.<kid>.<iv>.<ciphertext>.<tag>`, base64url parts; sealed with the ring's active key. */
 export function encrypt(ring: KeyRing, plaintext: string, associatedData: string): string {
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', ring.active.key, iv)
@@ -47,6 +52,7 @@ export function encrypt(ring: KeyRing, plaintext: string, associatedData: string
   const parts = [iv, body, cipher.getAuthTag()].map((b) => b.toString('base64url'))
   return [VERSION, ring.active.id, ...parts].join('.')
 }
+
 
 export class DecryptError extends Error {
   override name = 'DecryptError'

@@ -22,3 +22,19 @@ export function safeEqual(a: string, b: string): boolean {
   const y = Buffer.from(b)
   return x.length === y.length && timingSafeEqual(x, y)
 }
+
+// API tokens (API.md "API tokens"): `gate_<workspace short id>_<secret>`, the short id the first
+// 8 hex digits of the workspace's UUID and the secret 32 random bytes, base64url: a fixed,
+// recognisable shape that secret scanners can match, with 256 bits that cannot be guessed. As
+// for every token, only SHA-256 of the whole string is stored (hashToken).
+const API_TOKEN_RE = /^gate_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/
+
+/** A new API token for `workspaceId`. */
+export function newApiToken(workspaceId: string): string {
+  return `gate_${workspaceId.replace(/-/g, '').slice(0, 8).toLowerCase()}_${newToken()}`
+}
+
+/** Whether `token` has the shape of an API token we issue; anything else is not worth a lookup. */
+export function isWellFormedApiToken(token: string): boolean {
+  return API_TOKEN_RE.test(token)
+}

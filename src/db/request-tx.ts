@@ -19,9 +19,9 @@ import { isUuid } from '../schemas/common.js'
 
 export type Db = NodePgDatabase<typeof schema>
 
-/** The row app.begin_request returns (absent: no valid session). */
+/** The row app.begin_request (or app.begin_token_request) returns (absent: no valid session or token). */
 interface ContextRow {
-  session_id: string
+  session_id: string | null
   user_id: string
   email: string
   name: string
@@ -34,18 +34,28 @@ interface ContextRow {
   status_reason: string | null
   trial_ends_at: Date | null
   billing_status: string | null
+  billing_grace_ends_at: Date | null
   db_now: Date
   reissue: boolean
   mfa: boolean
   permissions: string[] | null
   contacts_scope: string | null
   department_ids: string[] | null
+  /** An API token's request only (sql/210). */
+  token_id: string | null
 }
 
-/** The signed-in user of a request, as app.begin_request verified the session. */
+/**
+ * Who a request is, as the database verified it: a session's user (app.begin_request), or, for
+ * an `Authorization: Bearer` request on a workspace route, an API token acting for its creator
+ * (app.begin_token_request: `userId` is the creator, `sessionId` null, `tokenId` the token).
+ */
 export interface Principal {
   userId: string
-  sessionId: string
+  /** The verified session; null for an API token's request. */
+  sessionId: string | null
+  /** The API token that authenticated the request; null for a session. */
+  tokenId: string | null
   email: string
   name: string
   emailVerified: boolean
@@ -55,6 +65,12 @@ export interface Principal {
   sessionNeedsNewToken: boolean
   /** The session was signed in, or has since been confirmed, with a second factor. */
   mfaAuthenticated: boolean
+}
+
+/** A session's user: the only principal of 'user', 'verified' and 'admin' routes (plugins/identity.ts). */
+export interface SessionPrincipal extends Principal {
+  sessionId: string
+  tokenId: null
 }
 
 /** The workspace a request names, when the principal is a member of it. */
@@ -73,6 +89,8 @@ export interface RequestWorkspace {
   statusReason: string | null
   trialEndsAt: Date | null
   billingStatus: BillingStatus
+  /** A past_due subscription keeps writes until then (sql/220_billing.sql). */
+  billingGraceEndsAt: Date | null
 }
 
 /** What app.begin_request resolved and sealed for the transaction. */
@@ -88,6 +106,7 @@ function resolved(row: ContextRow | undefined): Resolved {
   const principal: Principal = {
     userId: row.user_id,
     sessionId: row.session_id,
+    tokenId: row.token_id,
     email: row.email,
     name: row.name,
     emailVerified: row.email_verified,
@@ -107,6 +126,7 @@ function resolved(row: ContextRow | undefined): Resolved {
         statusReason: row.status_reason,
         trialEndsAt: row.trial_ends_at,
         billingStatus: (row.billing_status ?? 'none') as BillingStatus,
+        billingGraceEndsAt: row.billing_grace_ends_at,
       }
     : null
   return { principal, workspace, now: row.db_now }
@@ -245,6 +265,11 @@ export class RequestTx {
 export interface BeginOptions {
   /** SHA-256 of the session token, if the request carried one. */
   tokenHash?: Buffer
+  /**
+   * SHA-256 of the API token of an `Authorization: Bearer` request (workspace routes only; never
+   * with `tokenHash`): the context is then app.begin_token_request's (sql/210).
+   */
+  apiTokenHash?: Buffer
   /** The workspace the request names (already validated as a UUID by the caller). */
   workspaceId?: string
   /** Request metadata, recorded with every audit row the transaction writes. */
@@ -267,10 +292,12 @@ export function cleanMetadata(value: string | null | undefined, max: number): st
 
 // A prepared statement, parsed once per pooled connection; every value is a bind parameter.
 const BEGIN_REQUEST = 'SELECT * FROM app.begin_request($1, $2, $3, $4, $5)'
+const BEGIN_TOKEN_REQUEST = 'SELECT * FROM app.begin_token_request($1, $2, $3, $4, $5)'
 
 /** Opens the request transaction and resolves its context in one round trip. */
 export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Promise<{ tx: RequestTx } & Resolved> {
   if (opts.tokenHash && opts.tokenHash.length !== 32) throw new Error('token hash must be 32 bytes')
+  if (opts.apiTokenHash && (opts.apiTokenHash.length !== 32 || opts.tokenHash)) throw new Error('an API token hash is 32 bytes, and comes without a session')
   if (opts.workspaceId && !isUuid(opts.workspaceId)) throw new Error('workspace id must be a UUID')
   let client: pg.PoolClient
   try {
@@ -284,10 +311,10 @@ export async function beginRequest(pool: pg.Pool, opts: BeginOptions = {}): Prom
     // below destroys the connection either way.
     const begin = client.query('BEGIN')
     const context = client.query<ContextRow>({
-      name: 'gh_begin_request',
-      text: BEGIN_REQUEST,
+      name: opts.apiTokenHash ? 'gh_begin_token_request' : 'gh_begin_request',
+      text: opts.apiTokenHash ? BEGIN_TOKEN_REQUEST : BEGIN_REQUEST,
       values: [
-        opts.tokenHash ?? null,
+        opts.apiTokenHash ?? opts.tokenHash ?? null,
         opts.workspaceId?.toLowerCase() ?? null,
         cleanMetadata(opts.ip, METADATA_MAX.ip),
         cleanMetadata(opts.userAgent, METADATA_MAX.userAgent),

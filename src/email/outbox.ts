@@ -23,14 +23,19 @@ export function outboxAad(id: string): string {
   return `email_outbox:${id}`
 }
 
-async function insert(db: Db, keys: KeyRing, to: string, template: string, sealed: object): Promise<string> {
+async function insert(db: Db, keys: KeyRing, to: string, template: string, sealed: object, fromWorkspaceId: string | null = null): Promise<string> {
   const id = randomUUID()
-  await db.insert(emailOutbox).values({ id, toAddress: to, template, bodyEncrypted: encrypt(keys, JSON.stringify(sealed), outboxAad(id)) })
+  await db.insert(emailOutbox).values({ id, toAddress: to, template, fromWorkspaceId, bodyEncrypted: encrypt(keys, JSON.stringify(sealed), outboxAad(id)) })
   return id
 }
 
-export async function enqueueEmail(db: Db, keys: KeyRing, message: EmailMessage): Promise<string> {
-  return insert(db, keys, message.to, message.template, { subject: message.subject, text: message.text, html: message.html })
+/**
+ * Queues an email. `fromWorkspaceId`: the workspace it is sent on behalf of (an invitation),
+ * whose own Resend credential is the fallback sender (email/worker.ts); only the request's own
+ * workspace may be named (the outbox's insert policy, sql/160).
+ */
+export async function enqueueEmail(db: Db, keys: KeyRing, message: EmailMessage, fromWorkspaceId: string | null = null): Promise<string> {
+  return insert(db, keys, message.to, message.template, { subject: message.subject, text: message.text, html: message.html }, fromWorkspaceId)
 }
 
 /** Queues `input` (sealed like a body) for the composer of `template` to turn into an email, or not. */

@@ -15,8 +15,9 @@
 import type pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import { decrypt, encrypt, type KeyRing } from '../crypto/envelope.js'
+import { openWith, unwrapDataKey } from '../crypto/data-keys.js'
 import { outboxAad, type EmailMessage } from './outbox.js'
-import type { EmailTransport } from './transport.js'
+import type { EmailTransport, OutgoingEmail } from './transport.js'
 
 /** Turns a queued composition into an email, or into nothing; runs in the worker's transaction. */
 export type Composer = (client: pg.PoolClient, to: string, input: Record<string, unknown>) => Promise<EmailMessage | null>
@@ -29,6 +30,10 @@ export interface OutboxWorkerOptions {
   /** The worker key (src/db/startup.ts). */
   workerKey: Buffer
   transport: EmailTransport
+  /** Whether `transport` is the platform's Resend key (false: the development log). */
+  platformKey: boolean
+  /** A transport for a sender workspace's own Resend key: the fallback (see sendEmail). */
+  workspaceTransport?: (apiKey: string) => EmailTransport
   keys: KeyRing
   from: string
   log: FastifyBaseLogger
@@ -45,13 +50,13 @@ export function backoffSeconds(attempts: number): number {
 export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
   const client = await opts.pool.connect()
   let sent = 0
-  const settle = (id: string, outcome: string, extra: { providerId?: string; error?: string; backoff?: number; template?: string; body?: string } = {}) =>
-    client.query('select app.outbox_settle($1, $2, $3, $4, $5, $6, $7)',
-      [id, outcome, extra.providerId ?? null, extra.error ?? null, extra.backoff ?? null, extra.template ?? null, extra.body ?? null])
+  const settle = (id: string, outcome: string, extra: { providerId?: string; error?: string; backoff?: number; template?: string; body?: string; via?: SentVia | null } = {}) =>
+    client.query('select app.outbox_settle($1, $2, $3, $4, $5, $6, $7, $8)',
+      [id, outcome, extra.providerId ?? null, extra.error ?? null, extra.backoff ?? null, extra.template ?? null, extra.body ?? null, extra.via ?? null])
   try {
     await client.query('BEGIN')
     await client.query('select app.begin_worker($1)', [opts.workerKey])
-    const { rows } = await client.query<{ id: string; to_address: string; template: string; body_encrypted: string | null; attempts: number }>(
+    const { rows } = await client.query<ClaimedRow>(
       'select * from app.outbox_claim($1)',
       [BATCH],
     )
@@ -70,8 +75,8 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
           body = { subject: message.subject, text: message.text, html: message.html }
           await settle(row.id, 'compose', { template: message.template, body: encrypt(opts.keys, JSON.stringify(body), outboxAad(row.id)) })
         }
-        const { providerId } = await opts.transport.send({ id: row.id, from: opts.from, to: row.to_address, ...body })
-        await settle(row.id, 'sent', { providerId })
+        const { providerId, via } = await sendEmail(client, opts, row, { id: row.id, from: opts.from, to: row.to_address, ...body })
+        await settle(row.id, 'sent', { providerId, via })
         sent++
       } catch (err) {
         const attempts = row.attempts + 1
@@ -88,6 +93,59 @@ export async function drainOutbox(opts: OutboxWorkerOptions): Promise<number> {
     throw err
   }
   return sent
+}
+
+interface ClaimedRow {
+  id: string
+  to_address: string
+  template: string
+  body_encrypted: string | null
+  attempts: number
+  from_workspace_id: string | null
+}
+
+/** Which Resend key delivered an email (email_outbox.sent_via); null: the development log. */
+type SentVia = 'platform' | 'workspace'
+
+/**
+ * Sends through the platform's Resend key; an email that belongs to a workspace (an invitation,
+ * say) falls back to that workspace's own Resend credential (channels, sql/200) when the
+ * platform has no key or its send fails. The credential is opened here, used for this one send
+ * and never logged: an error names the path that failed, not the key.
+ */
+async function sendEmail(client: pg.PoolClient, opts: OutboxWorkerOptions, row: ClaimedRow, email: OutgoingEmail): Promise<{ providerId: string; via: SentVia | null }> {
+  let platformError: Error | undefined
+  if (opts.platformKey) {
+    try {
+      return { ...(await opts.transport.send(email)), via: 'platform' }
+    } catch (err) {
+      platformError = err instanceof Error ? err : new Error('the platform Resend send failed')
+    }
+  }
+  const own = row.from_workspace_id && opts.workspaceTransport ? await senderCredential(client, opts.keys, row.from_workspace_id) : null
+  if (own) {
+    if (platformError) opts.log.warn({ err: platformError, emailId: row.id }, "platform Resend send failed; trying the workspace's own Resend key")
+    try {
+      return { ...(await opts.workspaceTransport!(own.apiKey).send({ ...email, from: own.from })), via: 'workspace' }
+    } catch (err) {
+      throw new Error(`workspace Resend key failed too: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  if (platformError) throw platformError
+  return { ...(await opts.transport.send(email)), via: null }
+}
+
+/** The sender workspace's Resend API key and sender address, or null when it has none. */
+async function senderCredential(client: pg.PoolClient, ring: KeyRing, workspaceId: string): Promise<{ apiKey: string; from: string } | null> {
+  const { rows } = await client.query<{ data_key_encrypted: string; generation: number; secrets_encrypted: Record<string, string> }>(
+    'select * from app.outbox_sender_credential($1)', [workspaceId])
+  const row = rows[0]
+  if (!row?.secrets_encrypted.apiKey || !row.secrets_encrypted.from) return null
+  const key = unwrapDataKey(ring, workspaceId, row.generation, row.data_key_encrypted)
+  return {
+    apiKey: openWith(key, 'channel:resend:apiKey', row.secrets_encrypted.apiKey),
+    from: openWith(key, 'channel:resend:from', row.secrets_encrypted.from),
+  }
 }
 
 async function compose(client: pg.PoolClient, composer: Composer, to: string, input: Record<string, unknown>): Promise<EmailMessage | null> {

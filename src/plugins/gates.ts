@@ -1,6 +1,9 @@
 // The gate chain, in one place and in API.md's order; the first gate that fails answers:
 //   authenticate → email verified (writes; every request on 'verified' routes) → membership →
 //   approval → trial (writes) → permission
+// An API token's request (principal.tokenId) goes through the same chain for its creator: the
+// creator's verified address, the creator still a member of the token's workspace, and the
+// permissions of the creator's role as they are now, within the token's scopes (sql/210).
 // Every decision comes from what app.begin_request returned with the transaction (the handler's
 // context, plugins/request-tx.ts), so the chain costs no extra round trip. The database enforces
 // the approval and trial gates again with restrictive write policies (app.secure_tenant_table, sql/030), for any route
@@ -9,7 +12,6 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import { AppError } from '../errors.js'
 import type { Permission } from '../rbac/permissions.js'
-import type { RequestWorkspace } from '../db/request-tx.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -18,6 +20,8 @@ declare module 'fastify' {
     permission?: Permission | readonly Permission[]
     /** workspace routes: reads answer in every approval state (GET /api/workspace). */
     anyState?: boolean
+    /** workspace routes: a write the trial gate lets through (an owner may delete a lapsed workspace). */
+    trialExempt?: boolean
   }
 }
 
@@ -27,18 +31,39 @@ export function isWrite(method: string): boolean {
   return WRITES.has(method)
 }
 
-/** May this workspace be written to at `now`? The same rule as app.current_workspace_writable(). */
-export function trialOver(ws: Pick<RequestWorkspace, 'billingStatus' | 'trialEndsAt'>, now: Date): boolean {
-  return ws.billingStatus !== 'active' && !(ws.trialEndsAt && ws.trialEndsAt > now)
+/** What the billing rule reads of a workspace (a RequestWorkspace has it). */
+export interface BillingState {
+  billingStatus: string
+  trialEndsAt: Date | null
+  billingGraceEndsAt?: Date | null
+}
+
+/**
+ * Does the workspace's billing keep writes at `now`? The same rule as app.billing_keeps_writes
+ * (sql/020), which the database's write gate applies: an active or trialing subscription; a
+ * past_due one until its grace period ends (billing_grace_ends_at, sql/220); otherwise (none,
+ * canceled, unpaid, past_due after its grace) the trial, while it lasts.
+ */
+export function billingKeepsWrites(ws: BillingState, now: Date): boolean {
+  if (ws.billingStatus === 'active' || ws.billingStatus === 'trialing') return true
+  if (ws.billingStatus === 'past_due' && ws.billingGraceEndsAt && ws.billingGraceEndsAt > now) return true
+  return !!ws.trialEndsAt && ws.trialEndsAt > now
+}
+
+/** Are writes refused for billing at `now` (402 trial_expired)? The database's write gate decides the same. */
+export function trialOver(ws: BillingState, now: Date): boolean {
+  return !billingKeepsWrites(ws, now)
 }
 
 export function assertGates(request: FastifyRequest): void {
-  const { access, permission, anyState } = request.routeOptions.config
+  const { access, permission, anyState, trialExempt } = request.routeOptions.config
   if (!access || access === 'public') return
 
   const ctx = request.ctx
   const principal = ctx?.principal
   if (!ctx || !principal) throw new AppError('unauthenticated')
+  // An API token acts on workspace routes only (plugins/identity.ts never reads one elsewhere).
+  if (principal.tokenId && access !== 'workspace') throw new AppError('unauthenticated', 'API tokens work on workspace routes only')
 
   if (access === 'admin') {
     if (!principal.isPlatformAdmin) throw new AppError('forbidden', 'Platform administrators only')
@@ -63,12 +88,16 @@ export function assertGates(request: FastifyRequest): void {
     const blocksReads = ws.status === 'rejected' || ws.status === 'suspended'
     if (write || (blocksReads && !anyState)) throw new AppError(`workspace_${ws.status}`)
   }
-  if (write && trialOver(ws, ctx.now)) throw new AppError('trial_expired')
+  if (write && !trialExempt && trialOver(ws, ctx.now)) throw new AppError('trial_expired')
 
   if (permission) {
     const anyOf: readonly Permission[] = typeof permission === 'string' ? [permission] : permission
     if (!anyOf.some((p) => ws.permissions.has(p))) {
-      throw new AppError('forbidden', `Your role lacks the permission ${anyOf.join(' (or ')}${')'.repeat(anyOf.length - 1)}`)
+      const named = `${anyOf.join(' (or ')}${')'.repeat(anyOf.length - 1)}`
+      // A token holds its scopes as far as its creator's role holds them now (sql/210).
+      throw new AppError('forbidden', principal.tokenId
+        ? `This API token's scope lacks the permission ${named} (its scopes count only as far as its creator's role allows them now)`
+        : `Your role lacks the permission ${named}`)
     }
   }
 }

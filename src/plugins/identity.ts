@@ -12,17 +12,23 @@
 // A request with an `Authorization` header is never authenticated by its cookie: it asks to be
 // judged by that header alone (an integration's bearer token, API.md). Were the cookie read too, a
 // header could ride along with a browser's ambient session, and the CSRF rules
-// (plugins/security.ts) could not tell which credential a write used. API tokens are not built yet,
-// so today such a request is nobody: 401 on a route that needs a user.
+// (plugins/security.ts) could not tell which credential a write used. On a workspace route
+// (/api/workspace/**, /api/crm/**) `Authorization: Bearer gate_…_…` carries an API token: its
+// hash goes to app.begin_token_request (sql/210), which binds the request to the token's
+// workspace, so X-Workspace-Id is optional there. Anything else with the header — another scheme,
+// a malformed token, or a token on a route that is not a workspace route (tokens are for
+// workspace routes only) — is nobody: 401 on a route that needs a user.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
+import { hashToken, isWellFormedApiToken, isWellFormedToken } from '../crypto/tokens.js'
 import { isUuid } from '../schemas/common.js'
 import { AppError } from '../errors.js'
 
 export interface Credentials {
   /** SHA-256 of the session token the request carried, when it is signed and well-formed. */
   tokenHash: Buffer | null
+  /** SHA-256 of the API token of a well-formed `Authorization: Bearer` header (workspace routes only). */
+  apiTokenHash: Buffer | null
   /** The workspace the request names (workspace routes only), lower-case. */
   workspaceId: string | null
   /** The request named a workspace that is not a UUID (or none): the gate chain answers 400. */
@@ -80,21 +86,30 @@ function readSessionToken(request: FastifyRequest, cookieName: string): Buffer |
   return hashToken(unsigned.value)
 }
 
+/** SHA-256 of the API token in `Authorization: Bearer <token>`, when the header is exactly that. */
+function readApiToken(authorization: string): Buffer | null {
+  const match = /^Bearer +(\S+) *$/i.exec(authorization)
+  return match && isWellFormedApiToken(match[1]!) ? hashToken(match[1]!) : null
+}
+
 /**
  * What the request says it is: its session token's hash (none when it carries an Authorization
- * header: such a request is judged by that header alone) and, when `workspaceRoute`, the
- * workspace its X-Workspace-Id header names.
+ * header: such a request is judged by that header alone) or, when `workspaceRoute`, its API
+ * token's hash, and, when `workspaceRoute`, the workspace its X-Workspace-Id header names
+ * (optional with an API token, which implies its workspace; required otherwise).
  */
 export function readCredentials(request: FastifyRequest, workspaceRoute: boolean): Credentials {
+  const authorization = request.headers.authorization
+  const apiTokenHash = workspaceRoute && authorization !== undefined ? readApiToken(authorization) : null
   let workspaceId: string | null = null
   let workspaceHeaderInvalid = false
   if (workspaceRoute) {
     const header = request.headers['x-workspace-id']
     if (typeof header === 'string' && isUuid(header.trim())) workspaceId = header.trim().toLowerCase()
-    else workspaceHeaderInvalid = true
+    else workspaceHeaderInvalid = !(apiTokenHash && header === undefined)
   }
-  const tokenHash = request.headers.authorization !== undefined ? null : readSessionToken(request, request.server.sessionCookieName)
-  return { tokenHash, workspaceId, workspaceHeaderInvalid }
+  const tokenHash = authorization !== undefined ? null : readSessionToken(request, request.server.sessionCookieName)
+  return { tokenHash, apiTokenHash, workspaceId, workspaceHeaderInvalid }
 }
 
 export default fp(
@@ -108,9 +123,11 @@ export default fp(
       const access = request.routeOptions.config.access
       if (!access) return
       const credentials = readCredentials(request, access === 'workspace')
-      if (!credentials.tokenHash && access !== 'public') {
+      if (!credentials.tokenHash && !credentials.apiTokenHash && access !== 'public') {
         const bearer = request.headers.authorization !== undefined
-        throw new AppError('unauthenticated', bearer ? 'API tokens are not available yet; a request with an Authorization header is not signed in by its cookie' : undefined)
+        throw new AppError('unauthenticated', !bearer ? undefined : access === 'workspace'
+          ? 'The Authorization header holds no API token (Bearer gate_…); a request with the header is not signed in by its cookie'
+          : 'API tokens work on workspace routes only; a request with an Authorization header is not signed in by its cookie')
       }
       request.credentials = credentials
     })

@@ -23,10 +23,22 @@ export interface OutboxPluginOptions {
 export default fp<OutboxPluginOptions>(
   async (app, opts) => {
     const { config } = app
+    const platformKey = !!(opts.transport ?? config.resendApiKey)
     const transport =
       opts.transport ??
       (config.resendApiKey ? new ResendTransport(config.resendApiKey, config.resendBaseUrl) : new LogTransport(app.log))
-    const options: OutboxWorkerOptions = { pool: app.pools.worker, workerKey: opts.workerKey, transport, keys: config.encryptionKeys, from: config.emailFrom, log: app.log, composers: opts.composers }
+    const options: OutboxWorkerOptions = {
+      pool: app.pools.worker,
+      workerKey: opts.workerKey,
+      transport,
+      platformKey,
+      // A workspace's own key goes to the same Resend API (the fake one in tests).
+      workspaceTransport: (apiKey) => new ResendTransport(apiKey, config.resendBaseUrl),
+      keys: config.encryptionKeys,
+      from: config.emailFrom,
+      log: app.log,
+      composers: opts.composers,
+    }
     const worker = opts.intervalMs > 0 ? startOutboxWorker({ ...options, intervalMs: opts.intervalMs }) : undefined
     app.decorate('outbox', {
       drain: () => drainOutbox(options),

@@ -105,3 +105,32 @@ export default fp<RateLimitPluginOptions>(
   },
   { name: 'rate-limit', dependencies: ['errors'] },
 )
+
+/**
+ * The per-token limit (RATE_LIMIT_API_TOKEN, src/rate-limit/limits.ts): every request an API
+ * token authenticated counts against that token's own budget, keyed by its id. The token is known
+ * only once app.begin_token_request verified it, so this preHandler runs right after the request
+ * transaction opened (registered after plugins/request-tx.ts) and before the gate chain: a
+ * refused request goes no further, and an unknown token (401 before the transaction) counts for
+ * nothing. Refusals are counted too, as for the per-IP limits. Fails open (see LIMITS).
+ */
+export const apiTokenRateLimit = fp(
+  async (app) => {
+    app.addHook('preHandler', async (request) => {
+      const tokenId = request.ctx?.principal?.tokenId
+      if (!tokenId) return
+      const { store } = app.rateLimits
+      const { max, windowMs } = app.config.rateLimits.api_token
+      let hit: Hit
+      try {
+        hit = await store.hit('api_token', tokenId, windowMs, max)
+      } catch (err) {
+        const refusal = store.failure('api_token', err)
+        if (refusal) throw refusal
+        return
+      }
+      if (hit.estimate > max) throw rateLimited(hit.retryAfterMs)
+    })
+  },
+  { name: 'api-token-rate-limit', dependencies: ['rate-limit', 'request-tx'] },
+)

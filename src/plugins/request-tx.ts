@@ -142,6 +142,7 @@ export default fp(
       const meta = requestMetadata(request)
       const { tx, principal, workspace, now } = await beginRequest(app.pools.runtime, {
         tokenHash: credentials.tokenHash ?? undefined,
+        apiTokenHash: credentials.apiTokenHash ?? undefined,
         workspaceId: credentials.workspaceId ?? undefined,
         ...meta,
       })

@@ -20,7 +20,8 @@ import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
 /**
  * The refusals worth a record: each is someone trying something they may not. `unauthenticated`
  * only when the request carried a signed session cookie that is not live (a stolen cookie
- * replayed after a sign-out, a password change or a reset): a signed-out visitor is not news.
+ * replayed after a sign-out, a password change or a reset), or a well-formed API token that is
+ * not live: a signed-out visitor is not news.
  */
 export const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'unauthenticated', 'invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member', 'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited',
@@ -98,7 +99,8 @@ export default fp(
       const code = request.errorCode
       if (!code || !RECORDED_REFUSALS.has(code)) return
       const credentials = carried(request)
-      if (code === 'unauthenticated' && !credentials.tokenHash) return
+      // An API token that is unknown, revoked or expired is news too (a leaked one being replayed).
+      if (code === 'unauthenticated' && !credentials.tokenHash && !credentials.apiTokenHash) return
       if (!withinBudget(request.ip)) return
       const done = record(request, code, credentials).finally(() => pending.delete(done))
       pending.add(done)

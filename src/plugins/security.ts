@@ -5,11 +5,13 @@
 //     cross-site form or text/plain request can reach a handler.
 //  2. An unsafe request that carries the session cookie must come from an allowed origin:
 //     Origin, when present, must be CORS_ORIGINS or our own; Sec-Fetch-Site, when present, must
-//     not be cross-site unless the origin is allowed. Else 403 csrf_rejected. Only a request a
-//     bearer token actually authenticates will be exempt (it carries no ambient credential), once
-//     API tokens exist; an Authorization header's mere presence exempts nothing, so a forged write
-//     that manages to add one is still judged by its origin (and plugins/identity.ts never signs
-//     such a request in by its cookie).
+//     not be cross-site unless the origin is allowed. Else 403 csrf_rejected. An API token's
+//     request (`Authorization: Bearer`, plugins/identity.ts) carries no ambient credential, and an
+//     integration sends no cookie, so the rule never applies to it: whatever its Origin, it is
+//     judged by its token alone. An Authorization header's mere presence exempts nothing, though:
+//     a write that also carries the session cookie is still judged by its origin, so a forged
+//     write that manages to add a bogus header is refused here (and plugins/identity.ts never
+//     signs such a request in by its cookie).
 import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
 import cors from '@fastify/cors'

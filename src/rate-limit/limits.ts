@@ -34,6 +34,15 @@ export interface LimitSpec {
 //   own address, so the worst case is a user spamming themselves; logged likewise.
 // - invitations fail CLOSED: each one mails an address of the inviter's choosing, so an open
 //   limiter would make the service a spam relay. Accepting fails closed like every token check.
+// - API tokens fail OPEN: the limit is per token, counted only once the database verified the
+//   token (keyed by its id), so nothing is being guessed (a token is 256 random bits; an unknown
+//   one is a 401 before anything is counted); it keeps a runaway integration from hogging the
+//   service. Refusing every integration's every request during a counter outage costs more than
+//   letting authenticated, authorised and audited requests through unthrottled, each logged.
+// - the billing webhook fails OPEN: its limit only bounds the work a flood costs (an HMAC, and a
+//   transaction for a signed event). Nothing can be guessed through it (the signature is an
+//   HMAC-SHA256 under a secret, compared in constant time), and refusing the provider's genuine
+//   events during a counter outage would delay subscriptions taking effect; logged likewise.
 export const LIMITS = {
   register_ip: { env: 'RATE_LIMIT_REGISTER_IP', fallback: '10/1h', failure: 'open', counts: 'registrations per client IP (/64 for IPv6)' },
   login_ip: { env: 'RATE_LIMIT_LOGIN_IP', fallback: '30/15m', failure: 'closed', counts: 'login attempts per client IP (/64 for IPv6)' },
@@ -47,6 +56,8 @@ export const LIMITS = {
   password_verify_user: { env: 'RATE_LIMIT_PASSWORD_VERIFY_USER', fallback: '5/15m', failure: 'closed', counts: 'current-password checks per signed-in user (password change, MFA setup)' },
   invite_user: { env: 'RATE_LIMIT_INVITE_USER', fallback: '30/1h', failure: 'closed', counts: 'invitations sent per signed-in user' },
   invite_accept_ip: { env: 'RATE_LIMIT_INVITE_ACCEPT_IP', fallback: '10/15m', failure: 'closed', counts: 'invitation acceptances per client IP' },
+  api_token: { env: 'RATE_LIMIT_API_TOKEN', fallback: '600/1m', failure: 'open', counts: 'requests per API token (any workspace route)' },
+  billing_webhook_ip: { env: 'RATE_LIMIT_BILLING_WEBHOOK_IP', fallback: '300/1m', failure: 'open', counts: 'billing webhook deliveries per client IP' },
 } as const satisfies Record<string, LimitSpec>
 
 export type LimitName = keyof typeof LIMITS

@@ -135,8 +135,10 @@ t.test('bodies that are not application/json → 415 unsupported_media_type', as
 
 t.test('an Authorization header never lets the session cookie sign the request in', async (t) => {
   // Threat: a header rides along with the browser's ambient cookie, and the request is then both
-  // cookie-authenticated and treated as a bearer request (exempt from the origin check). API
-  // tokens are not built yet: a request with the header is nobody, whatever cookie it carries.
+  // cookie-authenticated and treated as a bearer request (exempt from the origin check). A request
+  // with the header is judged by it alone: no API token in it (another scheme, a malformed token,
+  // or a route that takes none) is nobody, whatever cookie it carries (test/api/api-tokens.test.ts
+  // has the real tokens).
   const before = await countContacts(ctx, workspaceId)
   for (const authorization of ['Bearer not-a-real-token', 'Basic Zm9vOmJhcg==', '']) {
     const me = await ctx.app.inject({ method: 'GET', url: '/api/auth/me', headers: { ...as(owner), authorization } })

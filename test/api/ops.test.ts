@@ -37,7 +37,7 @@ t.test('with the database unreachable', async (t) => {
   )
   const pools = createPools({ runtimeUrl: url, runtimeMax: 1 })
   // No database to read the worker key from; none is needed to answer 503.
-  const app = await buildApp(config, { pools, keys: { workerKey: Buffer.alloc(32) }, outboxIntervalMs: 0 })
+  const app = await buildApp(config, { pools, keys: { workerKey: Buffer.alloc(32), billingKey: Buffer.alloc(32) }, outboxIntervalMs: 0 })
   t.teardown(async () => {
     await app.close()
     await closePools(pools)

@@ -27,6 +27,8 @@ interface Fixture {
   role: string
   department: string
   invite: string
+  apiToken: string
+  workspaceName: string
 }
 
 async function fixture(role: string): Promise<Fixture> {
@@ -50,6 +52,7 @@ async function fixture(role: string): Promise<Fixture> {
   return {
     actor,
     workspaceId,
+    workspaceName: `Matrix ${role}`,
     ownContact: await contact(actor.id, false),
     deletedContact: await contact(actor.id, true),
     othersContact: await contact(target.id, false),
@@ -60,6 +63,8 @@ async function fixture(role: string): Promise<Fixture> {
     invite: await one(`insert into workspace_invites (workspace_id, email, role, token_hash, invited_by, expires_at)
                        values ($1, $2, 'agent', $3, $4, now() + interval '1 day') returning id`,
       [workspaceId, uniqueEmail('invited'), randomBytes(32), owner.id]),
+    apiToken: await one(`insert into api_tokens (workspace_id, name, token_hash, hint, scopes, created_by)
+                         values ($1, 'Fixture', $2, 'abcd', '{contacts:read}', $3) returning id`, [workspaceId, randomBytes(32), owner.id]),
   }
 }
 
@@ -69,6 +74,7 @@ type Request = { url: string; payload?: object }
 const REQUESTS: Record<string, { request: (f: Fixture) => Request; permission?: Permission }> = {
   'GET /api/workspace': { request: () => ({ url: '/api/workspace/' }) },
   'GET /api/workspace/permissions': { request: () => ({ url: '/api/workspace/permissions' }) },
+  'GET /api/workspace/billing': { request: () => ({ url: '/api/workspace/billing/' }) },
   'GET /api/workspace/audit-log': { request: () => ({ url: '/api/workspace/audit-log/' }) },
   'GET /api/workspace/security-events': { request: () => ({ url: '/api/workspace/security-events/' }) },
   'GET /api/workspace/members': { request: () => ({ url: '/api/workspace/members/' }) },
@@ -85,6 +91,14 @@ const REQUESTS: Record<string, { request: (f: Fixture) => Request; permission?: 
   'GET /api/workspace/invites': { request: () => ({ url: '/api/workspace/invites/' }) },
   'POST /api/workspace/invites': { request: () => ({ url: '/api/workspace/invites/', payload: { email: uniqueEmail('matrix'), role: 'agent' } }) },
   'DELETE /api/workspace/invites/:id': { request: (f) => ({ url: `/api/workspace/invites/${f.invite}` }) },
+  'GET /api/workspace/api-tokens': { request: () => ({ url: '/api/workspace/api-tokens/' }) },
+  'POST /api/workspace/api-tokens': { request: () => ({ url: '/api/workspace/api-tokens/', payload: { name: 'Made', scopes: ['workspace:read'] } }) },
+  'DELETE /api/workspace/api-tokens/:id': { request: (f) => ({ url: `/api/workspace/api-tokens/${f.apiToken}` }) },
+  'GET /api/workspace/channels': { request: () => ({ url: '/api/workspace/channels/' }) },
+  'PUT /api/workspace/channels/:type': { request: () => ({ url: '/api/workspace/channels/telegram', payload: { botToken: '12345:AAmatrixTelegramBotToken_0123456789' } }) },
+  'DELETE /api/workspace/channels/:type': { request: () => ({ url: '/api/workspace/channels/telegram' }) },
+  // Runs last (see `order`): it deletes the fixture's workspace.
+  'DELETE /api/workspace': { request: (f) => ({ url: '/api/workspace/', payload: { confirm: f.workspaceName } }) },
   'GET /api/crm/contacts': { request: () => ({ url: '/api/crm/contacts/' }) },
   'POST /api/crm/contacts': { request: () => ({ url: '/api/crm/contacts/', payload: { name: 'Made' } }) },
   'GET /api/crm/contacts/:id': { request: (f) => ({ url: `/api/crm/contacts/${f.ownContact}` }) },
@@ -97,8 +111,10 @@ const REQUESTS: Record<string, { request: (f: Fixture) => Request; permission?: 
 const workspaceRoutes = ctx.app.routeTable.filter((r) => r.access === 'workspace')
 const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`
 // Reads first, deletions last: each request acts on its own fixture record.
-const order = (m: string) => ['GET', 'POST', 'PATCH', 'DELETE'].indexOf(m)
-const routes = [...workspaceRoutes].sort((a, b) => order(a.method) - order(b.method))
+// Deleting the workspace itself comes after everything.
+const order = (r: { method: string; url: string }) =>
+  key(r) === 'DELETE /api/workspace' ? 9 : ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'].indexOf(r.method)
+const routes = [...workspaceRoutes].sort((a, b) => order(a) - order(b))
 
 t.test('every workspace route has a request in the matrix, and the matrix no stale one', async (t) => {
   t.same(workspaceRoutes.map(key).sort(), Object.keys(REQUESTS).sort())

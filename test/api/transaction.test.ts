@@ -310,7 +310,7 @@ t.test('(f) one file keeps "a 2xx means committed": plugins/request-tx.ts', asyn
       app.register(async (scoped) => {
         // Runs after the transaction opened and the gates passed; it writes, then replies itself.
         scoped.addHook('preHandler', async (request, reply) => {
-          await revokeSession(request.ctx!.db, request.ctx!.principal!.sessionId)
+          await revokeSession(request.ctx!.db, request.ctx!.principal!.sessionId!)
           return reply.code(200).send({ user: null, memberships: [] })
         })
         routes(scoped, 'user').get('/api/hooked', { schema: {} }, async () => ({ handler: 'ran' }))

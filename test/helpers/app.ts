@@ -12,12 +12,14 @@ import { startFakeResend, type FakeResend } from './fake-resend.js'
 
 export const ADMIN_EMAIL = 'admin@gatehouse.test'
 export const INVITE_CODE = 'test-invite-code'
+/** BILLING_WEBHOOK_SECRET in tests: test/helpers/billing.ts signs events with it. */
+export const BILLING_WEBHOOK_SECRET = 'whsec_test_billing_secret'
 
 export interface TestContext {
   app: Awaited<ReturnType<typeof buildApp>>
   config: Config
   pools: Pools
-  /** What start-up read through the schema owner (the outbox worker's key). */
+  /** What start-up read through the schema owner (the outbox worker's and the billing webhook's keys). */
   keys: ServiceKeys
   db: TestDatabase
   mail: FakeResend
@@ -43,6 +45,7 @@ export function testConfig(db: TestDatabase, resendUrl: string, env: Record<stri
       RESEND_API_KEY: 're_test_key',
       RESEND_BASE_URL: resendUrl,
       PUBLIC_URL: 'http://gatehouse.test',
+      BILLING_WEBHOOK_SECRET,
       // Every suite signs in many times from 127.0.0.1: generous limits here, and the rate-limit
       // tests set low ones explicitly.
       ...Object.fromEntries(Object.values(LIMITS).map((l) => [l.env, '100000/1h'])),
@@ -63,7 +66,7 @@ export async function buildTestApp(t: TapLike, env: Record<string, string> = {},
   const mail = await startFakeResend()
   const config = testConfig(db, mail.url, env)
   // As server.ts does after migrating (the template is migrated once by scripts/test.ts).
-  const keys = await syncWithDatabase({ ownerUrl: db.ownerUrl, platformAdminEmails: config.platformAdminEmails })
+  const keys = await syncWithDatabase({ ownerUrl: db.ownerUrl, platformAdminEmails: config.platformAdminEmails, keyRing: config.encryptionKeys })
   const pools = createPools({ runtimeUrl: db.appUrl, runtimeMax: 5, statementTimeoutMs: config.statementTimeoutMs })
   const app = await buildApp(config, { pools, keys, outboxIntervalMs: 0, ...deps })
   await app.ready()

@@ -22,6 +22,8 @@ export interface FakeResend {
   repeats: SentEmail[]
   /** Answer the next `n` requests with HTTP 500. */
   failNext(n: number): void
+  /** Answer every request made with this API key with HTTP 401, as Resend does a revoked key. */
+  refuseKey(apiKey: string): void
   /** Resolves with the first email (already sent or yet to come) to `to` that `matches`. */
   waitFor(to: string, matches?: (email: SentEmail) => boolean): Promise<SentEmail>
   close(): Promise<void>
@@ -33,6 +35,7 @@ export async function startFakeResend(): Promise<FakeResend> {
   const byKey = new Map<string, string>()
   const waiters: { wanted: (email: SentEmail) => boolean; resolve: (email: SentEmail) => void }[] = []
   let failures = 0
+  const refused = new Set<string>()
   const server: Server = createServer((req, res) => {
     let body = ''
     req.on('data', (chunk) => (body += chunk))
@@ -41,6 +44,11 @@ export async function startFakeResend(): Promise<FakeResend> {
       if (req.method !== 'POST' || req.url !== '/emails') {
         res.statusCode = 404
         res.end(JSON.stringify({ name: 'not_found', message: 'not found', statusCode: 404 }))
+        return
+      }
+      if (refused.has(req.headers.authorization ?? '')) {
+        res.statusCode = 401
+        res.end(JSON.stringify({ name: 'validation_error', message: 'API key is invalid', statusCode: 401 }))
         return
       }
       if (failures > 0) {
@@ -80,6 +88,7 @@ export async function startFakeResend(): Promise<FakeResend> {
     sent,
     repeats,
     failNext: (n) => (failures = n),
+    refuseKey: (apiKey) => refused.add(`Bearer ${apiKey}`),
     waitFor: (to, matches = () => true) =>
       new Promise((resolve) => {
         const wanted = (m: SentEmail) => m.to.includes(to) && matches(m)

@@ -26,7 +26,13 @@ await seedMfa(su, b.ownerId)
 const bInvite = await seedInvite(su, b.workspaceId, b.ownerId)
 const bRole = await seedCustomRole(su, b.workspaceId)
 const bDepartment = await seedDepartment(su, b.workspaceId, 'B sales')
+const bApiToken = (await rows<{ id: string }>(su, `insert into api_tokens (workspace_id, name, token_hash, hint, scopes, created_by)
+  values ($1, 'B integration', $2, 'abcd', '{contacts:read}', $3) returning id`, [b.workspaceId, tokenHash(), b.ownerId]))[0]!.id
 await seedSession(su, b.ownerId)
+// B's channel credentials and the data key that seals them (ciphertext only, as the service stores them).
+await su.query(`insert into workspace_keys (workspace_id, kid, data_key_encrypted) values ($1, 'k1', 'v1.k1.iv.body.tag')`, [b.workspaceId])
+await su.query(`insert into channel_credentials (workspace_id, type, secrets_encrypted, masked)
+                values ($1, 'telegram', '{"botToken": "v1.w1.iv.body.tag"}', '{"botToken": "••••abcd"}')`, [b.workspaceId])
 // B's own request writes an audited contact, so B's chain and B's user have audit rows.
 await inRequest(await connect(t, db.appUrl), { ...ownerOf(b), ip: '192.0.2.1' }, (sql) =>
   sql.query(`insert into contacts (workspace_id, name, owner_id, created_by) values ($1, 'B private', $2, $2)`, [b.workspaceId, b.ownerId]))
@@ -95,6 +101,11 @@ const B_ROWS: Record<string, string> = {
   platform_admins: `user_id = '${b.ownerId}'`,
   audit_log: `workspace_id = '${b.workspaceId}'`,
   audit_chain_heads: `chain_key = '${b.workspaceId}'`,
+  api_tokens: `workspace_id = '${b.workspaceId}'`,
+  billing_events: `workspace_id = '${b.workspaceId}' or id = 'evt_forged'`,
+  workspace_keys: `workspace_id = '${b.workspaceId}'`,
+  channel_credentials: `workspace_id = '${b.workspaceId}'`,
+  email_outbox: `from_workspace_id = '${b.workspaceId}'`,
 }
 async function snapshotOfB(): Promise<string> {
   const out: Record<string, unknown> = {}
@@ -132,7 +143,7 @@ t.test('the tables cover every table the runtime can read', async (t) => {
   // Control: B's own request does see B's rows, so "nothing visible" below means something.
   const control = await connect(t, db.appUrl)
   await inRequest(control, ownerOf(b), async (sql) => {
-    for (const table of ['contacts', 'memberships', 'workspaces', 'users', 'sessions', 'user_mfa', 'audit_log', 'workspace_invites', 'workspace_roles', 'departments']) {
+    for (const table of ['contacts', 'memberships', 'workspaces', 'users', 'sessions', 'user_mfa', 'audit_log', 'workspace_invites', 'workspace_roles', 'departments', 'api_tokens', 'workspace_keys', 'channel_credentials']) {
       const [seen] = await rows<{ n: number }>(sql, `select count(*)::int as n from ${table}`)
       t.ok(seen!.n > 0, `control: B's own request sees B's ${table}`)
     }
@@ -152,7 +163,17 @@ const WRITES: Record<string, string[]> = {
   sessions: [`update sessions set revoked_at = now() where user_id = '${b.ownerId}'`],
   email_tokens: [`insert into email_tokens (user_id, purpose, token_hash, expires_at) values ('${b.ownerId}', 'verify_email', '\\x${tokenHash().toString('hex')}', now() + interval '1 day')`],
   // Anyone may queue an email (forgot-password is anonymous); a queued row touches nobody's data.
-  email_outbox: [`insert into email_outbox (to_address, template) values ('${bEmail}', 'forged')`],
+  email_outbox: [
+    `insert into email_outbox (to_address, template) values ('${bEmail}', 'forged')`,
+    // …but never as B's: B's own Resend credential would send it (the worker's fallback).
+    `insert into email_outbox (to_address, template, from_workspace_id) values ('victim@rls.test', 'forged', '${b.workspaceId}')`,
+  ],
+  workspace_keys: [`insert into workspace_keys (workspace_id, kid, data_key_encrypted) values ('${b.workspaceId}', 'k1', 'v1.planted')`],
+  channel_credentials: [
+    `insert into channel_credentials (workspace_id, type, secrets_encrypted, masked) values ('${b.workspaceId}', 'resend', '{}', '{}')`,
+    `update channel_credentials set masked = '{}' where workspace_id = '${b.workspaceId}'`,
+    `delete from channel_credentials where workspace_id = '${b.workspaceId}'`,
+  ],
 }
 
 t.test('the writes cover every table the runtime can write', async (t) => {
@@ -161,7 +182,7 @@ t.test('the writes cover every table the runtime can write', async (t) => {
     su,
     `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = 'public' and c.relkind in ('r', 'p')
-        and (has_table_privilege('app_runtime', c.oid, 'INSERT') or has_table_privilege('app_runtime', c.oid, 'DELETE')
+        and (has_any_column_privilege('app_runtime', c.oid, 'INSERT') or has_table_privilege('app_runtime', c.oid, 'DELETE')
              or has_any_column_privilege('app_runtime', c.oid, 'UPDATE'))
       order by 1`,
   )
@@ -183,6 +204,14 @@ const tenHashes = Array.from({ length: 10 }, () => tokenHash())
 
 const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o: Outcome) => boolean }> = {
   begin_request: { call: 'select * from app.begin_request($1, $2)', values: [tokenHash(), b.workspaceId], allowed: nothing },
+  // A token context needs a live token's hash; the attacker has none of B's.
+  begin_token_request: { call: 'select * from app.begin_token_request($1, $2)', values: [tokenHash(), b.workspaceId], allowed: nothing },
+  create_api_token: {
+    call: `select * from app.create_api_token('Planted', '{contacts:read,members:manage}', $1, 'abcd', null)`, values: [tokenHash()], allowed: refused('GHAUT', 'GHMEM'),
+  },
+  revoke_api_token: { call: 'select app.revoke_api_token($1)', values: [bApiToken], allowed: refused('GHAUT', 'GHMEM') },
+  delete_workspace: { call: 'select app.delete_workspace($1)', values: ['Acme'], allowed: refused('GHMEM', 'GHAUT') },
+  outbox_sender_credential: { call: 'select * from app.outbox_sender_credential($1)', values: [b.workspaceId], allowed: refused('GHFBD') },
   reissue_session: { call: 'select app.reissue_session($1, $2)', values: [tokenHash(), tokenHash()], allowed: nothing },
   current_user_profile: { call: 'select * from app.current_user_profile()', allowed: notB },
   login_settings: {
@@ -226,6 +255,11 @@ const FUNCTIONS: Record<string, { call: string; values?: unknown[]; allowed: (o:
     allowed: (o) => refused('42501')(o) || answered(() => true)(o),
   },
   begin_worker: { call: 'select app.begin_worker($1)', values: [tokenHash()], allowed: refused('GHFBD') },
+  // Without the billing key nothing is recorded and no workspace is marked paid.
+  apply_billing_event: {
+    call: `select app.apply_billing_event($1, 'evt_forged', 'customer.subscription.updated', $2, 'active', null)`,
+    values: [tokenHash(), b.workspaceId], allowed: refused('GHFBD'),
+  },
   outbox_claim: { call: 'select * from app.outbox_claim(10)', allowed: refused('GHFBD') },
   outbox_settle: { call: `select app.outbox_settle(gen_random_uuid(), 'sent', 'x', null, null, null, null)`, allowed: refused('GHFBD') },
   issue_password_reset: { call: 'select * from app.issue_password_reset($1, $2, 3600, null, null, null)', values: [bEmail, tokenHash()], allowed: refused('GHFBD') },
@@ -276,7 +310,7 @@ t.test('the functions cover every privileged function the runtime can execute', 
       where n.nspname = 'app' and not p.prosecdef and has_function_privilege('app_runtime', p.oid, 'EXECUTE') order by 1`,
   )
   t.same(invokers.map((r) => r.name), [
-    'audit_require_actor', 'contact_in_scope', 'current_contacts_access', 'current_context_kind', 'current_permissions',
+    'audit_require_actor', 'billing_keeps_writes', 'contact_in_scope', 'current_contacts_access', 'current_context_kind', 'current_permissions',
     'current_session_id', 'current_user_id', 'current_workspace_id', 'current_workspace_writable',
   ], 'and these helpers')
 })
@@ -306,7 +340,9 @@ for (const scenario of SCENARIOS) {
           if (table !== 'email_outbox') t.equal(result.rowCount, 0, `${statement}: changes nothing`)
           await attacker.query('release savepoint attempt')
         } catch (err) {
-          t.equal((err as { code?: string }).code, table === 'email_outbox' ? undefined : '42501', `${statement.split(' ').slice(0, 3).join(' ')} …: refused`)
+          // Queuing an email is allowed (see WRITES); queuing one as B's is not.
+          const mayQueue = table === 'email_outbox' && !statement.includes(b.workspaceId)
+          t.equal((err as { code?: string }).code, mayQueue ? undefined : '42501', `${statement.split(' ').slice(0, 3).join(' ')} …: refused`)
           await attacker.query('rollback to savepoint attempt')
         }
       }

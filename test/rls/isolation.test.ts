@@ -38,6 +38,13 @@ const roleOfA = await seedCustomRole(su, a.workspaceId)
 const roleOfB = await seedCustomRole(su, b.workspaceId)
 const departmentOfA = await seedDepartment(su, a.workspaceId, 'Sales')
 const departmentOfB = await seedDepartment(su, b.workspaceId, 'Sales')
+for (const tenant of [a, b]) {
+  await su.query(`insert into api_tokens (workspace_id, name, token_hash, hint, scopes, created_by)
+                  values ($1, 'Integration', sha256(gen_random_uuid()::text::bytea), 'abcd', '{contacts:read}', $2)`, [tenant.workspaceId, tenant.ownerId])
+  await su.query(`insert into workspace_keys (workspace_id, kid, data_key_encrypted) values ($1, 'k1', 'v1.k1.iv.body.tag')`, [tenant.workspaceId])
+  await su.query(`insert into channel_credentials (workspace_id, type, secrets_encrypted, masked)
+                  values ($1, 'telegram', '{"botToken": "v1.w1.iv.body.tag"}', '{"botToken": "••••abcd"}')`, [tenant.workspaceId])
+}
 const inA = ownerOf(a)
 /** A, signed in, naming no workspace. */
 const asA = { session: a.session }

@@ -21,6 +21,7 @@ const CONTACT_POLICIES = [
   ['INSERT', 'restrictive', 'contacts are added only to an active, paid-up workspace', 'app_runtime'],
   ['INSERT', 'restrictive', "contacts are added within the member's scope", 'app_runtime'],
   ['UPDATE', 'permissive', "members change their workspace's contacts", 'app_runtime'],
+  ['UPDATE', 'permissive', "privileged functions soft-delete a deleted workspace's contacts", 'app_privileged'],
   ['UPDATE', 'restrictive', 'contacts are changed only in an active, paid-up workspace', 'app_runtime'],
   ['UPDATE', 'restrictive', "contacts are changed within the member's scope", 'app_runtime'],
   ['DELETE', 'permissive', "members delete their workspace's contacts", 'app_runtime'],
@@ -45,7 +46,7 @@ function tableOf(r: RlsReport, name: string) {
   return found
 }
 
-t.test('contacts: RLS enabled and forced, its twelve policies, the change-capture trigger', async (t) => {
+t.test('contacts: RLS enabled and forced, its thirteen policies, the change-capture trigger', async (t) => {
   const contacts = tableOf(report, 'contacts')
   t.ok(contacts.rlsEnabled, 'enabled')
   t.ok(contacts.rlsForced, 'forced')
@@ -107,11 +108,13 @@ t.test('effective policies: per role and command, permissive OR-ed, restrictive 
   const contacts = tableOf(report, 'contacts')
   t.same(effectiveRows(contacts.effective), [
     ['app_privileged', 'SELECT', 'app_privileged', SAME_TENANT, null, undefined, undefined],
+    ['app_privileged', 'UPDATE', 'app_privileged', SAME_TENANT, null, `(${SAME_TENANT} AND (deleted_at IS NOT NULL))`, null],
     ['app_runtime', 'SELECT', 'app_runtime', SAME_TENANT, READ_SCOPE, undefined, undefined],
     ['app_runtime', 'INSERT', 'app_runtime', undefined, undefined, SAME_TENANT, and(WRITABLE, ADD_SCOPE)],
     ['app_runtime', 'UPDATE', 'app_runtime', SAME_TENANT, and(WRITABLE, CHANGE_SCOPE), SAME_TENANT, and(WRITABLE, CHANGE_SCOPE)],
     ['app_runtime', 'DELETE', 'app_runtime', SAME_TENANT, and(WRITABLE, DELETE_SCOPE), undefined, undefined],
     [ownerLogin, 'SELECT', 'app_privileged', SAME_TENANT, null, undefined, undefined],
+    [ownerLogin, 'UPDATE', 'app_privileged', SAME_TENANT, null, `(${SAME_TENANT} AND (deleted_at IS NOT NULL))`, null],
   ], 'USING for existing rows, WITH CHECK for new ones; the schema owner gets what app_privileged gets, as its member')
   const insert = contacts.effective.find((e) => e.role === 'app_runtime' && e.command === 'INSERT')!
   t.same(insert.withCheck, {
@@ -316,7 +319,7 @@ t.test('the CLI: --json with DATABASE_URL parses and exits 0', async (t) => {
   t.equal(parsed.database, db.name)
   t.same(parsed.warnings, [])
   const contacts = parsed.tables.find((x) => x.name === 'contacts')
-  t.equal(contacts?.policies.length, 12)
+  t.equal(contacts?.policies.length, 13)
   t.same(contacts?.effective, tableOf(report, 'contacts').effective, 'the effective policies')
   t.equal(
     parsed.definerFunctions.find((f) => f.signature.startsWith('app.begin_request('))?.checks,

@@ -89,6 +89,9 @@ const runtimeReadOnly = tenantTables.filter((table) => !runtimeWritable.includes
 // may insert into: the gate is tested with a real row, not only by its policy's name.
 const insertProbes: Record<string, (tenant: Tenant) => [string, unknown[]]> = {
   contacts: (tenant) => [`insert into contacts (workspace_id, name) values ($1, 'new')`, [tenant.workspaceId]],
+  channel_credentials: (tenant) => [
+    `insert into channel_credentials (workspace_id, type, secrets_encrypted, masked) values ($1, 'resend', '{}', '{}')`, [tenant.workspaceId]],
+  workspace_keys: (tenant) => [`insert into workspace_keys (workspace_id, kid, data_key_encrypted) values ($1, 'k1', 'v1.k1.x')`, [tenant.workspaceId]],
 }
 
 const snapshot = async (tenant: Tenant) => {
@@ -102,7 +105,8 @@ const snapshot = async (tenant: Tenant) => {
 t.test('the catalogue: every tenant table the runtime writes is gated, and the others it cannot write at all', async (t) => {
   // Threat: a tenant table gains a runtime write privilege without the restrictive gate, or memberships and invitations become writable by the runtime again.
   t.ok(tenantTables.includes('contacts') && tenantTables.includes('memberships') && tenantTables.includes('workspace_invites'), 'the catalogue query finds the tenant tables')
-  t.same(runtimeWritable, ['contacts'], 'the runtime writes contacts itself')
+  t.same(runtimeWritable, ['channel_credentials', 'contacts', 'workspace_keys'],
+    'the runtime writes contacts, channel credentials and a first data key itself')
   t.ok(runtimeReadOnly.includes('memberships'), 'memberships: only through app.change_member_role, app.remove_member, app.accept_invite, app.create_workspace')
   t.ok(runtimeReadOnly.includes('workspace_invites'), 'workspace_invites: only through app.create_invite, app.revoke_invite, app.accept_invite')
   for (const table of runtimeWritable) {

@@ -45,7 +45,8 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   anyone.post('/logout', { schema: schemas.logout }, async (ctx, _request, reply) => {
-    if (ctx.principal) {
+    // A public route's principal is a session's (API tokens reach workspace routes only).
+    if (ctx.principal?.sessionId) {
       await q.revokeSession(ctx.db, ctx.principal.sessionId)
       await recordEvent(ctx.db, { action: 'auth.logout', entityType: 'session', entityId: ctx.principal.sessionId, platform: true })
     }

@@ -43,7 +43,7 @@ export async function revokeOtherSessions(ctx: UserCtx): Promise<void> {
  */
 export async function endPresentedSession(ctx: Ctx): Promise<void> {
   const { principal } = ctx
-  if (!principal) return
+  if (!principal?.sessionId) return
   await q.revokeOwnSession(ctx.db, principal.sessionId)
   await recordEvent(ctx.db, { action: 'auth.session_revoked', entityType: 'session', entityId: principal.sessionId, after: { reason: 'signed_in_again' }, platform: true })
 }

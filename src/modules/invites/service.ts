@@ -43,7 +43,7 @@ export async function createInvite(ctx: WorkspaceCtx, body: { email: string; rol
     publicUrl: config.publicUrl,
     token,
     ttlDays: INVITE_TTL_SECONDS / 86400,
-  }))
+  }), workspace.id)
   return toInvite(row)
 }
 

@@ -24,7 +24,8 @@ import { currentPasswordProof, lifetimes, newRotation, newSessionToken } from '.
 import type { Rotation } from '../auth/queries.js'
 import * as q from './queries.js'
 
-function secretAad(userId: string): string {
+/** The associated data of a TOTP secret's envelope: the row it belongs to (the key rotation re-seals it too). */
+export function secretAad(userId: string): string {
   return `user_mfa:${userId}`
 }
 

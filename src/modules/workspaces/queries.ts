@@ -7,3 +7,8 @@ export async function createWorkspace(db: Db, name: string): Promise<string> {
   return rows[0]!.id
 }
 
+
+/** app.delete_workspace (sql/200): checks workspace:delete and the typed name; destroys the data key. */
+export async function deleteWorkspace(db: Db, confirmName: string): Promise<void> {
+  await db.execute(sql`select app.delete_workspace(${confirmName})`)
+}

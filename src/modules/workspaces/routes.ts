@@ -38,6 +38,16 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return { workspace: toWorkspaceView(ctx.workspace, ctx.now) }
   })
 
+  // Deleting the workspace (owners: workspace:delete, checked again by app.delete_workspace):
+  // the name typed as confirmation, its data key destroyed, its records soft-deleted. A lapsed
+  // trial does not stop it (a customer who leaves may always take their secrets with them);
+  // the approval gate still does (a suspended workspace stays for the platform to review).
+  member.delete('/', { schema: schemas.remove, config: { permission: 'workspace:delete', trialExempt: true } }, async (ctx, request, reply) => {
+    await q.deleteWorkspace(ctx.db, request.body.confirm)
+    reply.code(204)
+    return null
+  })
+
   // The permission catalogue (src/rbac/permissions.ts), for role editors: static, no query.
   member.get('/permissions', { schema: schemas.permissions, config: { permission: 'workspace:read' } }, async () => {
     return { permissions: PERMISSION_LIST, builtInRoles: BUILT_IN_ROLE_LIST }

@@ -29,9 +29,15 @@ export const CreateWorkspaceBody = Type.Object(
   { additionalProperties: false },
 )
 
+export const DeleteWorkspaceBody = Type.Object(
+  { confirm: Type.String({ minLength: 1, maxLength: 200, description: "The workspace's name, typed to confirm" }) },
+  { additionalProperties: false },
+)
+
 export const schemas = {
   create: { tags: ['workspaces'], body: CreateWorkspaceBody, response: { 201: Type.Object({ workspace: Workspace }), ...errorResponses(400, 401, 403, 409) } },
   list: { tags: ['workspaces'], response: { 200: Type.Object({ workspaces: Type.Array(WorkspaceListItem) }), ...errorResponses(401) } },
+  remove: { tags: ['workspaces'], body: DeleteWorkspaceBody, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404, 415, 429) } },
   current: { tags: ['workspaces'], response: { 200: Type.Object({ workspace: Workspace }), ...errorResponses(400, 401, 403) } },
   permissions: {
     tags: ['workspaces'],

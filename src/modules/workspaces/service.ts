@@ -1,6 +1,7 @@
 // The client's view of a workspace: state, trial banner data and billing.
 import type { WorkspaceT } from './schemas.js'
 import type { BillingStatus, WorkspaceStatus } from '../../db/schema/index.js'
+import { trialOver } from '../../plugins/gates.js'
 
 const DAY = 24 * 3600 * 1000
 
@@ -13,12 +14,18 @@ export interface WorkspaceState {
   trialEndsAt: Date | null
   // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- as for status
   billingStatus: BillingStatus | string
+  /** A past_due subscription keeps writes until then (sql/220). */
+  billingGraceEndsAt?: Date | null
 }
 
-/** `now` is the database's time, the clock its write gate uses, so banner and gate agree. */
+/**
+ * `now` is the database's time, the clock its write gate uses, so banner and gate agree:
+ * `expired` is true exactly when the trial has ended and the billing rule refuses writes (the
+ * trial gate's 402; an active, trialing or past_due-within-grace subscription keeps them).
+ */
 export function toWorkspaceView(ws: WorkspaceState, now: Date): WorkspaceT {
   const endsAt = ws.trialEndsAt
-  const expired = endsAt !== null && endsAt <= now && ws.billingStatus !== 'active'
+  const expired = endsAt !== null && trialOver(ws, now)
   return {
     id: ws.id,
     name: ws.name,
