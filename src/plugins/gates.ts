@@ -22,6 +22,9 @@ declare module 'fastify' {
     anyState?: boolean
     /** workspace routes: a write the trial gate lets through (an owner may delete a lapsed workspace). */
     trialExempt?: boolean
+    /** user routes: X-Workspace-Id may name one of the caller's workspaces, on whose behalf the
+     * route acts (a verification email resent from a workspace goes out as that workspace's). */
+    workspaceOptional?: boolean
   }
 }
 
@@ -73,7 +76,11 @@ export function assertGates(request: FastifyRequest): void {
     return
   }
   if (access === 'verified' && !principal.emailVerified) throw new AppError('email_unverified')
-  if (access !== 'workspace') return
+  if (access !== 'workspace') {
+    if (request.credentials?.workspaceHeaderInvalid) throw new AppError('validation_failed', 'headers.x-workspace-id must be a workspace UUID')
+    if (request.credentials?.workspaceId && !ctx.workspace) throw new AppError('not_a_member')
+    return
+  }
 
   if (request.credentials?.workspaceHeaderInvalid) {
     throw new AppError('validation_failed', 'headers.x-workspace-id must be a workspace UUID')

@@ -98,13 +98,13 @@ function readApiToken(authorization: string): Buffer | null {
  * token's hash, and, when `workspaceRoute`, the workspace its X-Workspace-Id header names
  * (optional with an API token, which implies its workspace; required otherwise).
  */
-export function readCredentials(request: FastifyRequest, workspaceRoute: boolean): Credentials {
+export function readCredentials(request: FastifyRequest, workspaceRoute: boolean, workspaceOptional = false): Credentials {
   const authorization = request.headers.authorization
   const apiTokenHash = workspaceRoute && authorization !== undefined ? readApiToken(authorization) : null
   let workspaceId: string | null = null
   let workspaceHeaderInvalid = false
-  if (workspaceRoute) {
-    const header = request.headers['x-workspace-id']
+  const header = request.headers['x-workspace-id']
+  if (workspaceRoute || (workspaceOptional && header !== undefined)) {
     if (typeof header === 'string' && isUuid(header.trim())) workspaceId = header.trim().toLowerCase()
     else workspaceHeaderInvalid = !(apiTokenHash && header === undefined)
   }
@@ -122,7 +122,7 @@ export default fp(
     app.addHook('onRequest', async (request) => {
       const access = request.routeOptions.config.access
       if (!access) return
-      const credentials = readCredentials(request, access === 'workspace')
+      const credentials = readCredentials(request, access === 'workspace', request.routeOptions.config.workspaceOptional)
       if (!credentials.tokenHash && !credentials.apiTokenHash && access !== 'public') {
         const bearer = request.headers.authorization !== undefined
         throw new AppError('unauthenticated', !bearer ? undefined : access === 'workspace'

@@ -103,3 +103,31 @@ t.test("the runtime login cannot queue an email as another workspace's", async (
     client.release()
   }
 })
+
+t.test("a member's verification resent from the workspace is the workspace's: its key is the fallback", async (t) => {
+  const { ctx } = await setup(t)
+  const owner = await register(ctx, { verified: false })
+  await ctx.sql('update users set email_verified_at = now() where id = $1', [owner.id])
+  const workspaceId = await createWorkspace(ctx, owner)
+  await setWorkspaceState(ctx, workspaceId, { status: 'active', trialDays: 14 })
+  await ctx.app.inject({ method: 'PUT', url: '/api/workspace/channels/resend', headers: as(owner, workspaceId),
+    payload: { apiKey: WORKSPACE_KEY, from: 'Acme Team <team@acme.test>' } })
+  const member = await register(ctx, { verified: false })
+  await ctx.sql(`insert into memberships (workspace_id, user_id, role) values ($1, $2, 'agent')`, [workspaceId, member.id])
+  const outsider = await activeTenant(ctx)
+  await ctx.app.outbox.drain()
+  ctx.mail.refuseKey('re_test_key')
+
+  const res = await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email/resend', headers: as(member, workspaceId) })
+  t.equal(res.statusCode, 202, res.body)
+  await ctx.app.outbox.drain()
+  const rows = await ctx.sql<{ sent_via: string; status: string }>(
+    `select sent_via, status from email_outbox where to_address = $1 and from_workspace_id = $2`, [member.email, workspaceId])
+  t.same(rows, [{ sent_via: 'workspace', status: 'sent' }])
+
+  const foreign = await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email/resend', headers: as(member, outsider.workspaceId) })
+  t.equal(foreign.statusCode, 403, "another workspace's name: 403")
+  t.equal(foreign.json().code, 'not_a_member')
+  const bad = await ctx.app.inject({ method: 'POST', url: '/api/auth/verify-email/resend', headers: { ...as(member), 'x-workspace-id': 'nope' } })
+  t.equal(bad.json().code, 'validation_failed')
+})

@@ -64,7 +64,9 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
     return { user: await service.verifyEmail(ctx, request.body.token) }
   })
 
-  user.post('/verify-email/resend', { schema: schemas.resendVerification, config: { rateLimit: rateLimit('verify_resend') } }, async (ctx, _request, reply) => {
+  // Sent from a workspace (X-Workspace-Id, one of the caller's), the email is that workspace's:
+  // its own Resend credential is the fallback sender (email/worker.ts).
+  user.post('/verify-email/resend', { schema: schemas.resendVerification, config: { rateLimit: rateLimit('verify_resend'), workspaceOptional: true } }, async (ctx, _request, reply) => {
     const { principal } = ctx
     reply.code(202)
     if (principal.emailVerified) return { sent: false }

@@ -62,7 +62,11 @@ export const schemas = {
   logout: { tags: ['auth'], response: { 204: Type.Null(), ...errorResponses(403) } },
   me: { tags: ['auth'], response: { 200: MeReply, ...errorResponses(401) } },
   verifyEmail: { tags: ['auth'], body: TokenBody, response: { 200: UserReply, ...errorResponses(400, 401, 403, 415) } },
-  resendVerification: { tags: ['auth'], response: { 202: Type.Object({ sent: Type.Boolean() }), ...errorResponses(401) } },
+  resendVerification: {
+    tags: ['auth'],
+    description: 'Optional header X-Workspace-Id: one of the caller\'s workspaces, whose own Resend credential is then the fallback sender',
+    response: { 202: Type.Object({ sent: Type.Boolean() }), ...errorResponses(400, 401, 403, 429) },
+  },
   // forgot-password answers the same 202 body for every address (no enumeration).
   forgotPassword: { tags: ['auth'], body: ForgotPasswordBody, response: { 202: Type.Object({ accepted: Type.Literal(true) }), ...errorResponses(400, 415) } },
   resetPassword: { tags: ['auth'], body: ResetPasswordBody, response: { 200: Type.Object({ reset: Type.Literal(true) }), ...errorResponses(400, 415, 422) } },

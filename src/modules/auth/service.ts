@@ -66,7 +66,9 @@ export async function sendVerification(ctx: Ctx, user: { id: string; email: stri
     tokenHash: hashToken(token),
     expiresAt: new Date(Date.now() + VERIFICATION_TTL_SECONDS * 1000),
   })
-  await enqueueEmail(db, config.encryptionKeys, verificationEmail({ to: user.email, name: user.name, publicUrl: config.publicUrl, token }))
+  // From a workspace's request (a resend naming one of the user's workspaces), the email is that workspace's.
+  await enqueueEmail(db, config.encryptionKeys, verificationEmail({ to: user.email, name: user.name, publicUrl: config.publicUrl, token }),
+    ctx.workspace?.id ?? null)
 }
 
 /** A new account and its session, whose token the caller sets as the cookie; the transaction is now that user's. */
