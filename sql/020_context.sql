@@ -134,6 +134,21 @@ $$;
 revoke all on function app.current_user_id() from public;
 grant execute on function app.current_user_id() to app_runtime, app_privileged, app_mailer;
 
+-- The signed-in user acting on their own account: the user of a session's request, never of an
+-- API token's (which acts in its workspace for its creator, not on the creator's account). For
+-- the runtime's policies on the per-user tables (users, sessions, email tokens, MFA).
+create or replace function app.current_account_id() returns uuid
+  language plpgsql stable
+as $$
+begin
+  return (select c.user_id from public.request_contexts c
+           where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned()
+             and c.token_id is null);
+end
+$$;
+revoke all on function app.current_account_id() from public;
+grant execute on function app.current_account_id() to app_runtime, app_privileged;
+
 -- The verified session of the current transaction, or NULL (a session may revoke only others).
 create or replace function app.current_session_id() returns uuid
   language plpgsql stable
@@ -352,3 +367,29 @@ end
 $$;
 revoke all on function app.require_user() from public;
 grant execute on function app.require_user() to app_privileged;
+
+-- The signed-in user, for the privileged functions that act on the account itself (its password,
+-- sessions, MFA, verification, workspaces it creates, invitations it accepts): a request
+-- authenticated by an API token acts in its workspace for its creator, never on the creator's
+-- account, so it is refused here (GHAUT) even by SQL sent on the runtime login.
+create or replace function app.require_account_user() returns uuid
+  language plpgsql stable
+  set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_user uuid;
+  v_token uuid;
+begin
+  select c.user_id, c.token_id into v_user, v_token from public.request_contexts c
+   where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned();
+  if v_user is null then
+    raise exception 'Sign in first' using errcode = 'GHAUT';
+  end if;
+  if v_token is not null then
+    raise exception 'An API token cannot act on its creator''s account' using errcode = 'GHAUT';
+  end if;
+  return v_user;
+end
+$$;
+revoke all on function app.require_account_user() from public;
+grant execute on function app.require_account_user() to app_privileged;

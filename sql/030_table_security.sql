@@ -104,7 +104,9 @@ create or replace procedure app.secure_user_table(tbl regclass, noun text, comma
   set search_path = pg_catalog, pg_temp
 as $proc$
 declare
-  same_user constant text := 'user_id = (select app.current_user_id())';
+  -- A session's user: an API token's request acts for its creator in a workspace, never on the
+  -- creator's own rows (app.current_account_id, sql/020).
+  same_user constant text := 'user_id = (select app.current_account_id())';
   p record;
 begin
   execute format('alter table %s enable row level security', tbl);

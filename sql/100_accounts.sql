@@ -38,11 +38,11 @@ grant select, insert on public.users to app_privileged;
 grant update (password_hash, email_verified_at, updated_at) on public.users to app_privileged;
 drop policy if exists "users read themselves" on public.users;
 create policy "users read themselves" on public.users
-  for select to app_runtime using (id = (select app.current_user_id()));
+  for select to app_runtime using (id = (select app.current_account_id()));
 drop policy if exists "users register themselves" on public.users;
 drop policy if exists "users change themselves" on public.users;
 create policy "users change themselves" on public.users
-  for update to app_runtime using (id = (select app.current_user_id())) with check (id = (select app.current_user_id()));
+  for update to app_runtime using (id = (select app.current_account_id())) with check (id = (select app.current_account_id()));
 drop policy if exists "privileged functions read every user" on public.users;
 create policy "privileged functions read every user" on public.users
   for select to app_privileged using (true);
@@ -71,7 +71,7 @@ drop policy if exists "users read their own email tokens" on public.email_tokens
 drop policy if exists "users are issued their own email tokens" on public.email_tokens;
 drop policy if exists "users are issued their own verification tokens" on public.email_tokens;
 create policy "users are issued their own verification tokens" on public.email_tokens
-  for insert to app_runtime with check (user_id = (select app.current_user_id()) and purpose = 'verify_email' and used_at is null);
+  for insert to app_runtime with check (user_id = (select app.current_account_id()) and purpose = 'verify_email' and used_at is null);
 drop policy if exists "privileged functions find email tokens" on public.email_tokens;
 create policy "privileged functions find email tokens" on public.email_tokens
   for select to app_privileged using (true);
@@ -285,7 +285,7 @@ create or replace function app.assert_current_password(p_proof bytea, p_message 
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
 begin
   if not exists (select 1 from public.users u where u.id = v_user and app.password_matches(u.password_hash, p_proof)) then
     raise exception '%', p_message using errcode = 'GHCRD';
@@ -342,7 +342,7 @@ create function app.verify_email(p_token_hash bytea)
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
   v_session uuid := app.current_session_id();
   v_token record;
   v_others integer;

@@ -19,13 +19,13 @@ grant select, insert on public.sessions to app_privileged;
 grant update (last_seen_at, revoked_at, reissue_required, replaced_by) on public.sessions to app_privileged;
 drop policy if exists "users read their own sessions" on public.sessions;
 create policy "users read their own sessions" on public.sessions
-  for select to app_runtime using (user_id = (select app.current_user_id()));
+  for select to app_runtime using (user_id = (select app.current_account_id()));
 drop policy if exists "users open their own sessions" on public.sessions;
 drop policy if exists "users revoke their own sessions" on public.sessions;
 -- (The runtime may only UPDATE revoked_at, and only to a time: a revoked session stays revoked.)
 create policy "users revoke their own sessions" on public.sessions
-  for update to app_runtime using (user_id = (select app.current_user_id()))
-  with check (user_id = (select app.current_user_id()) and revoked_at is not null);
+  for update to app_runtime using (user_id = (select app.current_account_id()))
+  with check (user_id = (select app.current_account_id()) and revoked_at is not null);
 drop policy if exists "privileged functions look sessions up by token" on public.sessions;
 create policy "privileged functions look sessions up by token" on public.sessions
   for select to app_privileged using (true);
@@ -194,7 +194,7 @@ create or replace function app.open_session(
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
   v_id uuid;
   v_ip text;
   v_user_agent text;
@@ -237,7 +237,7 @@ create or replace function app.rotate_session(
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
   v_session uuid := app.current_session_id();
   v_others integer;
   v_new uuid;

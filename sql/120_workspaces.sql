@@ -196,7 +196,7 @@ create function app.create_workspace(p_name text)
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
   v_id uuid;
 begin
   if not exists (select 1 from public.users u where u.id = v_user and u.email_verified_at is not null) then

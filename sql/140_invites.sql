@@ -133,7 +133,7 @@ create function app.accept_invite(p_token_hash bytea)
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
   inv public.workspace_invites;
   w public.workspaces;
 begin

@@ -114,7 +114,7 @@ create or replace function app.accept_totp_step(p_step bigint, p_enable boolean)
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
   v_now_step bigint := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()) / 30)::bigint;
 begin
   if p_step is null or p_step not between v_now_step - 10 and v_now_step + 10 then
@@ -149,7 +149,7 @@ begin
   end if;
   update public.mfa_backup_codes set used_at = pg_catalog.now()
    where id = (select c.id from public.mfa_backup_codes c
-                where c.user_id = app.require_user() and c.code_hash = any (p_candidates) and c.used_at is null
+                where c.user_id = app.require_account_user() and c.code_hash = any (p_candidates) and c.used_at is null
                 limit 1);
   if not found then
     raise exception 'The code is wrong, expired or already used' using errcode = 'GHMFA';
@@ -165,7 +165,7 @@ create or replace function app.replace_backup_codes(p_hashes bytea[]) returns vo
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
 begin
   if coalesce(pg_catalog.cardinality(p_hashes), 0) <> 10
      or exists (select 1 from pg_catalog.unnest(p_hashes) h where h is null or pg_catalog.length(h) <> 32) then
@@ -329,7 +329,7 @@ create function app.mfa_enable(
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
 begin
   perform 1 from public.user_mfa f where f.user_id = v_user for update;
   if not found then
@@ -367,7 +367,7 @@ create function app.mfa_disable(
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
 begin
   perform app.assert_mfa_enabled(v_user);
   perform app.assert_current_password(p_password_proof, 'The password is wrong');
@@ -402,7 +402,7 @@ create function app.mfa_regenerate_backup_codes(
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid := app.require_user();
+  v_user uuid := app.require_account_user();
 begin
   perform app.assert_mfa_enabled(v_user);
   perform app.accept_totp_step(p_step, false);

@@ -223,3 +223,41 @@ t.test("a write made with a token is attributed to the token and its creator; th
   t.equal((await rows(su, `select 1 from audit_log where action = 'api_token.used' and entity_id = $1`, [token.id])).length, 1, 'a second use that day: no record')
   t.same((await rows(su, `select 1 from audit_log where action = 'api_token.update' and entity_id = $1`, [token.id])), [], 'the use stamp is no recorded change')
 })
+
+t.test("a token context never acts on its creator's account, even by SQL on the runtime login", async (t) => {
+  // Threat: someone holding the runtime login and a live token changes the creator's password,
+  // MFA or sessions, or creates a workspace or accepts an invitation as them.
+  const token = await seedToken(a.workspaceId, a.ownerId, ['contacts:read'])
+  const attempts: Array<[string, unknown[]]> = [
+    [`select app.create_workspace('Squatted')`, []],
+    ['select * from app.accept_invite($1)', [tokenHash()]],
+    ['select app.verify_email($1)', [tokenHash()]],
+    ['select app.mfa_disable($1, 1, null, $2, 3600, 3600)', [tokenHash(), tokenHash()]],
+    ["select app.mfa_setup($1, 'v1.x')", [tokenHash()]],
+    ["select app.change_password($1, 'x', $2, 3600, 3600)", [tokenHash(), tokenHash()]],
+  ]
+  for (const [text, values] of attempts) {
+    await runtime.query('begin')
+    try {
+      await runtime.query('select * from app.begin_token_request($1, null)', [token.hash])
+      const err = await runtime.query(text, values).then(() => null, (e: { code?: string; message?: string }) => e)
+      t.match(err, { code: 'GHAUT', message: /cannot act on its creator's account/ }, `${text.split('(')[0]}: refused`)
+    } finally {
+      await runtime.query('rollback')
+    }
+  }
+})
+
+t.test("nor may a token context touch its creator's own rows through the runtime's policies", async (t) => {
+  const token = await seedToken(a.workspaceId, a.ownerId, ['contacts:read'])
+  const seen = await inTokenRequest(runtime, token.hash, null, async (sql) => ({
+    users: (await sql.query('select id from users')).rowCount,
+    sessions: (await sql.query('select id from sessions')).rowCount,
+    renamed: (await sql.query(`update users set name = 'Hijacked' where id = $1`, [a.ownerId])).rowCount,
+    revoked: (await sql.query('update sessions set revoked_at = now() where user_id = $1', [a.ownerId])).rowCount,
+  }))
+  t.same(seen, { users: 0, sessions: 0, renamed: 0, revoked: 0 })
+  await t.rejects(inTokenRequest(runtime, token.hash, null, (sql) => sql.query(
+    `insert into email_tokens (user_id, purpose, token_hash, expires_at) values ($1, 'verify_email', $2, now() + interval '1 day')`, [a.ownerId, tokenHash()])),
+  /row-level security/)
+})

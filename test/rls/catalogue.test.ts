@@ -296,8 +296,8 @@ async function unindexedForeignKeyFindings(sql: Sql, schema: string): Promise<Fi
   return tables.map((r) => ({ object: `table ${r.name}`, problems: r.problems }))
 }
 
-/** The five context helpers (sql/020): a policy must call each as an InitPlan, `(select app.fn())`. */
-const HELPERS = ['current_user_id', 'current_session_id', 'current_workspace_id', 'current_context_kind', 'current_workspace_writable']
+/** The context helpers (sql/020): a policy must call each as an InitPlan, `(select app.fn())`. */
+const HELPERS = ['current_user_id', 'current_account_id', 'current_session_id', 'current_workspace_id', 'current_context_kind', 'current_workspace_writable']
 // How pg_get_expr prints `(select app.fn())`: the wrapper is dropped first, then any call left is bare.
 // app. is optional in both: pg_get_expr leaves it out when app is on the search_path.
 const WRAPPED = new RegExp(`\\( SELECT (?:app\\.)?(${HELPERS.join('|')})\\(\\) AS \\1\\)`, 'g')

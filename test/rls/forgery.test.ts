@@ -310,7 +310,7 @@ t.test('the functions cover every privileged function the runtime can execute', 
       where n.nspname = 'app' and not p.prosecdef and has_function_privilege('app_runtime', p.oid, 'EXECUTE') order by 1`,
   )
   t.same(invokers.map((r) => r.name), [
-    'audit_require_actor', 'billing_keeps_writes', 'contact_in_scope', 'current_contacts_access', 'current_context_kind', 'current_permissions',
+    'audit_require_actor', 'billing_keeps_writes', 'contact_in_scope', 'current_account_id', 'current_contacts_access', 'current_context_kind', 'current_permissions',
     'current_session_id', 'current_user_id', 'current_workspace_id', 'current_workspace_writable',
   ], 'and these helpers')
 })
