@@ -10,7 +10,7 @@ import { rows } from '../helpers/rls.js'
 
 const db = await createTestDatabase(t)
 const su = await connect(t, db.superUrl)
-const tables = Object.values(schema).filter((v): v is PgTable => v instanceof PgTable)
+const tables: PgTable[] = (Object.values(schema) as unknown[]).filter((v): v is PgTable => v instanceof PgTable)
 
 t.test('every declared table, column and foreign key is in the database', async (t) => {
   t.ok(tables.length >= 20, 'the schema declares the tables')
