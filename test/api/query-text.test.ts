@@ -75,3 +75,33 @@ t.test('under load, no hash, token or password ever shows in another connection\
   }
   t.same(texts.filter((q) => /\\x[0-9a-f]{64}|'[0-9a-f]{64}'/i.test(q)), [], 'nor any 32-byte hash literal')
 })
+
+t.test('an API token, its hash and channel secrets stay out of query text too', async (t) => {
+  // Threat: the bearer path, token creation or a channel credential builds a secret into its SQL.
+  const { owner, workspaceId } = await activeTenant(ctx)
+  const botToken = '424242:AAqueryTextTelegramSecret_0123456789'
+  const seen = new Set<string>()
+  let polling = true
+  const poller = (async () => {
+    while (polling) for (const q of await visibleQueries()) seen.add(q)
+  })()
+  const made = await ctx.app.inject({ method: 'POST', url: '/api/workspace/api-tokens', headers: as(owner, workspaceId),
+    payload: { name: 'Probe', scopes: ['contacts:read', 'contacts:create'] } })
+  t.equal(made.statusCode, 201)
+  const token = made.json<{ token: string }>().token
+  const bearer = { authorization: `Bearer ${token}` }
+  for (let round = 0; round < 15; round++) {
+    await Promise.all([
+      ctx.app.inject({ method: 'GET', url: '/api/crm/contacts', headers: bearer }),
+      ctx.app.inject({ method: 'POST', url: '/api/crm/contacts', headers: bearer, payload: { name: `Bearer ${round}` } }),
+      ctx.app.inject({ method: 'PUT', url: '/api/workspace/channels/telegram', headers: as(owner, workspaceId), payload: { botToken } }),
+    ])
+  }
+  polling = false
+  await poller
+  const texts = [...seen]
+  t.ok(texts.some((q) => q.includes('app.begin_token_request')), 'the observer did see bearer requests being opened')
+  for (const secret of [token, ...spellings(hashToken(token)), botToken, botToken.split(':')[1]!]) {
+    t.same(texts.filter((q) => q.includes(secret)), [], `never ${secret.slice(0, 6)}…`)
+  }
+})
