@@ -91,7 +91,7 @@ declare
   v_target uuid;
 begin
   if p_code is null or p_code not in ('unauthenticated', 'invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member',
-                                      'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited') then
+                                      'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited', 'invalid_signature') then
     raise exception 'not a refusal that is recorded: %', p_code using errcode = 'GHINV';
   end if;
   -- A flood is recorded up to a bound (each count stops at the bound, so this stays cheap).

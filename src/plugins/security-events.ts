@@ -25,6 +25,8 @@ import { hashToken, isWellFormedToken } from '../crypto/tokens.js'
  */
 export const RECORDED_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'unauthenticated', 'invalid_credentials', 'invalid_mfa_code', 'invalid_token', 'not_a_member', 'forbidden', 'mfa_required', 'csrf_rejected', 'rate_limited',
+  // A billing webhook delivery whose signature does not verify: someone forging the provider.
+  'invalid_signature',
 ])
 
 const PER_ADDRESS_PER_MINUTE = 60

@@ -130,6 +130,10 @@ t.test('bad, stale, future, malformed or missing signatures: 400 invalid_signatu
     t.pass(label)
   }
   t.same([await stateOf(workspaceId), await eventCount()], before, 'nothing changed, nothing recorded')
+  await ctx.app.securityEvents.settled()
+  const forged = await ctx.sql<{ n: number }>(
+    `select count(*)::int as n from security_events where code = 'invalid_signature' and route = '/api/billing/webhook'`)
+  t.equal(forged[0]!.n, cases.length, 'each forged delivery is a security event for the platform admins')
 
   // The service's clock decides: the same signature is good 4 minutes later, stale after 5.
   const header = signatureHeader(body, BILLING_WEBHOOK_SECRET, seconds)
