@@ -7,7 +7,7 @@
 //
 // A value is an envelope (src/crypto/envelope.ts) whose key id is `w<generation>`: which data
 // key of the workspace sealed it, so that a re-encryption under a new data key can tell old from new.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { decrypt, encrypt, singleKeyRing, type KeyRing } from './envelope.js'
 
 export interface DataKey {
@@ -17,6 +17,15 @@ export interface DataKey {
 }
 
 const wrapAad = (workspaceId: string) => `workspace-key:${workspaceId}`
+
+/**
+ * The advisory lock of a workspace's data key (a bigint, as text for a bind parameter): a channel
+ * change holds it shared while it seals with the key, the key rotation exclusive while it
+ * replaces the key (src/db/key-rotation.ts), so nothing is sealed with a key being replaced.
+ */
+export function dataKeyLock(workspaceId: string): string {
+  return createHash('sha256').update(wrapAad(workspaceId)).digest().readBigInt64BE(0).toString()
+}
 
 /** A fresh data key of `generation`, and its wrapped form for workspace_keys. */
 export function newDataKey(ring: KeyRing, workspaceId: string, generation = 1): { key: DataKey; wrapped: string; kid: string } {

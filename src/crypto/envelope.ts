@@ -53,7 +53,6 @@ export function encrypt(ring: KeyRing, plaintext: string, associatedData: string
   return [VERSION, ring.active.id, ...parts].join('.')
 }
 
-
 export class DecryptError extends Error {
   override name = 'DecryptError'
 }

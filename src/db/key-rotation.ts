@@ -18,8 +18,8 @@
 // the value it read), and picked up by the next pass.
 import type pg from 'pg'
 import { decrypt, encrypt, type KeyRing } from '../crypto/envelope.js'
-import { newDataKey, rewrapDataKey, unwrapDataKey } from '../crypto/data-keys.js'
-import { CHANNEL_TYPES, type ChannelType } from './schema/index.js'
+import { dataKeyLock, newDataKey, rewrapDataKey, unwrapDataKey } from '../crypto/data-keys.js'
+import type { ChannelType } from './schema/index.js'
 import { openChannel, sealChannel } from '../modules/channels/service.js'
 import { secretAad } from '../modules/mfa/service.js'
 import { outboxAad } from '../email/outbox.js'
@@ -50,9 +50,6 @@ export interface RotationResult {
   done: Record<RotationPhase, number>
   finished: boolean
 }
-
-/** The workspace key lock: a channel change takes it shared, a data key's replacement exclusive. */
-export const WORKSPACE_KEY_LOCK = `pg_catalog.hashtextextended('workspace-key:' || $1::text, 0)`
 
 class Interrupted extends Error {}
 
@@ -112,7 +109,7 @@ export async function rotateKeys(opts: RotationOptions): Promise<RotationResult>
         'select workspace_id from workspace_keys where data_key_encrypted is not null and created_at < $1 order by workspace_id', [run.started_at]))
       for (const { workspace_id: ws } of old.rows) {
         await maintenance(async () => {
-          await client.query(`select pg_advisory_xact_lock(${WORKSPACE_KEY_LOCK})`, [ws])
+          await client.query('select pg_advisory_xact_lock($1::bigint)', [dataKeyLock(ws)])
           const { rows } = await client.query<{ data_key_encrypted: string; generation: number }>(
             'select data_key_encrypted, generation from workspace_keys where workspace_id = $1 and created_at < $2 and data_key_encrypted is not null for update',
             [ws, run.started_at])
@@ -122,7 +119,6 @@ export async function rotateKeys(opts: RotationOptions): Promise<RotationResult>
           const creds = await client.query<{ type: ChannelType; secrets_encrypted: Record<string, string> }>(
             'select type, secrets_encrypted from channel_credentials where workspace_id = $1', [ws])
           for (const cred of creds.rows) {
-            if (!CHANNEL_TYPES.includes(cred.type)) continue
             const values = openChannel(current, cred.type, cred.secrets_encrypted)
             await client.query('update channel_credentials set secrets_encrypted = $3 where workspace_id = $1 and type = $2',
               [ws, cred.type, JSON.stringify(sealChannel(fresh.key, cred.type, values))])

@@ -15,7 +15,8 @@
 import type pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import { decrypt, encrypt, type KeyRing } from '../crypto/envelope.js'
-import { openWith, unwrapDataKey } from '../crypto/data-keys.js'
+import { unwrapDataKey } from '../crypto/data-keys.js'
+import { openChannel } from '../modules/channels/service.js'
 import { outboxAad, type EmailMessage } from './outbox.js'
 import type { EmailTransport, OutgoingEmail } from './transport.js'
 
@@ -141,11 +142,8 @@ async function senderCredential(client: pg.PoolClient, ring: KeyRing, workspaceI
     'select * from app.outbox_sender_credential($1)', [workspaceId])
   const row = rows[0]
   if (!row?.secrets_encrypted.apiKey || !row.secrets_encrypted.from) return null
-  const key = unwrapDataKey(ring, workspaceId, row.generation, row.data_key_encrypted)
-  return {
-    apiKey: openWith(key, 'channel:resend:apiKey', row.secrets_encrypted.apiKey),
-    from: openWith(key, 'channel:resend:from', row.secrets_encrypted.from),
-  }
+  const { apiKey, from } = openChannel(unwrapDataKey(ring, workspaceId, row.generation, row.data_key_encrypted), 'resend', row.secrets_encrypted)
+  return { apiKey: apiKey!, from: from! }
 }
 
 async function compose(client: pg.PoolClient, composer: Composer, to: string, input: Record<string, unknown>): Promise<EmailMessage | null> {

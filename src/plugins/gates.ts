@@ -76,15 +76,15 @@ export function assertGates(request: FastifyRequest): void {
     return
   }
   if (access === 'verified' && !principal.emailVerified) throw new AppError('email_unverified')
+  if (request.credentials?.workspaceHeaderInvalid) {
+    throw new AppError('validation_failed', 'headers.x-workspace-id must be a workspace UUID')
+  }
   if (access !== 'workspace') {
-    if (request.credentials?.workspaceHeaderInvalid) throw new AppError('validation_failed', 'headers.x-workspace-id must be a workspace UUID')
+    // A user route that may name a workspace (workspaceOptional) acts for it only as a member.
     if (request.credentials?.workspaceId && !ctx.workspace) throw new AppError('not_a_member')
     return
   }
 
-  if (request.credentials?.workspaceHeaderInvalid) {
-    throw new AppError('validation_failed', 'headers.x-workspace-id must be a workspace UUID')
-  }
   const write = isWrite(request.method)
   if (write && !principal.emailVerified) throw new AppError('email_unverified')
 

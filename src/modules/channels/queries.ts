@@ -1,5 +1,6 @@
 import { asc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../../db/request-tx.js'
+import { dataKeyLock } from '../../crypto/data-keys.js'
 import { channelCredentials, workspaceKeys, type ChannelType } from '../../db/schema/index.js'
 
 export type ChannelRow = typeof channelCredentials.$inferSelect
@@ -16,9 +17,9 @@ export async function workspaceKey(db: Db): Promise<WorkspaceKeyRow | undefined>
   return row
 }
 
-/** The workspace key lock, shared (src/db/key-rotation.ts takes it exclusive), until the transaction ends. */
+/** The workspace's data-key lock (src/crypto/data-keys.ts), shared, until the transaction ends. */
 export async function lockWorkspaceKey(db: Db, workspaceId: string): Promise<void> {
-  await db.execute(sql`select pg_advisory_xact_lock_shared(pg_catalog.hashtextextended('workspace-key:' || ${workspaceId}::text, 0))`)
+  await db.execute(sql`select pg_advisory_xact_lock_shared(${dataKeyLock(workspaceId)}::bigint)`)
 }
 
 /** Stores the workspace's first data key, unless a concurrent request stored one first. */

@@ -65,8 +65,7 @@ export function channelFields(type: ChannelType, body: Record<string, string | u
 
 /** The request workspace's data key, made (and stored wrapped) the first time one is needed. */
 export async function workspaceDataKey(db: Db, ring: KeyRing, workspaceId: string): Promise<DataKey> {
-  // Shared: a key rotation replacing this data key (src/db/key-rotation.ts) waits for this
-  // transaction, and this one for it, so no value is sealed with a key being replaced.
+  // Shared: a key rotation replacing this data key waits for this transaction, and this one for it.
   await q.lockWorkspaceKey(db, workspaceId)
   let row = await q.workspaceKey(db)
   if (!row) {
