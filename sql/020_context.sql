@@ -377,15 +377,9 @@ create or replace function app.require_account_user() returns uuid
   set search_path = pg_catalog, pg_temp
 as $$
 declare
-  v_user uuid;
-  v_token uuid;
+  v_user uuid := app.require_user();
 begin
-  select c.user_id, c.token_id into v_user, v_token from public.request_contexts c
-   where c.pid = pg_catalog.pg_backend_pid() and c.xact = pg_catalog.pg_current_xact_id_if_assigned();
-  if v_user is null then
-    raise exception 'Sign in first' using errcode = 'GHAUT';
-  end if;
-  if v_token is not null then
+  if app.current_account_id() is null then
     raise exception 'An API token cannot act on its creator''s account' using errcode = 'GHAUT';
   end if;
   return v_user;
