@@ -1,6 +1,7 @@
 // ESLint (flat config): `npm run lint`. typescript-eslint's recommended and type-aware rules
 // over the TypeScript in src/, scripts/ and test/ (and drizzle.config.ts), typed by
-// tsconfig.json; this file itself gets the plain JavaScript rules.
+// tsconfig.json, and over the web console in web/, typed by web/tsconfig.json; this file
+// itself gets the plain JavaScript rules.
 // @ts-check
 import js from '@eslint/js'
 import { defineConfig, globalIgnores } from 'eslint/config'
@@ -8,7 +9,7 @@ import tseslint from 'typescript-eslint'
 
 export default defineConfig(
   // web/src/api/schema.d.ts is generated (`npm run api:types`) and checked against the routes instead.
-  globalIgnores(['dist/', 'coverage/', '.tap/', '.data/', '.scratch/', 'web/src/api/schema.d.ts']),
+  globalIgnores(['dist/', 'web/dist/', 'coverage/', '.tap/', '.data/', '.scratch/', 'web/src/api/schema.d.ts']),
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
   },
@@ -17,7 +18,7 @@ export default defineConfig(
     extends: [js.configs.recommended],
   },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

@@ -21,6 +21,7 @@ import securityEvents from './plugins/security-events.js'
 import retention from './plugins/retention.js'
 import openapi from './plugins/openapi.js'
 import outbox from './plugins/outbox.js'
+import consolePlugin from './plugins/console.js'
 import opsRoutes from './modules/ops/routes.js'
 import authRoutes from './modules/auth/routes.js'
 import { workspaceRoutes, workspacesRoutes } from './modules/workspaces/routes.js'
@@ -63,6 +64,8 @@ export interface AppDeps {
   retentionSweepMs?: number
   /** Rate-limit sweep interval (default 60 s); 0 means sweep by hand with app.rateLimits.sweep(). */
   rateLimitSweepMs?: number
+  /** A built web console (web/dist) to serve at /; none: / is the JSON 404 like any unknown path. */
+  consoleDir?: string
 }
 
 export async function buildApp(config: Config, deps: AppDeps) {
@@ -139,6 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps) {
   await app.register(workspaceSecurityEvents, { prefix: '/api/workspace/security-events' })
   await app.register(contactsRoutes, { prefix: '/api/crm/contacts' })
   await app.register(billingWebhookRoutes, { prefix: '/api/billing', billingKey: deps.keys.billingKey })
+  if (deps.consoleDir) await app.register(consolePlugin, { dir: deps.consoleDir })
 
   return app
 }

@@ -13,3 +13,6 @@ function findRoot(from: string): string {
 }
 
 export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)))
+
+/** The built web console (`npm run build:web`), served at /. */
+export const CONSOLE_DIR = path.join(ROOT, 'web', 'dist')

@@ -11,6 +11,8 @@ import { migrate, roleFromUrl } from './db/migrate.js'
 import { assertSecurePosture, closePools, createPools } from './db/pool.js'
 import { syncWithDatabase, type ServiceKeys } from './db/startup.js'
 import { buildApp } from './app.js'
+import { consoleBuilt } from './plugins/console.js'
+import { CONSOLE_DIR } from './paths.js'
 
 async function main(): Promise<void> {
   const env = process.env
@@ -63,7 +65,10 @@ async function main(): Promise<void> {
     throw err
   }
 
-  const app = await buildApp(config, { pools, keys, logger })
+  // The web console, built by `npm run build:web` (npm start builds it first; the image ships it).
+  const consoleDir = consoleBuilt(CONSOLE_DIR) ? CONSOLE_DIR : undefined
+  if (!consoleDir) logger.warn(`no web console at ${CONSOLE_DIR}: run \`npm run build:web\` to serve it at /`)
+  const app = await buildApp(config, { pools, keys, logger, consoleDir })
   const shutdown = async () => {
     await app.close()
     await closePools(pools)
@@ -82,7 +87,7 @@ async function main(): Promise<void> {
     throw err
   }
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port}`
-  logger.info(`Gatehouse listening on ${url} (API docs: ${config.docs ? `${url}/docs` : 'off; DOCS=true serves them'})`)
+  logger.info(`Gatehouse listening on ${url}${consoleDir ? ` (web console: ${url}/)` : ''} (API docs: ${config.docs ? `${url}/docs` : 'off; DOCS=true serves them'})`)
   if (!production && !env.CLOSED_BETA_INVITE_CODE) {
     logger.info(`development closed-beta invite code: ${config.closedBetaInviteCode}`)
   }

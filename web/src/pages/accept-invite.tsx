@@ -1,0 +1,62 @@
+// The emailed invitation link (`/accept-invite#token=…`): signed in with the invited address,
+// the person accepts and lands in the workspace; signed out, they sign in or sign up first and
+// come back here (the token kept for this tab only).
+import { useEffect, useState } from 'preact/hooks'
+import { useLocation } from 'preact-iso'
+import { api, call } from '../api/client.js'
+import { useSession } from '../session.js'
+import { Alert, Button, Page, useAction } from '../ui.js'
+import { takeFragmentToken } from '../validate.js'
+
+const PENDING_KEY = 'gatehouse.pending-invite'
+
+function pendingToken(): string | null {
+  const fromLink = takeFragmentToken()
+  try {
+    if (fromLink) sessionStorage.setItem(PENDING_KEY, fromLink)
+    return fromLink ?? sessionStorage.getItem(PENDING_KEY)
+  } catch {
+    return fromLink
+  }
+}
+
+export function AcceptInvite() {
+  const session = useSession()
+  const { route } = useLocation()
+  const [token] = useState(pendingToken)
+  const action = useAction()
+
+  useEffect(() => {
+    if (session.user === null && token) route('/sign-in?next=/accept-invite', true)
+  }, [session.user, token, route])
+
+  const accept = async () => {
+    if (!token) return
+    const result = await action.run(() => call(api.POST('/api/invites/accept', { body: { token } })))
+    if (!result.ok) return
+    try {
+      sessionStorage.removeItem(PENDING_KEY)
+    } catch {
+      // nothing kept
+    }
+    await session.refresh()
+    session.chooseWorkspace(result.value.workspaceId)
+    route('/contacts')
+  }
+
+  if (!token) {
+    return (
+      <Page title="Join a workspace" narrow>
+        <Alert>This invitation link is incomplete. Open the link from the email again.</Alert>
+      </Page>
+    )
+  }
+  if (!session.user) return null
+  return (
+    <Page title="Join a workspace" narrow>
+      {action.error && <Alert>{action.error}</Alert>}
+      <p>You were invited to a workspace. Accept as <strong>{session.user.email}</strong>? The invitation must have been sent to this address.</p>
+      <Button busy={action.busy} onClick={() => void accept()}>Accept the invitation</Button>
+    </Page>
+  )
+}
