@@ -55,7 +55,7 @@ export function testConfig(db: TestDatabase, resendUrl: string, env: Record<stri
   )
 }
 
-export interface TestAppOptions extends Pick<AppDeps, 'clock' | 'logger' | 'rateLimitSweepMs' | 'emailTransport'> {
+export interface TestAppOptions extends Pick<AppDeps, 'clock' | 'logger' | 'rateLimitSweepMs' | 'emailTransport' | 'consoleDir' | 'outboxIntervalMs'> {
   /** An existing test database (several app instances on one database); a fresh one by default. */
   db?: TestDatabase
 }

@@ -46,10 +46,16 @@ export function totp(value: string): string | null {
   return /^\d{6}$/.test(value.replace(/\s/g, '')) ? null : 'Enter the 6-digit code from your authenticator app.'
 }
 
-/** Reads `#token=…` from the address and removes it from the address bar and history. */
-export function takeFragmentToken(): string | null {
-  const params = new URLSearchParams(location.hash.replace(/^#/, ''))
-  const token = params.get('token')
+// The single-use token of an emailed link (`/verify-email#token=…`, reset, invitation), read once
+// as the console loads and taken out of the address bar and history at once, before any screen
+// renders or any request goes out: it is not left for a screenshot, a bookmark or a shared URL.
+const fragmentToken = (() => {
+  const token = new URLSearchParams(location.hash.replace(/^#/, '')).get('token')
   if (token) history.replaceState(history.state, '', location.pathname + location.search)
   return token
+})()
+
+/** The emailed link's token, if the console was opened from one. */
+export function takeFragmentToken(): string | null {
+  return fragmentToken
 }

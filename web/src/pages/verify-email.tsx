@@ -42,8 +42,8 @@ export function VerifyEmail() {
     const result = await action.run(() => call(api.POST('/api/auth/verify-email', { body: { token } })))
     if (result.ok) {
       forget()
-      setDone(true)
       await session.refresh()
+      setDone(true)
     }
   }
 
