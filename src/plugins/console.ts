@@ -1,7 +1,8 @@
 // The web console (web/, built into web/dist by `npm run build:web`), served at / beside the API:
 // its built files as they are, and its index.html for any other GET outside /api, so the console's
 // own paths (/verify-email, /settings/security, /admin/workspaces…) open from an emailed link or a
-// refresh. Under /api nothing changes: an unknown API path is still the JSON 404.
+// refresh. The service's own paths are left as they were: under /api, /docs (off in production
+// unless DOCS=true) and /.well-known an unknown path is still the JSON 404.
 //
 // The console's pages get their own Content-Security-Policy in place of the API's (which lets
 // nothing load): scripts, styles and fetch() from this origin only, images from here or data: (the
@@ -27,6 +28,11 @@ export const CONSOLE_CSP = [
   "style-src 'self'",
 ].join('; ')
 
+/** Paths that belong to the service, never to the console's page. */
+function isServicePath(url: string): boolean {
+  return isApiUrl(url) || /^\/(docs|\.well-known)(\/|\?|$)/.test(url)
+}
+
 /** Whether `dir` holds a built console (its index.html). */
 export function consoleBuilt(dir: string): boolean {
   return existsSync(path.join(dir, 'index.html'))
@@ -36,7 +42,7 @@ export default async function consolePlugin(app: FastifyInstance, opts: { dir: s
   const index = await readFile(path.join(opts.dir, 'index.html'))
 
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!isApiUrl(request.url)) reply.header('content-security-policy', CONSOLE_CSP)
+    if (!isServicePath(request.url)) reply.header('content-security-policy', CONSOLE_CSP)
     return payload
   })
 
@@ -54,7 +60,7 @@ export default async function consolePlugin(app: FastifyInstance, opts: { dir: s
   })
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (isApiUrl(request.url)) throw notFound(`Route ${request.method} ${request.url.split('?')[0]} not found`)
+    if (isServicePath(request.url)) throw notFound(`Route ${request.method} ${request.url.split('?')[0]} not found`)
     reply.type('text/html; charset=utf-8')
     reply.header('cache-control', 'no-cache')
     return index

@@ -50,12 +50,20 @@ t.test('built assets are served with a year-long immutable cache (their names ca
   t.equal(res.headers['cache-control'], 'public, max-age=31536000, immutable')
 })
 
-t.test('the API is unchanged: unknown /api paths are the JSON 404 with the API policy', async (t) => {
+t.test("the service's paths are unchanged: unknown /api paths (and /docs when off) are the JSON 404 with the API policy", async (t) => {
   for (const url of ['/api', '/api/', '/api/nope', '/api/crm/nope?x=1']) {
     const res = await get(url)
     assertError(t, res, 404, 'not_found')
     t.notMatch(res.headers['content-security-policy'] ?? '', /script-src/, `${url}: the API's policy, not the page's`)
     t.equal(res.headers['cache-control'], 'no-store', url)
+  }
+  // (/docs is on in tests; with it off, as in production, test/e2e/production-build.test.ts shows
+  // /docs/json is still the JSON 404 with the console built.)
+  t.equal((await get('/docs/json')).statusCode, 200, 'the OpenAPI document is still the service\'s')
+  for (const url of ['/docs/nope', '/.well-known/nope']) {
+    const res = await get(url)
+    assertError(t, res, 404, 'not_found')
+    t.notMatch(res.headers['content-security-policy'] ?? '', /script-src/, `${url}: the service's path, not the console's`)
   }
   const me = await get('/api/auth/me')
   assertError(t, me, 401, 'unauthenticated')

@@ -1,6 +1,7 @@
-// The production artifact: `npm run build` compiles the service (which also type-checks it), and
-// `node dist/src/server.js` — what the Docker image runs — starts against an external database
-// with NODE_ENV=production, migrates, serves, and shuts down cleanly on SIGTERM.
+// The production artifact: `npm run build` compiles the service (which also type-checks it),
+// `npm run build:web` the web console, and `node dist/src/server.js` — what the Docker image
+// runs — starts against an external database with NODE_ENV=production, migrates, serves the API
+// and the console, and shuts down cleanly on SIGTERM.
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -49,6 +50,8 @@ t.test('npm run build, then node dist/src/server.js serves and stops cleanly', a
   const build = await run('npm', ['run', 'build'])
   t.equal(build.code, 0, `the build compiles and type-checks:\n${build.output}`)
   t.ok(existsSync(path.join(ROOT, 'dist/src/server.js')), 'dist/src/server.js exists')
+  const web = await run('npm', ['run', 'build:web'])
+  t.equal(web.code, 0, `the console builds:\n${web.output}`)
 
   const db = await createTestDatabase(t)
   const secrets = generateDevSecrets()
@@ -95,6 +98,14 @@ t.test('npm run build, then node dist/src/server.js serves and stops cleanly', a
   t.equal(docs.status, 404, 'no /docs in production without DOCS=true')
   t.match(await docs.json(), { code: 'not_found' })
   t.equal(register.headers.get('cache-control'), 'no-store', 'an /api answer is not stored')
+  const page = await fetch(`${base}/verify-email`)
+  t.equal(page.status, 200, 'the console is served at its own paths')
+  t.match(page.headers.get('content-type'), /^text\/html/)
+  t.match(page.headers.get('content-security-policy'), /script-src 'self'/)
+  t.match(page.headers.get('strict-transport-security'), /max-age=/, 'HSTS in production')
+  const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1]
+  t.ok(script, 'the page loads its built script')
+  t.equal((await fetch(`${base}${script}`)).status, 200, 'which is served')
 
   server.kill('SIGTERM')
   const [code] = (await once(server, 'exit')) as [number | null]
