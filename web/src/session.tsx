@@ -22,10 +22,10 @@ export interface Session {
   workspaceId: string | null
   workspace: Workspace | null
   /** Reloads /me (after sign-in, sign-out, verification, joining or creating a workspace). */
-  refresh(): Promise<void>
+  refresh: () => Promise<void>
   /** Reloads the current workspace's state (after an admin action, a 402, a 403 on its state). */
-  refreshWorkspace(): Promise<void>
-  chooseWorkspace(id: string | null): void
+  refreshWorkspace: () => Promise<void>
+  chooseWorkspace: (id: string | null) => void
   /** Whether writes are open in the current workspace, and if not, why (shown beside write buttons). */
   writable: { ok: true } | { ok: false; reason: string }
 }
