@@ -1,10 +1,10 @@
 // Billing: where the console sends a workspace whose trial is over (once: a soft redirect), and
 // what its owner sees of the subscription. Subscriptions are handled by the billing provider,
 // whose webhook tells the service; there is no checkout here. Reads stay open meanwhile.
-import { useEffect } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { api, call } from '../api/client.js'
 import { useSession } from '../session.js'
-import { Alert, Page, formatTime, useLoad } from '../ui.js'
+import { Alert, Button, Page, formatTime, useLoad } from '../ui.js'
 
 const STATUS: Record<string, string> = {
   none: 'No subscription',
@@ -33,7 +33,14 @@ function OwnerBilling() {
 export function Billing() {
   const session = useSession()
   const { workspace, refreshWorkspace } = session
-  useEffect(() => void refreshWorkspace(), [refreshWorkspace])
+  // Fresh state once on opening (the trial may have just ended); `checked` tells a workspace
+  // that could not be loaded from one still loading.
+  const [checked, setChecked] = useState(false)
+  useEffect(() => {
+    let alive = true
+    void refreshWorkspace().finally(() => alive && setChecked(true))
+    return () => void (alive = false)
+  }, [refreshWorkspace])
   const role = session.memberships.find((m) => m.workspaceId === session.workspaceId)?.role
 
   if (!session.workspaceId) {
@@ -43,7 +50,20 @@ export function Billing() {
       </Page>
     )
   }
-  if (!workspace) return <p role="status">Loading…</p>
+  if (!workspace) {
+    return (
+      <Page title="Billing">
+        {checked ? (
+          <>
+            <Alert>The workspace's state could not be loaded. Please try again.</Alert>
+            <Button kind="secondary" onClick={() => { setChecked(false); void refreshWorkspace().finally(() => setChecked(true)) }}>Try again</Button>
+          </>
+        ) : (
+          <p role="status">Loading…</p>
+        )}
+      </Page>
+    )
+  }
   const subscribed = workspace.billing.status === 'active' || workspace.billing.status === 'trialing'
   return (
     <Page title="Billing">
@@ -55,7 +75,7 @@ export function Billing() {
           <p><a href="/contacts">Continue to contacts (read-only)</a></p>
         </>
       ) : subscribed ? (
-        <p>{workspace.name} is subscribed.</p>
+        <p><strong>Subscribed</strong>: {workspace.name} has a subscription.</p>
       ) : workspace.trial.endsAt ? (
         <p>The trial of {workspace.name} ends {formatTime(workspace.trial.endsAt)} ({workspace.trial.daysLeft === 1 ? '1 day' : `${workspace.trial.daysLeft ?? 0} days`} left).</p>
       ) : (

@@ -5,6 +5,7 @@
 import { useState } from 'preact/hooks'
 import { useRoute } from 'preact-iso'
 import { api, call } from '../api/client.js'
+import { ApiFailure } from '../api/errors.js'
 import type { paths } from '../api/schema.js'
 import { Alert, Button, Field, Page, WriteButton, formatTime, useAction, useLoad } from '../ui.js'
 import * as v from '../validate.js'
@@ -144,18 +145,18 @@ export function Contacts() {
 
 const ACTIONS: Record<string, string> = {
   'contact.create': 'Created',
+  'contact.purge': 'Removed for good',
   'contact.update': 'Updated',
   'contact.delete': 'Deleted',
   'contact.restore': 'Restored',
 }
+// The history's before/after use the resource's camelCase names.
 const FIELDS: Record<string, string> = {
-  name: 'name',
-  email: 'email',
-  phone: 'phone',
-  department_id: 'department',
-  departmentId: 'department',
-  owner_id: 'owner',
-  ownerId: 'owner',
+  name: 'Name',
+  email: 'Email',
+  phone: 'Phone',
+  departmentId: 'Department',
+  ownerId: 'Owner',
 }
 
 function shown(value: unknown): string {
@@ -180,16 +181,22 @@ function History(props: { id: string; version: number }) {
     <section aria-labelledby="history">
       <h2 id="history">History</h2>
       {history.error && <Alert>{history.error}</Alert>}
-      <ol class="timeline">
-        {[...(history.data?.entries ?? [])].reverse().map((e, i) => (
-          <li key={`${e.at}-${i}`}>
-            <strong>{ACTIONS[e.action] ?? e.action}</strong> <span class="muted">{formatTime(e.at)}</span>
-            {e.action === 'contact.update' && (
-              <ul>{changes(e).map((c) => <li key={c}>{c}</li>)}</ul>
-            )}
-          </li>
-        ))}
-      </ol>
+      {history.loading && !history.data && <p role="status">Loading the history…</p>}
+      {history.data && history.data.entries.length === 0 && <p class="muted">No changes recorded yet.</p>}
+      {history.data && history.data.entries.length > 0 && (
+        // The service lists the timeline oldest first; the newest is shown first.
+        <ol class="timeline">
+          {[...history.data.entries].reverse().map((e, i) => {
+            const changed = e.action === 'contact.update' ? changes(e) : []
+            return (
+              <li key={`${e.at}-${i}`}>
+                <span class="muted">{formatTime(e.at)}</span> <strong>{ACTIONS[e.action] ?? e.action}</strong>
+                {changed.length > 0 && <ul>{changed.map((c) => <li key={c}>{c}</li>)}</ul>}
+              </li>
+            )
+          })}
+        </ol>
+      )}
     </section>
   )
 }
@@ -197,12 +204,26 @@ function History(props: { id: string; version: number }) {
 export function ContactDetail() {
   const { params } = useRoute()
   const id = params.id ?? ''
+  // Keyed by the id, so opening another contact starts afresh (no edit form or delete state carried over).
+  return <ContactScreen key={id} id={id} />
+}
+
+function ContactScreen(props: { id: string }) {
+  const { id } = props
   const [editing, setEditing] = useState(false)
   const [confirming, setConfirming] = useState(false)
   const [deleted, setDeleted] = useState(false)
   const [version, setVersion] = useState(0)
   const action = useAction()
-  const record = useLoad(() => call(api.GET('/api/crm/contacts/{id}', { params: { path: { id } } })), [id])
+  // A 404 (no such contact, or not visible to this person) loads as null; any other failure is an error.
+  const record = useLoad(async () => {
+    try {
+      return await call(api.GET('/api/crm/contacts/{id}', { params: { path: { id } } }))
+    } catch (err) {
+      if (err instanceof ApiFailure && err.status === 404) return null
+      throw err
+    }
+  }, [id])
   const contact = record.data?.contact
 
   const save = async (d: Draft) => {
@@ -229,7 +250,24 @@ export function ContactDetail() {
     setVersion(version + 1)
   }
 
-  if (record.loading && !record.data) return <p role="status">Loading…</p>
+  if (record.error) {
+    return (
+      <Page title="Contact">
+        <Alert>{record.error}</Alert>
+        <div class="actions">
+          <Button kind="secondary" onClick={() => void record.reload()}>Try again</Button>
+        </div>
+        <p><a href="/contacts">Back to contacts</a></p>
+      </Page>
+    )
+  }
+  if (record.data === undefined) {
+    return (
+      <Page title="Contact">
+        <p role="status">Loading…</p>
+      </Page>
+    )
+  }
   if (!contact) {
     return (
       <Page title="Contact not found">
