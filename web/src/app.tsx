@@ -132,12 +132,9 @@ function Shell(props: { children: ComponentChildren }) {
         </nav>
         <div class="account">
           {session.memberships.length > 1 && (
-            <label class="switcher">
-              <span class="visually-hidden">Workspace</span>
-              <select value={session.workspaceId ?? ''} onChange={(e) => session.chooseWorkspace(e.currentTarget.value)}>
-                {session.memberships.map((m) => <option key={m.workspaceId} value={m.workspaceId}>{m.name}</option>)}
-              </select>
-            </label>
+            <select class="switcher" aria-label="Workspace" value={session.workspaceId ?? ''} onChange={(e) => session.chooseWorkspace(e.currentTarget.value)}>
+              {session.memberships.map((m) => <option key={m.workspaceId} value={m.workspaceId}>{m.name}</option>)}
+            </select>
           )}
           {session.memberships.length === 1 && <span class="ws-name">{session.memberships[0]!.name}</span>}
           <span class="who">{user.name}</span>

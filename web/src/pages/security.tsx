@@ -1,7 +1,7 @@
 // Security settings for the signed-in person: two-factor authentication (set up with a QR code,
 // backup codes shown once, new codes, turning it off), the sessions signed in to the account
 // (sign one or all the others out), and changing the password. Account-level, so plain Buttons.
-import { useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { renderSVG } from 'uqr'
 import { api, call } from '../api/client.js'
 import { useSession } from '../session.js'
@@ -27,32 +27,45 @@ function TwoFactor(props: { onSessionsChanged: () => void }) {
   const session = useSession()
   const state = useLoad(() => call(api.GET('/api/settings/security')), [])
   const [codes, setCodes] = useState<string[] | null>(null)
+  const [turnedOff, setTurnedOff] = useState(false)
 
+  // Turning it on or off and new backup codes each rotate this session and sign out the others.
   const enabled = async (backupCodes: string[]) => {
+    setTurnedOff(false)
     setCodes(backupCodes)
-    // Turning it on rotates this session and signs out the others.
     await session.refresh()
+    await state.reload()
+    props.onSessionsChanged()
+  }
+
+  const regenerated = async (backupCodes: string[]) => {
+    setCodes(backupCodes)
     await state.reload()
     props.onSessionsChanged()
   }
 
   const disabled = async () => {
     setCodes(null)
+    setTurnedOff(true)
     await session.refresh()
     await state.reload()
+    props.onSessionsChanged()
   }
 
   return (
-    <section class="card" aria-labelledby="mfa-heading">
-      <h2 id="mfa-heading">Two-factor authentication</h2>
+    <section class="card">
+      <h2>Two-factor authentication</h2>
       {state.error && <Alert>{state.error}</Alert>}
       {!state.data && state.loading && <p class="muted">Loading…</p>}
       {codes && <BackupCodes codes={codes} onDone={() => setCodes(null)} />}
+      {turnedOff && state.data && !state.data.mfaEnabled && (
+        <Alert kind="success">Two-factor authentication is off. Your other sessions were signed out.</Alert>
+      )}
       {state.data && !state.data.mfaEnabled && <MfaSetup onEnabled={enabled} />}
       {state.data?.mfaEnabled && (
         <>
           <p>{`Two-factor authentication is on. Backup codes remaining: ${state.data.backupCodesRemaining}.`}</p>
-          <NewBackupCodes onCodes={(c) => { setCodes(c); void state.reload() }} />
+          <NewBackupCodes onCodes={regenerated} />
           <MfaDisable onDisabled={disabled} />
         </>
       )}
@@ -62,6 +75,11 @@ function TwoFactor(props: { onSessionsChanged: () => void }) {
 
 function qrDataUrl(text: string): string {
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(renderSVG(text, { border: 2 }))}`
+}
+
+/** The key in groups of four, easier to type (authenticator apps ignore the spaces). */
+function groupKey(secret: string): string {
+  return secret.replace(/(.{4})(?=.)/g, '$1 ')
 }
 
 function MfaSetup(props: { onEnabled: (backupCodes: string[]) => Promise<void> }) {
@@ -131,8 +149,9 @@ function MfaSetup(props: { onEnabled: (backupCodes: string[]) => Promise<void> }
     <>
       <p>Scan this QR code with your authenticator app (such as Google Authenticator, 1Password or Authy).</p>
       <img class="qr" alt="QR code for your authenticator app" src={qrDataUrl(setup.otpauthUrl)} width={220} height={220} />
-      <p>Or type this key:</p>
-      <p><code>{setup.secret}</code></p>
+      <p>
+        Or type this key: <code class="secret">{groupKey(setup.secret)}</code>
+      </p>
       <form onSubmit={(e) => void submitCode(e)} noValidate>
         {action.error && <Alert>{action.error}</Alert>}
         <Field label="Authentication code" value={code} onValue={setCode} error={errors.code} inputMode="numeric"
@@ -165,9 +184,12 @@ function downloadCodes(codes: string[]) {
 }
 
 function BackupCodes(props: { codes: string[]; onDone: () => void }) {
+  // The form that produced them is gone: move focus here so a screen reader hears the codes.
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => heading.current?.focus(), [props.codes])
   return (
     <div class="backup-codes">
-      <h3>Your backup codes</h3>
+      <h3 tabIndex={-1} ref={heading}>Your backup codes</h3>
       <Alert kind="info">
         Save these backup codes somewhere safe. Each one works once, in place of an authentication code, if you
         lose your phone. They will not be shown again.
@@ -183,7 +205,7 @@ function BackupCodes(props: { codes: string[]; onDone: () => void }) {
   )
 }
 
-function NewBackupCodes(props: { onCodes: (codes: string[]) => void }) {
+function NewBackupCodes(props: { onCodes: (codes: string[]) => Promise<void> }) {
   const [code, setCode] = useState('')
   const [error, setError] = useState<string | null>(null)
   const action = useAction()
@@ -196,13 +218,13 @@ function NewBackupCodes(props: { onCodes: (codes: string[]) => void }) {
     const result = await action.run(() => call(api.POST('/api/settings/security/backup-codes', { body: { code: code.replace(/\s/g, '') } })))
     if (!result.ok) return
     setCode('')
-    props.onCodes(result.value.backupCodes)
+    await props.onCodes(result.value.backupCodes)
   }
 
   return (
     <form onSubmit={(e) => void submit(e)} noValidate>
       <h3>New backup codes</h3>
-      <p>New codes replace all the old ones.</p>
+      <p>New codes replace all the old ones, and your other sessions are signed out.</p>
       {action.error && <Alert>{action.error}</Alert>}
       <Field label="Authentication code for new backup codes" value={code} onValue={setCode} error={error} inputMode="numeric"
         autoComplete="one-time-code" required hint="The 6-digit code your authenticator app shows now." />
@@ -234,7 +256,7 @@ function MfaDisable(props: { onDisabled: () => Promise<void> }) {
   return (
     <form onSubmit={(e) => void submit(e)} noValidate>
       <h3>Turn off</h3>
-      <p>Without two-factor authentication, your password alone signs in to your account.</p>
+      <p>Without two-factor authentication, your password alone signs in to your account. Your other sessions are signed out.</p>
       {action.error && <Alert>{action.error}</Alert>}
       <Field label="Password" type="password" value={password} onValue={setPassword} error={errors.password}
         autoComplete="current-password" required />
@@ -282,14 +304,20 @@ export function deviceSummary(userAgent: string | null): string {
 function Sessions(props: { version: number }) {
   const list = useLoad(() => call(api.GET('/api/auth/sessions')), [props.version])
   const action = useAction()
+  // Which sign-out is running: a session's id, or 'others'; the other buttons wait meanwhile.
+  const [pending, setPending] = useState<string | null>(null)
 
   const signOut = async (id: string) => {
+    setPending(id)
     const result = await action.run(() => call(api.DELETE('/api/auth/sessions/{id}', { params: { path: { id } } })))
+    setPending(null)
     if (result.ok) await list.reload()
   }
 
   const signOutOthers = async () => {
+    setPending('others')
     const result = await action.run(() => call(api.DELETE('/api/auth/sessions')))
+    setPending(null)
     if (result.ok) await list.reload()
   }
 
@@ -297,8 +325,8 @@ function Sessions(props: { version: number }) {
   const others = sessions.filter((s) => !s.current)
 
   return (
-    <section class="card" aria-labelledby="sessions-heading">
-      <h2 id="sessions-heading">Sessions</h2>
+    <section class="card">
+      <h2>Sessions</h2>
       <p>The browsers and devices signed in to your account. Sign out any you do not recognise.</p>
       {list.error && <Alert>{list.error}</Alert>}
       {action.error && <Alert>{action.error}</Alert>}
@@ -321,7 +349,10 @@ function Sessions(props: { version: number }) {
                 const summary = deviceSummary(s.userAgent)
                 return (
                   <tr key={s.id}>
-                    <td>{summary}</td>
+                    <td>
+                      {summary}
+                      {s.userAgent && <>{' '}<span class="muted user-agent">{s.userAgent}</span></>}
+                    </td>
                     <td>{s.ip ?? '—'}</td>
                     <td>{formatTime(s.createdAt)}</td>
                     <td>{formatTime(s.lastSeenAt)}</td>
@@ -329,7 +360,7 @@ function Sessions(props: { version: number }) {
                       {s.current ? (
                         <span class="muted">This session</span>
                       ) : (
-                        <Button kind="secondary" busy={action.busy} onClick={() => void signOut(s.id)}
+                        <Button kind="secondary" busy={pending === s.id} disabled={action.busy} onClick={() => void signOut(s.id)}
                           aria-label={`Sign out the session from ${summary} (${s.ip ?? 'unknown IP'})`}>
                           Sign out
                         </Button>
@@ -344,7 +375,9 @@ function Sessions(props: { version: number }) {
       )}
       {others.length > 0 && (
         <div class="actions">
-          <Button kind="danger" busy={action.busy} onClick={() => void signOutOthers()}>Sign out all other sessions</Button>
+          <Button kind="danger" busy={pending === 'others'} disabled={action.busy} onClick={() => void signOutOthers()}>
+            Sign out all other sessions
+          </Button>
         </div>
       )}
     </section>
@@ -375,8 +408,8 @@ function PasswordChange(props: { onSessionsChanged: () => void }) {
   }
 
   return (
-    <section class="card" aria-labelledby="password-heading">
-      <h2 id="password-heading">Password</h2>
+    <section class="card">
+      <h2>Password</h2>
       <form onSubmit={(e) => void submit(e)} noValidate>
         {changed && <Alert kind="success">Password changed. Your other sessions were signed out.</Alert>}
         {action.error && <Alert>{action.error}</Alert>}
