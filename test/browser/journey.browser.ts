@@ -411,10 +411,26 @@ t.test('a suspended or rejected workspace shows its state and the reason instead
   await ivy.page.goto('/contacts')
   await heading(ivy.page, 'Workspace not approved')
   await ivy.page.getByText('Outside the beta programme').waitFor()
-  // The switcher takes her back to the workspace she was invited to.
+  // The switcher takes her back to the workspace she was invited to, whose trial is over: the
+  // console opens its billing screen first (the soft redirect), and its contacts stay readable.
   await ivy.page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Analytical Engines' })
-  await heading(ivy.page, 'Contacts')
+  await ivy.page.waitForURL(/\/billing$/)
+  await ivy.page.getByText(/The trial of Analytical Engines has ended/).waitFor()
+  await ivy.page.getByRole('link', { name: 'Continue to contacts (read-only)' }).click()
+  await ivy.page.getByRole('link', { name: "Ivy's lead" }).waitFor()
   t.pass('each state is shown with its reason, and the other workspace stays usable')
+})
+
+t.test('at phone width every screen fits and stays accessible', async (t) => {
+  const phone = await rig.person({ width: 375 })
+  await signIn(phone.page, 'bob@example.test')
+  for (const [path, title] of [['/contacts', 'Contacts'], ['/team', 'Team'], ['/audit', 'Audit log'], ['/billing', 'Billing'], ['/settings/security', 'Security']] as const) {
+    await phone.page.goto(path)
+    await heading(phone.page, title)
+    await shot(phone.page, `phone${path.replaceAll('/', '-')}`)
+    const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    t.ok(overflow <= 0, `${path}: nothing wider than the screen (${overflow}px)`)
+  }
 })
 
 t.test('every screen: no serious or critical accessibility violation, no script error, no CSP refusal', async (t) => {

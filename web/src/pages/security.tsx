@@ -333,7 +333,7 @@ function Sessions(props: { version: number }) {
       {!list.data && list.loading && <p class="muted">Loading…</p>}
       {list.data && (
         // Focusable so a keyboard can scroll it when it is wider than a phone screen.
-        <div class="table-wrap" tabIndex={0} role="region" aria-label="Table of signed-in sessions">
+        <div class="table-wrap sessions-table" tabIndex={0} role="region" aria-label="Table of signed-in sessions">
           <table>
             <thead>
               <tr>
@@ -350,10 +350,11 @@ function Sessions(props: { version: number }) {
                 return (
                   <tr key={s.id}>
                     <td>
-                      {summary}
+                      <span title={s.userAgent ?? undefined}>{summary}</span>
+                      {/* The full user agent under the summary; on a phone only the summary (it is in the title). */}
                       {s.userAgent && <>{' '}<span class="muted user-agent">{s.userAgent}</span></>}
                     </td>
-                    <td>{s.ip ?? '—'}</td>
+                    <td class="ip">{s.ip ?? '—'}</td>
                     <td>{formatTime(s.createdAt)}</td>
                     <td>{formatTime(s.lastSeenAt)}</td>
                     <td>
