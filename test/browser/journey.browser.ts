@@ -270,6 +270,38 @@ t.test('a colleague joins from the emailed invitation, signing up on the way', a
   t.ok(overflow <= 0, `usable at phone width: nothing wider than the screen (${overflow}px)`)
 })
 
+t.test('the owner organises the team: a department, a custom role, a member placed in both with a narrower scope', async (t) => {
+  const { page } = ada
+  await page.goto('/team')
+  await heading(page, 'Team')
+  await page.getByLabel('Department name').fill('Research')
+  await button(page, 'Add department').click()
+  await statusText(page, 'The department Research was added.')
+  await page.getByLabel('Role name').fill('Reader')
+  for (const permission of ['workspace:read', 'contacts:read']) await page.getByLabel(permission, { exact: false }).first().check()
+  await button(page, 'Create role').click()
+  await statusText(page, 'The role Reader was created.')
+
+  await button(page, 'Edit Ivy').click()
+  await page.getByLabel('Role', { exact: true }).selectOption({ label: 'Reader' })
+  await page.getByLabel('Department', { exact: true }).selectOption({ label: 'Research' })
+  await page.getByLabel('Contacts visibility', { exact: true }).selectOption({ label: "Their department's contacts" })
+  await button(page, 'Save member').click()
+  await statusText(page, "Ivy's membership was saved.")
+  const [ivyRow] = await rig.ctx.sql<{ role: string; department: string; scope: string }>(
+    `select coalesce(r.name, m.role) as role, d.name as department, m.contacts_scope as scope
+       from memberships m join users u on u.id = m.user_id
+       left join workspace_roles r on r.id = m.role_id left join departments d on d.id = m.department_id
+      where u.email = 'ivy@example.test' and m.workspace_id = $1`, [workspaceId])
+  t.same(ivyRow, { role: 'Reader', department: 'Research', scope: 'department' }, 'stored as chosen')
+
+  // The last owner cannot leave: the refusal is a sentence, and nothing changes.
+  await button(page, 'Remove Ada Lovelace').click()
+  await button(page, 'Yes, remove').click()
+  await alertText(page, /at least one owner|cannot be done/)
+  await shot(page, '12b-team-organised')
+})
+
 t.test('the audit log shows who did what', async (t) => {
   const { page } = ada
   await page.goto('/audit')
@@ -286,7 +318,15 @@ t.test('the owner enrols MFA and signs in with a backup code; a session is revok
   await signOut(page)
   await signIn(page, 'ada@example.test', { backupCode: backupCodes[0]! })
   await page.goto('/settings/security')
-  await page.getByText(/9 backup codes|backup codes remaining: 9|9 remaining/i).first().waitFor()
+  await page.getByText(/Backup codes remaining: 9/).first().waitFor()
+  rig.advance(30_000)
+  await page.getByLabel('Authentication code for new backup codes').fill(rig.code(secret))
+  await button(page, 'Generate new backup codes').click()
+  await page.locator('ul.codes li').first().waitFor()
+  const fresh = (await page.locator('ul.codes li').allTextContents()).map((c) => c.trim())
+  t.equal(fresh.length, 10, 'ten new backup codes')
+  t.notOk(fresh.includes(backupCodes[1]!), 'the old ones are replaced')
+  await button(page, 'I have saved my codes').click()
 
   const other = await rig.person()
   await signIn(other.page, 'ada@example.test', { secret })
@@ -366,6 +406,12 @@ t.test('a second tenant sees nothing of the first, whatever it asks for', async 
 t.test('once the trial is over, the owner is sent to billing; reads stay open and writes explain why not', async (t) => {
   await admin.page.goto('/admin/workspaces')
   await admin.page.getByLabel('Status').selectOption({ label: 'Active' })
+  await button(admin.page, 'Extend the trial of Analytical Engines').click()
+  await admin.page.getByLabel('New trial end for Analytical Engines').fill('2099-01-31')
+  await button(admin.page, 'Save trial end').click()
+  await statusText(admin.page, /Trial of Analytical Engines now ends/)
+  const [extended] = await rig.ctx.sql<{ ends: string }>('select trial_ends_at::date::text as ends from workspaces where id = $1', [workspaceId])
+  t.equal(extended!.ends, '2099-01-31', 'the trial is extended')
   await button(admin.page, 'End the trial of Analytical Engines now').click()
   await button(admin.page, 'Yes, end the trial').click()
   await admin.page.getByRole('status').first().waitFor()

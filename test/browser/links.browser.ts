@@ -102,6 +102,21 @@ t.test('sign-in never follows a `next` to another site, and a session ended else
   await t.resolves(page.waitForURL(/\/sign-in\?next=%2Fworkspaces%2Fnew/), 'a 401 sends the person to sign in, and back afterwards')
 })
 
+t.test('signing in works from the keyboard alone, in a sensible focus order', async (t) => {
+  const { page } = await rig.person()
+  await page.goto('/sign-in')
+  await heading(page, 'Sign in')
+  // The screen's heading takes focus when it opens; Tab then walks the form in reading order.
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate(() => document.activeElement?.getAttribute('autocomplete')), 'username', 'first the email')
+  await page.keyboard.type('nell@example.test')
+  await page.keyboard.press('Tab')
+  t.equal(await page.evaluate(() => document.activeElement?.getAttribute('autocomplete')), 'current-password', 'then the password')
+  await page.keyboard.type('an entirely new passphrase')
+  await page.keyboard.press('Enter')
+  await t.resolves(page.waitForURL((url) => !url.pathname.startsWith('/sign-in')), 'Enter submits')
+})
+
 t.test('these screens: no serious or critical accessibility violation, no script error, no CSP refusal', async (t) => {
   t.same(a11y, [])
   t.same(rig.pageErrors, [])

@@ -105,7 +105,10 @@ t.test('npm run build, then node dist/src/server.js serves and stops cleanly', a
   t.match(page.headers.get('strict-transport-security'), /max-age=/, 'HSTS in production')
   const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1]
   t.ok(script, 'the page loads its built script')
-  t.equal((await fetch(`${base}${script}`)).status, 200, 'which is served')
+  const asset = await fetch(`${base}${script}`)
+  t.equal(asset.status, 200, 'which is served')
+  // Read to the end: an unread body keeps its connection busy, and shutdown waits for it.
+  t.ok((await asset.arrayBuffer()).byteLength > 0)
 
   server.kill('SIGTERM')
   const [code] = (await once(server, 'exit')) as [number | null]
