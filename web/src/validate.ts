@@ -59,3 +59,28 @@ const fragmentToken = (() => {
 export function takeFragmentToken(): string | null {
   return fragmentToken
 }
+
+/**
+ * The emailed link's token for one kind of link (`verification`, `invite`), kept in this tab's
+ * sessionStorage while the person signs in or signs up on the way, so the page can still use it
+ * when they come back. `done()` forgets it once used.
+ */
+export function pendingToken(kind: string): { token: string | null; done: () => void } {
+  const key = `gatehouse.pending-${kind}`
+  const fromLink = fragmentToken
+  let token = fromLink
+  try {
+    if (fromLink) sessionStorage.setItem(key, fromLink)
+    token = fromLink ?? sessionStorage.getItem(key)
+  } catch {
+    // No storage (private browsing): the token lasts while the page is open.
+  }
+  const done = () => {
+    try {
+      sessionStorage.removeItem(key)
+    } catch {
+      // nothing kept
+    }
+  }
+  return { token, done }
+}

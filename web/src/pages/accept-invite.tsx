@@ -6,24 +6,12 @@ import { useLocation } from 'preact-iso'
 import { api, call } from '../api/client.js'
 import { useSession } from '../session.js'
 import { Alert, Button, Page, useAction } from '../ui.js'
-import { takeFragmentToken } from '../validate.js'
-
-const PENDING_KEY = 'gatehouse.pending-invite'
-
-function pendingToken(): string | null {
-  const fromLink = takeFragmentToken()
-  try {
-    if (fromLink) sessionStorage.setItem(PENDING_KEY, fromLink)
-    return fromLink ?? sessionStorage.getItem(PENDING_KEY)
-  } catch {
-    return fromLink
-  }
-}
+import { pendingToken } from '../validate.js'
 
 export function AcceptInvite() {
   const session = useSession()
   const { route } = useLocation()
-  const [token] = useState(pendingToken)
+  const [{ token, done: forget }] = useState(() => pendingToken('invite'))
   const action = useAction()
 
   useEffect(() => {
@@ -34,11 +22,7 @@ export function AcceptInvite() {
     if (!token) return
     const result = await action.run(() => call(api.POST('/api/invites/accept', { body: { token } })))
     if (!result.ok) return
-    try {
-      sessionStorage.removeItem(PENDING_KEY)
-    } catch {
-      // nothing kept
-    }
+    forget()
     await session.refresh()
     session.chooseWorkspace(result.value.workspaceId)
     route('/contacts')

@@ -7,33 +7,12 @@ import { useLocation } from 'preact-iso'
 import { api, call } from '../api/client.js'
 import { useSession } from '../session.js'
 import { Alert, Button, Page, useAction } from '../ui.js'
-import { takeFragmentToken } from '../validate.js'
-
-const PENDING_KEY = 'gatehouse.pending-verification'
-
-/** The token from the link, kept in this tab's sessionStorage while the person signs in. */
-function pendingToken(): string | null {
-  const fromLink = takeFragmentToken()
-  try {
-    if (fromLink) sessionStorage.setItem(PENDING_KEY, fromLink)
-    return fromLink ?? sessionStorage.getItem(PENDING_KEY)
-  } catch {
-    return fromLink
-  }
-}
-
-function forget(): void {
-  try {
-    sessionStorage.removeItem(PENDING_KEY)
-  } catch {
-    // nothing kept
-  }
-}
+import { pendingToken } from '../validate.js'
 
 export function VerifyEmail() {
   const session = useSession()
   const { route } = useLocation()
-  const [token] = useState(pendingToken)
+  const [{ token, done: forget }] = useState(() => pendingToken('verification'))
   const [done, setDone] = useState(false)
   const action = useAction()
 
